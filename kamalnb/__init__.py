@@ -1,0 +1,38 @@
+"""kamalnb: Kamal's zero-downtime container deploys, from Jupyter notebooks."""
+
+from kamalnb.errors import (
+    AuthenticationFailed,
+    CommandFailed,
+    CommandTimedOut,
+    ConfigError,
+    HealthCheckFailed,
+    HostError,
+    HostKeyChanged,
+    HostKeyUnknown,
+    HostUnreachable,
+    KamalnbError,
+    LockHeld,
+    SandboxError,
+    StepFailed,
+)
+from kamalnb.sensitive import Secret
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationFailed",
+    "CommandFailed",
+    "CommandTimedOut",
+    "ConfigError",
+    "HealthCheckFailed",
+    "HostError",
+    "HostKeyChanged",
+    "HostKeyUnknown",
+    "HostUnreachable",
+    "KamalnbError",
+    "LockHeld",
+    "SandboxError",
+    "Secret",
+    "StepFailed",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from kamalnb.cli.main import main
+
+sys.exit(main())

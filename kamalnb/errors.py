@@ -1,0 +1,90 @@
+"""One small hierarchy of errors, each with a message a user can act on.
+
+    KamalnbError
+    ├── ConfigError            deploy.yml, destinations, secrets, arguments
+    ├── SandboxError           the local lab fleet cannot be set up or found
+    ├── HostError              something went wrong on one host (carries .host)
+    │   ├── HostUnreachable
+    │   ├── AuthenticationFailed
+    │   ├── HostKeyUnknown
+    │   ├── HostKeyChanged
+    │   ├── CommandFailed      exit status and the last lines of stderr
+    │   ├── CommandTimedOut
+    │   └── HealthCheckFailed
+    ├── LockHeld               the deploy lock is taken by someone else
+    └── StepFailed             a step failed on some hosts; carries the partial report
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KamalnbError(Exception):
+    """Base of every error kamalnb raises on purpose."""
+
+
+class ConfigError(KamalnbError):
+    """The configuration, a destination file, a secret or an argument is wrong."""
+
+
+class SandboxError(KamalnbError):
+    """The sandbox fleet cannot be created, found or removed."""
+
+
+class HostError(KamalnbError):
+    """Something failed on one host; `host` names it."""
+
+    def __init__(self, host: str, message: str) -> None:
+        super().__init__(f"{host}: {message}")
+        self.host = host
+        self.detail = message
+
+
+class HostUnreachable(HostError):
+    pass
+
+
+class AuthenticationFailed(HostError):
+    pass
+
+
+class HostKeyUnknown(HostError):
+    pass
+
+
+class HostKeyChanged(HostError):
+    pass
+
+
+class CommandFailed(HostError):
+    def __init__(self, host: str, command: str, exit_status: int, stderr: str = "", stdout: str = "") -> None:
+        tail = (stderr or stdout).strip().splitlines()[-10:]
+        message = f"`{command}` exited with status {exit_status}"
+        if tail:
+            message += "\n  " + "\n  ".join(tail)
+        super().__init__(host, message)
+        self.command = command
+        self.exit_status = exit_status
+        self.stderr = stderr
+        self.stdout = stdout
+
+
+class CommandTimedOut(HostError):
+    pass
+
+
+class HealthCheckFailed(HostError):
+    pass
+
+
+class LockHeld(KamalnbError):
+    pass
+
+
+class StepFailed(KamalnbError):
+    """A step failed on one or more hosts; `report` keeps every host's result."""
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -1,0 +1,61 @@
+"""`kamalnb sandbox up|status|down`: the local lab fleet."""
+
+from __future__ import annotations
+
+import argparse
+
+from kamalnb.sandbox import Sandbox
+from kamalnb.sandbox.fleet import DEFAULT_NAME
+
+
+def register(subparsers, add_command) -> None:
+    group = subparsers.add_parser("sandbox", help="a local lab fleet of real hosts", add_help=False)
+    group.add_argument("--help", action="help")
+    verbs = group.add_subparsers(dest="sandbox_command", metavar="<up|status|down>", required=True)
+
+    # The sandbox is not an app: none of the global options apply, and `--hosts` is a count.
+    def verb(name: str, func, help: str) -> argparse.ArgumentParser:
+        parser = verbs.add_parser(name, help=help, description=help, add_help=False)
+        parser.add_argument("--help", action="help")
+        parser.set_defaults(func=func)
+        return parser
+
+    up = verb("up", _up, "start the sandbox fleet (idempotent)")
+    up.add_argument("--hosts", dest="host_count", type=int, default=3, help="number of hosts (default 3)")
+    up.add_argument("--subnet", help="IPv4 network for the bridge (default 10.231.x.0/24)")
+    status = verb("status", _status, "one row per host, and the sample app's directory")
+    down = verb("down", _down, "stop the sandbox and remove all it created")
+    for parser in (up, status, down):
+        parser.add_argument("--name", default=DEFAULT_NAME, help="sandbox name (default: default)")
+
+
+def _up(args: argparse.Namespace) -> int:
+    sandbox = Sandbox(args.name, hosts=args.host_count, subnet=args.subnet)
+    print(f"Starting sandbox {args.name!r} with {args.host_count} hosts ...", flush=True)
+    sandbox.up()
+    return _print_status(sandbox)
+
+
+def _status(args: argparse.Namespace) -> int:
+    return _print_status(Sandbox.find(args.name))
+
+
+def _down(args: argparse.Namespace) -> int:
+    Sandbox(args.name).down()
+    print(f"Sandbox {args.name!r} is down.")
+    return 0
+
+
+def _print_status(sandbox: Sandbox) -> int:
+    rows = sandbox.status()
+    header = f"{'host':<6} {'address':<15} {'ssh':<4} {'docker':<16} containers"
+    print(header)
+    for row in rows:
+        print(f"{row['host']:<6} {row['address']:<15} {'yes' if row['ssh'] else 'NO':<4} "
+              f"{row['docker'] or '-':<16} {'-' if row['containers'] is None else row['containers']}")
+    print(f"registry:   {sandbox.registry}")
+    print(f"laptop:     DOCKER_HOST={sandbox.laptop_docker_host}")
+    print(f"ssh config: {sandbox.ssh_config}")
+    print(f"sample app: {sandbox.app_dir}")
+    print(f"deploy.yml: {sandbox.app_dir / 'config' / 'deploy.yml'}")
+    return 0 if all(row["ssh"] for row in rows) else 1

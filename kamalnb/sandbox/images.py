@@ -1,0 +1,118 @@
+"""The images the sandbox needs, made here: no image can be pulled from the internet.
+
+The base is busybox (static) on scratch; the proxy is Debian's caddy binary with the shared
+libraries `ldd` lists. Both are imported into the laptop engine and pushed to the registry.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kamalnb.sandbox.system import run, which
+
+if TYPE_CHECKING:
+    from kamalnb.sandbox.fleet import Sandbox
+
+BASE_REPOSITORY = "kamalnb/base"
+BASE_TAG = "busybox"
+PROXY_REPOSITORY = "kamalnb/caddy"
+
+
+def caddy_version() -> str:
+    output = run(["caddy", "version"], check=False).stdout
+    match = re.match(r"v?(\d+\.\d+\.\d+)", output.strip())
+    return match.group(1) if match else "latest"
+
+
+def registry_has(sandbox: "Sandbox", repository: str, tag: str) -> bool:
+    url = f"http://{sandbox.registry}/v2/{repository}/tags/list"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return tag in (json.load(response).get("tags") or [])
+    except OSError:
+        return False
+
+
+def _add_file(tar: tarfile.TarFile, source: str, target: str, mode: int = 0o755) -> None:
+    data = Path(source).read_bytes()
+    info = tarfile.TarInfo(target.lstrip("/"))
+    info.size, info.mode = len(data), mode
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode = tarfile.DIRTYPE, mode
+    tar.addfile(info)
+
+
+def _busybox_tree(tar: tarfile.TarFile) -> None:
+    for directory in ("bin", "etc", "usr", "usr/bin"):
+        _add_dir(tar, directory)
+    _add_dir(tar, "tmp", 0o1777)
+    busybox = which("busybox") or "/bin/busybox"
+    _add_file(tar, busybox, "bin/busybox")
+    applets = run([busybox, "--list"]).stdout.split()
+    for applet in applets:
+        if applet != "busybox":
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(link)
+    passwd = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
+    info = tarfile.TarInfo("etc/passwd")
+    info.size = len(passwd)
+    tar.addfile(info, io.BytesIO(passwd))
+
+
+def _import(sandbox: "Sandbox", tree: Path, reference: str, changes: list[str]) -> None:
+    argv = ["import"]
+    for change in changes:
+        argv += ["--change", change]
+    sandbox.laptop_docker(*argv, str(tree), reference)
+    sandbox.laptop_docker("push", reference)
+
+
+def build_and_push(sandbox: "Sandbox") -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        if not registry_has(sandbox, BASE_REPOSITORY, BASE_TAG):
+            tree = Path(tmp) / "base.tar"
+            with tarfile.open(tree, "w") as tar:
+                _busybox_tree(tar)
+            _import(sandbox, tree, sandbox.base_image, ['CMD ["/bin/sh"]'])
+
+        version = caddy_version()
+        if not registry_has(sandbox, PROXY_REPOSITORY, version):
+            tree = Path(tmp) / "caddy.tar"
+            caddy = which("caddy") or "/usr/bin/caddy"
+            with tarfile.open(tree, "w") as tar:
+                _busybox_tree(tar)
+                for directory in ("lib", "lib64", "data", "config", "etc/caddy"):
+                    _add_dir(tar, directory)
+                _add_file(tar, caddy, "usr/bin/caddy")
+                libraries = _shared_libraries(caddy)
+                for directory in sorted({str(Path(lib).parent).lstrip("/") for lib in libraries}):
+                    if directory not in ("lib", "lib64"):
+                        _add_dir(tar, directory)
+                for library in libraries:
+                    _add_file(tar, library, library)
+            _import(sandbox, tree, sandbox.proxy_image, [
+                "ENV XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config",
+                'ENTRYPOINT ["/usr/bin/caddy"]',
+                'CMD ["run"]',
+            ])
+
+
+def _shared_libraries(binary: str) -> list[str]:
+    libraries = []
+    for line in run(["ldd", binary], check=False).stdout.splitlines():
+        match = re.search(r"(/\S+)\s+\(0x", line)
+        if match:
+            libraries.append(match.group(1))
+    return libraries

@@ -7,11 +7,12 @@ Words may be `Secret`s: the display shows [REDACTED], only `render()` reveals th
 
 from __future__ import annotations
 
+import re
 import shlex
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable
 
-from kamalnb.sensitive import Secret, reveal
+from kamalnb.sensitive import REDACTED, Secret, reveal
 
 Word = "str | Secret"
 
@@ -32,3 +33,245 @@ class Command:
 
     def __str__(self) -> str:
         return " ".join(str(word) for word in self.words)
+
+
+class Sensitive(Secret):
+    """A secret word whose display keeps its non-secret part, like Kamal's `sensitive(redaction:)`.
+
+    `--build-arg TOKEN="abc"` shows as `TOKEN=[REDACTED]`, so logs still say which argument was sent.
+    """
+
+    __slots__ = ("_redaction",)
+
+    def __init__(self, value: str, redaction: str = REDACTED) -> None:
+        super().__init__(value)
+        self._redaction = redaction
+
+    def __repr__(self) -> str:
+        return self._redaction
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return self._redaction
+
+
+def flatten(*parts: object) -> tuple[str | Secret, ...]:
+    """Words of nested commands, word lists and single words, in order; `None` is dropped.
+
+    Kamal builds commands as nested arrays that `join(" ")` flattens; this is the same walk.
+    """
+    words: list[str | Secret] = []
+    for part in parts:
+        if part is None:
+            continue
+        if isinstance(part, Command):
+            words.extend(part.words)
+        elif isinstance(part, (str, Secret)):
+            words.append(part)
+        elif isinstance(part, (int, float)) and not isinstance(part, bool):
+            words.append(str(part))
+        else:
+            words.extend(flatten(*part))  # type: ignore[misc]
+    return tuple(words)
+
+
+def command(*parts: object) -> Command:
+    """A command from words and word lists, `None`s dropped."""
+    return Command(flatten(*parts))
+
+
+def _stdin_of(parts: tuple[object, ...]) -> str | Secret | None:
+    inputs = [part.stdin for part in parts if isinstance(part, Command) and part.stdin is not None]
+    if len(inputs) > 1:
+        raise ValueError("only one command of a combination can take stdin")
+    return inputs[0] if inputs else None
+
+
+def combine(*parts: object, by: str = "&&") -> Command:
+    """Commands joined by a shell operator (`&&` unless `by` says otherwise); `None`s are skipped."""
+    present = tuple(part for part in parts if part is not None)
+    words: list[str | Secret] = []
+    for index, part in enumerate(present):
+        if index:
+            words.append(by)
+        words.extend(flatten(part))
+    return Command(tuple(words), _stdin_of(present))
+
+
+def chain(*parts: object) -> Command:
+    return combine(*parts, by=";")
+
+
+def pipe(*parts: object) -> Command:
+    return combine(*parts, by="|")
+
+
+def append(*parts: object) -> Command:
+    return combine(*parts, by=">>")
+
+
+def write(*parts: object) -> Command:
+    return combine(*parts, by=">")
+
+
+def any_of(*parts: object) -> Command:
+    return combine(*parts, by="||")
+
+
+def _single_quote_body(words: Iterable[str]) -> str:
+    return "'" + " ".join(words).replace("'", "'\\''") + "'"
+
+
+def single_quoted(*parts: object) -> str | Secret:
+    """The words joined and wrapped in single quotes, as Kamal wraps `sh -c` and `ssh` payloads.
+
+    A payload holding a secret stays a secret; its display redacts only the secret words.
+    """
+    words = flatten(*parts)
+    shown = _single_quote_body(str(word) for word in words)
+    if not any(isinstance(word, Secret) for word in words):
+        return shown
+    return Sensitive(_single_quote_body(reveal(word) for word in words), redaction=shown)
+
+
+def shell(*parts: object) -> Command:
+    """`sh -c '<words>'`, single quotes inside escaped as `'\\''`."""
+    return Command(("sh", "-c", single_quoted(*parts)))
+
+
+def xargs(*parts: object) -> Command:
+    return command("xargs", *parts)
+
+
+def docker(*args: object) -> Command:
+    return command("docker", *args)
+
+
+_DOLLAR_WITHOUT_EXPANSION = re.compile(r"\$(?!\{[^}]*\})")
+_ASCII_OR_NOT = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
+_DUMP_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\f": "\\f",
+    "\v": "\\v",
+    "\b": "\\b",
+    "\a": "\\a",
+    "\x1b": "\\e",
+}
+
+
+def _ruby_dump(text: str) -> str:
+    """Ruby's `String#dump` of an ASCII string: double-quoted, escapes as Ruby writes them."""
+    out = ['"']
+    for index, char in enumerate(text):
+        if char in _DUMP_ESCAPES:
+            out.append(_DUMP_ESCAPES[char])
+        elif char == "#" and text[index + 1 : index + 2] in ("{", "$", "@"):
+            out.append("\\#")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\x{ord(char):02X}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def ruby_to_s(value: object) -> str:
+    """A value as Ruby's `to_s` prints it (YAML booleans are `true`/`false`, nil is empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Secret):
+        return value.reveal()
+    return str(value)
+
+
+def escape_shell_value(value: object) -> str:
+    """A value double-quoted for the remote shell exactly as Kamal quotes it.
+
+    `"`, `\\`, backticks and `$` are escaped, but `${NAME}` is left for the remote shell to
+    expand; non-ASCII runs stay raw, outside the quotes (`"abc "中文`).
+    """
+    parts = _ASCII_OR_NOT.findall(ruby_to_s(value))
+    return "".join(
+        _DOLLAR_WITHOUT_EXPANSION.sub(r"\\$", _ruby_dump(part).replace("`", "\\`")) if part.isascii() else part
+        for part in parts
+    )
+
+
+def is_blank(value: object) -> bool:
+    """Ruby's `blank?`: nil, false, empty or whitespace-only strings, empty collections."""
+    if value is None or value is False:
+        return True
+    if isinstance(value, Secret):
+        return is_blank(value.reveal())
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, (list, tuple, dict, set)):
+        return len(value) == 0
+    return False
+
+
+def _pairs(attributes: object) -> list[tuple[object, object]]:
+    if attributes is None:
+        return []
+    if isinstance(attributes, Mapping):
+        return list(attributes.items())
+    if isinstance(attributes, (str, Secret)) or not isinstance(attributes, Iterable):
+        return [(attributes, None)]
+    pairs: list[tuple[object, object]] = []
+    for item in attributes:
+        if isinstance(item, (list, tuple)):
+            pairs.append((item[0], item[1] if len(item) > 1 else None))
+        else:
+            pairs.append((item, None))
+    return pairs
+
+
+def argumentize(argument: str, attributes: object, sensitive: bool = False) -> tuple[str | Secret, ...]:
+    """`argument key="value"` per attribute, as Kamal's `argumentize`.
+
+    A blank value gives a bare `key` (for `--env` that means "copy KEY from the remote shell's
+    environment"), `False` gives `key=false`; a bare string or a list of strings gives one
+    `argument word` each, unquoted. Secret values, or all values when `sensitive`, are
+    redacted in the display as `key=[REDACTED]`.
+    """
+    words: list[str | Secret] = []
+    for key, value in _pairs(attributes):
+        name = ruby_to_s(key)
+        if not is_blank(value):
+            text = f"{name}={escape_shell_value(value)}"
+            if sensitive or isinstance(value, Secret):
+                words.extend((argument, Sensitive(text, redaction=f"{name}={REDACTED}")))
+            else:
+                words.extend((argument, text))
+        elif value is False:
+            words.extend((argument, f"{name}=false"))
+        else:
+            words.extend((argument, name))
+    return tuple(words)
+
+
+def optionize(options: Mapping[str, object], with_: str | None = None, escape: bool = True) -> tuple[str, ...]:
+    """Docker options from a mapping, as Kamal's `optionize`.
+
+    `True` gives a bare `--flag`; a list repeats the flag once per entry; other values give
+    `--key "value"` (or `--key<with_>"value"` when `with_` is given, e.g. `=`).
+    """
+    words: list[str] = []
+    for key, value in options.items():
+        entries = value if isinstance(value, (list, tuple)) else [value]
+        for entry in entries:
+            shown = escape_shell_value(entry) if escape else ruby_to_s(entry)
+            if with_ is not None:
+                words.append(f"--{key}" if entry is True else f"--{key}{with_}{shown}")
+            else:
+                words.append(f"--{key}")
+                if entry is not True:
+                    words.append(shown)
+    return tuple(words)

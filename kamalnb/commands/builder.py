@@ -1,0 +1,438 @@
+"""Image builds on the deploying machine: buildx (local, remote, hybrid, cloud) and pack.
+
+Which builder Kamal uses depends on the local Docker engine's architecture, so that is a
+parameter (`local_arch`, e.g. from `docker info --format '{{.Architecture}}'`), keeping
+these builders free of I/O. The Dockerfile's existence is checked by the build step.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kamalnb.commands.base import (
+    Command,
+    any_of,
+    argumentize,
+    chain,
+    combine,
+    command,
+    docker,
+    pipe,
+)
+from kamalnb.commands.registry import is_local
+
+ENDPOINT_DOCKER_HOST_INSPECT = "'{{.Endpoints.docker.Host}}'"
+DEFAULT_DRIVER = "docker-container"
+IMAGE_LABELS_BUILDPACK = "paketo-buildpacks/image-labels"
+
+
+@dataclass(frozen=True)
+class BuilderSettings:
+    """The `builder:` section, as the command lines need it."""
+
+    arches: tuple[str, ...]
+    remote: str | None = None
+    local_disabled: bool = False
+    driver: str = DEFAULT_DRIVER
+    cache: Mapping[str, Any] | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
+    dockerfile: str = "Dockerfile"
+    target: str | None = None
+    context: str = "."
+    ssh: str | None = None
+    provenance: Any = None
+    sbom: Any = None
+    pack_builder: str | None = None
+    pack_buildpacks: tuple[str, ...] = ()
+    pack: bool = False
+
+    @property
+    def docker_driver(self) -> bool:
+        return self.driver == "docker"
+
+    @property
+    def cloud(self) -> bool:
+        return self.driver.startswith("cloud")
+
+
+def _cache_image_ref(settings: BuilderSettings, server: str | None, image: str) -> str:
+    cache_image = (settings.cache or {}).get("image") or f"{image}-build-cache"
+    return "/".join(part for part in (server, cache_image) if part)
+
+
+def cache_from(settings: BuilderSettings, server: str | None, image: str) -> str | None:
+    """`--cache-from` value: for gha only the options buildx accepts there are kept."""
+    if not settings.cache:
+        return None
+    options = settings.cache.get("options")
+    if settings.cache.get("type") == "gha":
+        allowed = [
+            option
+            for option in (options.split(",") if options else [])
+            if re.match(r"^(url|url_v2|token|scope|timeout)=", option)
+        ]
+        return ",".join(["type=gha", *allowed])
+    if settings.cache.get("type") == "registry":
+        return ",".join(["type=registry", f"ref={_cache_image_ref(settings, server, image)}"])
+    return None
+
+
+def cache_to(settings: BuilderSettings, server: str | None, image: str) -> str | None:
+    if not settings.cache:
+        return None
+    options = settings.cache.get("options")
+    if settings.cache.get("type") == "gha":
+        return ",".join(part for part in ("type=gha", options) if part)
+    if settings.cache.get("type") == "registry":
+        return ",".join(
+            part for part in ("type=registry", f"ref={_cache_image_ref(settings, server, image)}", options) if part
+        )
+    return None
+
+
+class BuilderBase:
+    """Shared by every builder kind; subclasses name the builder and create/remove it."""
+
+    kind = "base"
+
+    def __init__(self, config: Any, settings: BuilderSettings, local_arch: str) -> None:
+        self.config = config
+        self.settings = settings
+        self.local_arch = local_arch
+
+    @property
+    def local_arches(self) -> list[str]:
+        if self.settings.local_disabled:
+            return []
+        if self.settings.remote:
+            return [arch for arch in self.settings.arches if arch == self.local_arch]
+        return list(self.settings.arches)
+
+    @property
+    def remote_arches(self) -> list[str]:
+        if not self.settings.remote:
+            return []
+        return [arch for arch in self.settings.arches if arch not in self.local_arches]
+
+    @property
+    def builder_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def local_registry(self) -> bool:
+        return is_local(self.config.registry)
+
+    def clean(self) -> Command:
+        return docker("image", "rm", "--force", self.config.absolute_image)
+
+    def push(self, export_action: str = "registry", *, tag_as_dirty: bool = False, no_cache: bool = False) -> Command:
+        """`docker buildx build --output=type=<export_action> …`: builds, tags and (for `registry`) pushes."""
+        return docker(
+            "buildx", "build",
+            f"--output=type={export_action}",
+            self.platform_options(self.settings.arches),
+            None if self.settings.docker_driver else ("--builder", self.builder_name),
+            self.build_tag_options(tag_as_dirty),
+            self.build_options(),
+            "--no-cache" if no_cache else None,
+            self.settings.context,
+            "2>&1",
+        )
+
+    def pull(self) -> Command:
+        return docker("pull", self.config.absolute_image)
+
+    def info(self) -> Command:
+        return combine(docker("context", "ls"), docker("buildx", "ls"))
+
+    def inspect_builder(self) -> Command | None:
+        return None if self.settings.docker_driver else docker("buildx", "inspect", self.builder_name)
+
+    def create(self) -> Command | None:
+        raise NotImplementedError
+
+    def remove(self) -> Command | None:
+        raise NotImplementedError
+
+    def build_options(self) -> tuple:
+        settings = self.settings
+        server, image = self.config.registry.server, self.config.image
+        cache = None
+        if cache_to(settings, server, image) and cache_from(settings, server, image):
+            cache = ("--cache-to", cache_to(settings, server, image), "--cache-from", cache_from(settings, server, image))
+        return (
+            cache,
+            argumentize("--label", {"service": self.config.service}),
+            argumentize("--build-arg", settings.args, sensitive=True),
+            argumentize("--secret", [("id", name) for name in settings.secrets]),
+            argumentize("--file", settings.dockerfile),
+            argumentize("--target", settings.target) if settings.target else None,
+            argumentize("--ssh", settings.ssh) if settings.ssh else None,
+            None if settings.provenance is None else argumentize("--provenance", _flag_value(settings.provenance)),
+            None if settings.sbom is None else argumentize("--sbom", _flag_value(settings.sbom)),
+        )
+
+    def validate_image(self) -> Command:
+        """Fails unless the pulled image carries this service's `service` label."""
+        image = self.config.absolute_image
+        return pipe(
+            docker("inspect", "-f", "'{{ .Config.Labels.service }}'", image),
+            any_of(
+                command("grep", "-x", self.config.service),
+                f"(echo \"Image {image} is missing the 'service' label\" && exit 1)",
+            ),
+        )
+
+    def first_mirror(self) -> Command:
+        return docker("info", "--format '{{index .RegistryConfig.Mirrors 0}}'")
+
+    def login_to_registry_locally(self) -> bool:
+        return True
+
+    def push_env(self) -> dict[str, str]:
+        return {}
+
+    def build_tag_names(self, tag_as_dirty: bool = False) -> list[str]:
+        names = [self.config.absolute_image, self.config.latest_image]
+        return [f"{name}-dirty" for name in names] if tag_as_dirty else names
+
+    def build_tag_options(self, tag_as_dirty: bool = False) -> tuple[str, ...]:
+        return tuple(word for name in self.build_tag_names(tag_as_dirty) for word in ("-t", name))
+
+    def driver_options(self) -> tuple[str, ...]:
+        return ("--driver-opt", "network=host") if self.local_registry else ()
+
+    @staticmethod
+    def platform_options(arches: Sequence[str]) -> tuple:
+        if not arches:
+            return ()
+        return argumentize("--platform", ",".join(f"linux/{arch}" for arch in arches))
+
+
+def _flag_value(value: Any) -> str:
+    # `provenance: false` must reach buildx as the word `false`, not be dropped as blank.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Local(BuilderBase):
+    kind = "local"
+
+    @property
+    def builder_name(self) -> str:
+        if self.local_registry:
+            return f"kamal-local-registry-{self.settings.driver}"
+        return f"kamal-local-{self.settings.driver}"
+
+    def create(self) -> Command | None:
+        if self.settings.docker_driver:
+            return None
+        return docker("buildx", "create", "--name", self.builder_name, f"--driver={self.settings.driver}", self.driver_options())
+
+    def remove(self) -> Command | None:
+        return None if self.settings.docker_driver else docker("buildx", "rm", self.builder_name)
+
+
+class Remote(BuilderBase):
+    kind = "remote"
+
+    @property
+    def builder_name(self) -> str:
+        return f"kamal-remote-{self.remote_builder_name_suffix}"
+
+    @property
+    def remote_builder_name_suffix(self) -> str:
+        suffix = re.sub(r"[^a-z0-9_-]", "-", self.settings.remote or "")
+        return f"{suffix}-local-registry" if self.local_registry else suffix
+
+    @property
+    def remote_context_name(self) -> str:
+        return f"{self.builder_name}-context"
+
+    def create(self) -> Command | None:
+        return chain(self.create_remote_context(), self.create_buildx())
+
+    def remove(self) -> Command | None:
+        return chain(docker("context", "rm", self.remote_context_name), docker("buildx", "rm", self.builder_name))
+
+    def info(self) -> Command:
+        return chain(docker("context", "ls"), docker("buildx", "ls"))
+
+    def inspect_builder(self) -> Command | None:
+        return combine(
+            combine(self.inspect_buildx(), self.inspect_remote_context()),
+            "(echo no compatible builder && exit 1)",
+            by="||",
+        )
+
+    def login_to_registry_locally(self) -> bool:
+        return False
+
+    def push_env(self) -> dict[str, str]:
+        return {"BUILDKIT_NO_CLIENT_TOKEN": "1"}
+
+    def inspect_buildx(self) -> Command:
+        return pipe(
+            docker("buildx", "inspect", self.builder_name),
+            command("grep", "-q", f"Endpoint:.*{self.remote_context_name}"),
+        )
+
+    def inspect_remote_context(self) -> Command:
+        return pipe(
+            docker("context", "inspect", self.remote_context_name, "--format", ENDPOINT_DOCKER_HOST_INSPECT),
+            command("grep", "-xq", self.settings.remote),
+        )
+
+    def create_remote_context(self) -> Command:
+        return docker(
+            "context", "create", self.remote_context_name,
+            "--description", f"'{self.builder_name} host'",
+            "--docker", f"'host={self.settings.remote}'",
+        )
+
+    def create_buildx(self) -> Command:
+        return docker("buildx", "create", "--name", self.builder_name, self.driver_options(), self.remote_context_name)
+
+
+class Hybrid(Remote):
+    kind = "hybrid"
+
+    @property
+    def builder_name(self) -> str:
+        return f"kamal-hybrid-{self.settings.driver}-{self.remote_builder_name_suffix}"
+
+    def create(self) -> Command | None:
+        return combine(self.create_local_buildx(), self.create_remote_context(), self.append_remote_buildx())
+
+    def create_local_buildx(self) -> Command:
+        return docker(
+            "buildx", "create", self.platform_options(self.local_arches),
+            "--name", self.builder_name, f"--driver={self.settings.driver}", self.driver_options(),
+        )
+
+    def append_remote_buildx(self) -> Command:
+        return docker(
+            "buildx", "create", self.platform_options(self.remote_arches),
+            "--append", "--name", self.builder_name, self.driver_options(), self.remote_context_name,
+        )
+
+
+class Cloud(BuilderBase):
+    """Docker Build Cloud: `driver: cloud <org>/<builder>`."""
+
+    kind = "cloud"
+
+    @property
+    def builder_name(self) -> str:
+        return re.sub(r"[ /]", "-", self.settings.driver)
+
+    def create(self) -> Command | None:
+        return docker("buildx", "create", "--driver", self.settings.driver)
+
+    def remove(self) -> Command | None:
+        return docker("buildx", "rm", self.builder_name)
+
+    def inspect_buildx(self) -> Command:
+        return pipe(docker("buildx", "inspect", self.builder_name), command("grep", "-q", "Endpoint:.*cloud://.*"))
+
+
+class Pack(BuilderBase):
+    """Cloud Native Buildpacks via `pack build`, then `docker push` of both tags."""
+
+    kind = "pack"
+
+    @property
+    def builder_name(self) -> str:
+        return self.settings.pack_builder or ""
+
+    def push(self, export_action: str = "registry", *, tag_as_dirty: bool = False, no_cache: bool = False) -> Command:
+        return combine(self.build(tag_as_dirty=tag_as_dirty, no_cache=no_cache), self.export(export_action))
+
+    def create(self) -> Command | None:
+        return None
+
+    def remove(self) -> Command | None:
+        return None
+
+    def info(self) -> Command:
+        return command("pack", "builder", "inspect", self.settings.pack_builder)
+
+    def inspect_builder(self) -> Command | None:
+        return self.info()
+
+    def build(self, *, tag_as_dirty: bool = False, no_cache: bool = False) -> Command:
+        """`pack build`; build secrets are passed as `--env NAME="value"`, redacted in the display."""
+        arch = self.local_arches[0] if self.local_arches else self.settings.arches[0]
+        return command(
+            "pack", "build", self.config.repository,
+            "--platform", f"linux/{arch}",
+            "--creation-time", "now",
+            "--builder", self.settings.pack_builder,
+            [("--buildpack", pack) for pack in (*self.settings.pack_buildpacks, IMAGE_LABELS_BUILDPACK)],
+            self.build_tag_options(tag_as_dirty),
+            "--clear-cache" if no_cache else None,
+            "--env", f"BP_IMAGE_LABELS=service={self.config.service}",
+            argumentize("--env", self.settings.args),
+            argumentize("--env", self.settings.secrets, sensitive=True),
+            "--path", self.settings.context,
+        )
+
+    def export(self, export_action: str) -> Command | None:
+        if export_action != "registry":
+            return None
+        return combine(docker("push", self.config.absolute_image), docker("push", self.config.latest_image))
+
+
+class Clone:
+    """Builds from a clean git clone of HEAD, as Kamal does when `builder.context` is unset."""
+
+    def __init__(self, git_root: str, clone_directory: str, build_directory: str) -> None:
+        self.git_root = git_root
+        self.clone_directory = clone_directory
+        self.build_directory = build_directory
+
+    @staticmethod
+    def _git(*args: str, path: str | None = None) -> Command:
+        return command("git", ("-C", path) if path else None, *args)
+
+    def clone(self) -> Command:
+        return self._git(
+            "clone", shlex.quote(self.git_root), "--recurse-submodules", path=shlex.quote(self.clone_directory)
+        )
+
+    def clone_reset_steps(self, revision: str) -> list[Command]:
+        path = shlex.quote(self.build_directory)
+        return [
+            self._git("remote", "set-url", "origin", shlex.quote(self.git_root), path=path),
+            self._git("fetch", "origin", path=path),
+            self._git("reset", "--hard", revision, path=path),
+            self._git("clean", "-fdx", path=path),
+            self._git("submodule", "update", "--init", path=path),
+            self._git("gc", "--auto", "--quiet", path=path),
+        ]
+
+    def clone_status(self) -> Command:
+        return self._git("status", "--porcelain", path=shlex.quote(self.build_directory))
+
+    def clone_revision(self) -> Command:
+        return self._git("rev-parse", "HEAD", path=shlex.quote(self.build_directory))
+
+
+def builder_for(config: Any, settings: BuilderSettings, *, local_arch: str) -> BuilderBase:
+    """The builder Kamal would pick: hybrid/remote when some arch must build remotely, else pack, cloud or local."""
+    probe = Local(config, settings, local_arch)
+    remote_needed = bool(probe.remote_arches)
+    local_usable = not settings.local_disabled and (not settings.arches or bool(probe.local_arches))
+    if remote_needed:
+        return (Hybrid if local_usable else Remote)(config, settings, local_arch)
+    if settings.pack:
+        return Pack(config, settings, local_arch)
+    if settings.cloud:
+        return Cloud(config, settings, local_arch)
+    return Local(config, settings, local_arch)

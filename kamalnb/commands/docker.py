@@ -1,0 +1,48 @@
+"""Docker on the servers: is it installed and running, can we install it, the `kamal` network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kamalnb.commands.base import Command, any_of, command, docker, pipe, shell
+
+NETWORK = "kamal"
+INSTALL_SCRIPT_URL = "https://get.docker.com"
+
+
+class Docker:
+    def __init__(self, config: Any = None) -> None:
+        self.config = config
+
+    def install(self) -> Command:
+        """Docker's convenience install script, fetched with curl or wget."""
+        fetch = any_of(
+            command("curl", "-fsSL", INSTALL_SCRIPT_URL),
+            command("wget", "-O -", INSTALL_SCRIPT_URL),
+            command("echo", '"exit 1"'),
+        )
+        return pipe(shell(fetch), "sh")
+
+    def installed(self) -> Command:
+        return docker("-v")
+
+    def running(self) -> Command:
+        return docker("version")
+
+    def superuser(self) -> Command:
+        return command('[ "${EUID:-$(id -u)}" -eq 0 ] || sudo -nl usermod >/dev/null')
+
+    def root(self) -> Command:
+        return command('[ "${EUID:-$(id -u)}" -eq 0 ]')
+
+    def in_docker_group(self) -> Command:
+        return command('id -nG "${USER:-$(id -un)}" | grep -qw docker')
+
+    def add_to_docker_group(self) -> Command:
+        return command('sudo -n usermod -aG docker "${USER:-$(id -un)}"')
+
+    def refresh_session(self) -> Command:
+        return command("kill -HUP $PPID")
+
+    def create_network(self) -> Command:
+        return docker("network", "create", NETWORK)

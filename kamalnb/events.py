@@ -1,0 +1,119 @@
+"""Typed events that steps and executors emit while they work.
+
+A listener is any callable taking one event. The terminal printer (`kamalnb.ui.text`) and
+the notebook board are listeners; so is a test that collects events in a list. Events are
+delivered one at a time, in the order they were emitted, even when many hosts' worker
+threads emit at once, so listeners need no locking of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Literal
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime = field(default_factory=_now, kw_only=True)
+
+
+@dataclass(frozen=True)
+class StepStarted(Event):
+    step: str
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostStarted(Event):
+    """A host started a phase of a step (`boot`, `pull`, `exec`, ...)."""
+
+    host: str
+    phase: str
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class HostFinished(Event):
+    """A host finished a phase; `error` is the message when it failed."""
+
+    host: str
+    phase: str
+    role: str | None = None
+    ok: bool = True
+    duration: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandStarted(Event):
+    host: str
+    command: str
+
+
+@dataclass(frozen=True)
+class OutputLine(Event):
+    """One line of a running command's output, without its line ending."""
+
+    host: str
+    stream: Literal["stdout", "stderr"]
+    text: str
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class CommandRan(Event):
+    """A command finished; `exit_status` is None when it timed out or its host failed."""
+
+    host: str
+    command: str
+    exit_status: int | None
+    duration: float
+
+
+@dataclass(frozen=True)
+class StepFinished(Event):
+    step: str
+    ok: bool
+    duration: float
+    report: Any = None
+
+
+Listener = Callable[[Event], None]
+
+
+class Events:
+    """Delivers events to listeners, serialised across threads.
+
+    A listener that raises is logged and skipped: a broken display must never abort a
+    deploy half way.
+    """
+
+    def __init__(self, *listeners: Listener) -> None:
+        self._listeners: list[Listener] = list(listeners)
+        self._lock = threading.RLock()
+
+    def subscribe(self, listener: Listener) -> Listener:
+        with self._lock:
+            self._listeners.append(listener)
+        return listener
+
+    def unsubscribe(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners.remove(listener)
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            for listener in list(self._listeners):
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("event listener %r failed on %r", listener, event)

@@ -1,0 +1,207 @@
+"""The `Executor` protocol and what every executor shares.
+
+Steps talk to an executor, never to paramiko or subprocess: the SSH executor runs commands
+on hosts, the local one on this machine, the plan executor records them without running
+anything. All three take the same `Command` objects and return the same `Result`s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, TypeVar, runtime_checkable
+
+from kamalnb.commands.base import Command
+from kamalnb.errors import CommandTimedOut, HostError
+from kamalnb.events import CommandRan, CommandStarted, Events, OutputLine
+from kamalnb.results import Result
+from kamalnb.sensitive import Secret
+
+T = TypeVar("T")
+
+Content = bytes | str | Secret | Path
+
+DEFAULT_PARALLELISM = 100
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    reason: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs commands on named hosts."""
+
+    def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
+        """Run one command; raise CommandFailed on a non-zero exit when `check`."""
+
+    def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
+        """Write `content` to `path` (relative to the login user's home) with file mode `mode`."""
+
+    def http(
+        self,
+        host: str,
+        method: str,
+        address: str,
+        port: int,
+        path: str,
+        *,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> HttpResponse:
+        """An HTTP request to `address:port` as seen from `host` (its loopback, a container)."""
+
+    def each(self, hosts: Iterable[str], task: Callable[[str], T]) -> "dict[str, T | HostError]":
+        """`task(host)` on every host in parallel; a host's HostError is its value."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def content_bytes(content: Content) -> bytes:
+    if isinstance(content, Secret):
+        return content.reveal().encode()
+    if isinstance(content, Path):
+        return content.read_bytes()
+    if isinstance(content, str):
+        return content.encode()
+    return bytes(content)
+
+
+def upload_label(path: str, size: int, mode: int) -> str:
+    """How an upload shows in events, reports and plans (never the content)."""
+    return f"upload {path} ({size} bytes, mode {mode:04o})"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LineSplitter:
+    """Turns chunks of bytes into complete lines, holding back a trailing partial line."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        import codecs
+
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._emit = emit
+        self._partial = ""
+        self._chunks: list[str] = []
+
+    def feed(self, data: bytes) -> None:
+        text = self._decoder.decode(data)
+        self._chunks.append(text)
+        self._split(text)
+
+    def finish(self) -> None:
+        tail = self._decoder.decode(b"", final=True)
+        if tail:
+            self._chunks.append(tail)
+            self._split(tail)
+        if self._partial:
+            self._emit(self._partial.rstrip("\r"))
+            self._partial = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self._chunks)
+
+    def _split(self, text: str) -> None:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self._emit(line.rstrip("\r"))
+
+
+class BaseExecutor:
+    """Parallel fan-out, event helpers and context management shared by the executors."""
+
+    events: Events
+    parallelism: int = DEFAULT_PARALLELISM
+
+    def each(self, hosts: Iterable[str], task: Callable[[str], T]) -> "dict[str, T | HostError]":
+        """Run `task(host)` for every host in parallel, at most `parallelism` at a time.
+
+        A HostError raised by one host becomes that host's value and the other hosts carry
+        on. Any other exception is a bug: it is raised once every host has finished.
+        """
+        unique = list(dict.fromkeys(hosts))
+        if not unique:
+            return {}
+        results: dict[str, T | HostError] = {}
+        unexpected: BaseException | None = None
+        workers = max(1, min(self.parallelism, len(unique)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kamalnb") as pool:
+            futures = {host: pool.submit(task, host) for host in unique}
+            for host, future in futures.items():
+                try:
+                    results[host] = future.result()
+                except HostError as error:
+                    results[host] = error
+                except BaseException as error:
+                    unexpected = unexpected or error
+        if unexpected is not None:
+            raise unexpected
+        return results
+
+    def run_all(
+        self, hosts: Iterable[str], command: Command, *, timeout: float | None = None, check: bool = True
+    ) -> "dict[str, Result | HostError]":
+        """One command on every host in parallel."""
+        return self.each(hosts, lambda host: self.run(host, command, timeout=timeout, check=check))  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "BaseExecutor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _started(self, host: str, display: str) -> tuple[datetime, float]:
+        self.events.emit(CommandStarted(host, display))
+        return now(), time.monotonic()
+
+    def _line_emitter(self, host: str, stream: Literal["stdout", "stderr"], display: str) -> Callable[[str], None]:
+        return lambda line: self.events.emit(OutputLine(host, stream, line, display))
+
+    def _finished(
+        self,
+        host: str,
+        display: str,
+        exit_status: int,
+        started: datetime,
+        t0: float,
+        stdout: str,
+        stderr: str,
+        check: bool,
+    ) -> Result:
+        duration = time.monotonic() - t0
+        self.events.emit(CommandRan(host, display, exit_status, duration))
+        result = Result(host, display, exit_status, stdout, stderr, started, duration)
+        return result.check() if check else result
+
+    def _timed_out(self, host: str, display: str, t0: float, timeout: float) -> CommandTimedOut:
+        self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+        return CommandTimedOut(host, f"`{display}` did not finish within {timeout:g} s")
+

@@ -1,0 +1,134 @@
+"""Plan mode: record what would run on each host, run nothing, connect nowhere.
+
+A step driven by a `PlanExecutor` goes through its usual motions; every command, upload
+and HTTP request is recorded per host in order. The few read commands a step needs to
+decide (which version runs now, is the lock free) get canned answers:
+
+>>> plan = PlanExecutor({"docker ps": "abc123\\n", re.compile(r"^mkdir .*lock"): Answer(exit_status=1)})
+
+A string key matches commands that start with it, a compiled pattern matches with
+`search`, a callable `(host, command) -> Answer | str | None` can answer anything. The
+first match wins; unmatched commands succeed with no output.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Union
+
+from kamalnb.commands.base import Command
+from kamalnb.events import Events
+from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, upload_label
+from kamalnb.results import Result
+
+if TYPE_CHECKING:
+    import pandas
+
+
+@dataclass(frozen=True)
+class Answer:
+    stdout: str = ""
+    stderr: str = ""
+    exit_status: int = 0
+
+
+@dataclass(frozen=True)
+class Planned:
+    host: str
+    kind: Literal["run", "upload", "http"]
+    text: str
+
+
+AnswerLike = Union[Answer, str]
+Matcher = Union[str, "re.Pattern[str]", Callable[[str, str], "AnswerLike | None"]]
+
+
+class PlanExecutor(BaseExecutor):
+    """Records commands instead of running them. `http_answers` works like `answers`,
+    keyed on `METHOD http://address:port/path`; unmatched requests get 200 with no body."""
+
+    def __init__(
+        self,
+        answers: "Mapping[str | re.Pattern[str], AnswerLike] | Iterable[tuple[Matcher, AnswerLike]] | None" = None,
+        *,
+        http_answers: "Mapping[str | re.Pattern[str], HttpResponse] | None" = None,
+        events: Events | None = None,
+    ) -> None:
+        self.events = events or Events()
+        self.planned: list[Planned] = []
+        self._answers: list[tuple[Matcher, AnswerLike]] = []
+        self._http_answers: list[tuple[Matcher, HttpResponse]] = list((http_answers or {}).items())
+        pairs = answers.items() if isinstance(answers, Mapping) else (answers or ())
+        for matcher, answer in pairs:
+            self.answer(matcher, answer)
+
+    def answer(self, matcher: Matcher, answer: AnswerLike | None = None) -> None:
+        """Add a canned answer (a callable matcher returns its own answer)."""
+        self._answers.append((matcher, answer if answer is not None else Answer()))
+
+    def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
+        display = str(command)
+        started, t0 = self._started(host, display)
+        self.planned.append(Planned(host, "run", display))
+        found = _lookup(self._answers, host, display)
+        answer = Answer(stdout=found) if isinstance(found, str) else (found or Answer())
+        return self._finished(host, display, answer.exit_status, started, t0, answer.stdout, answer.stderr, check)
+
+    def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
+        display = upload_label(path, len(content_bytes(content)), mode)
+        started, t0 = self._started(host, display)
+        self.planned.append(Planned(host, "upload", display))
+        return self._finished(host, display, 0, started, t0, "", "", check=False)
+
+    def http(
+        self,
+        host: str,
+        method: str,
+        address: str,
+        port: int,
+        path: str,
+        *,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> HttpResponse:
+        display = f"{method} http://{address}:{port}{path}"
+        self.planned.append(Planned(host, "http", display))
+        return _lookup(self._http_answers, host, display) or HttpResponse(200, "OK")
+
+    def commands(self, host: str | None = None) -> list[str]:
+        """What would run, in order (on one host, or everywhere)."""
+        return [item.text for item in self.planned if host is None or item.host == host]
+
+    @property
+    def hosts(self) -> list[str]:
+        return list(dict.fromkeys(item.host for item in self.planned))
+
+    def to_frame(self) -> "pandas.DataFrame":
+        import pandas
+
+        return pandas.DataFrame(
+            [(item.host, item.kind, item.text) for item in self.planned], columns=["host", "kind", "command"])
+
+    def __str__(self) -> str:
+        lines = []
+        for host in self.hosts:
+            lines.append(f"{host}:")
+            lines.extend(f"  {text}" for text in self.commands(host))
+        return "\n".join(lines)
+
+
+def _lookup(table: "list[tuple[Matcher, Any]]", host: str, display: str) -> Any:
+    for matcher, answer in table:
+        if isinstance(matcher, str):
+            if display.startswith(matcher):
+                return answer
+        elif isinstance(matcher, re.Pattern):
+            if matcher.search(display):
+                return answer
+        else:
+            found = matcher(host, display)
+            if found is not None:
+                return found
+    return None

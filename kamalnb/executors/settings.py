@@ -1,0 +1,90 @@
+"""How to reach the hosts: Kamal's `ssh:` settings, plus kamalnb's own connection limits.
+
+Field names follow Kamal's `ssh:` keys, so `SshSettings(**deploy_yml["ssh"])` works for
+every key Kamal documents. This module imports nothing network-related: the configuration
+layer builds `SshSettings` without pulling in paramiko.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from kamalnb.errors import ConfigError
+from kamalnb.sensitive import Secret
+
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+
+
+def _strings(value: object, key: str) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, (str, Secret)):
+        return (value,)
+    if isinstance(value, Iterable):
+        return tuple(value)
+    raise ConfigError(f"ssh.{key} must be a list, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    """Kamal's `ssh:` section.
+
+    user, port          login user (Kamal's default: root) and port (22)
+    proxy               jump host, `host` or `user@host[:port]`; without a user it is root,
+                        as in Kamal
+    proxy_command       a command whose stdin/stdout is the connection (`%h`, `%p` expanded)
+    keys                private key files to offer
+    keys_only           offer only `keys` and `key_data`: no ssh-agent, no ~/.ssh/id_* files
+    key_data            private keys as PEM text (resolved from secrets by the config layer)
+    config              true: read ~/.ssh/config and /etc/ssh/ssh_config; false: none;
+                        a path or a list of paths: read those
+    log_level           paramiko's log level: debug, info, warn, error or fatal (Kamal's default)
+    forward_agent       forward the local ssh-agent to commands
+
+    kamalnb's own settings (under `x-kamalnb:` in deploy.yml):
+
+    connect_timeout     seconds to wait for TCP connect, banner and authentication
+    keepalive_interval  seconds between keepalives on an idle connection (Kamal: 30)
+    known_hosts         known_hosts files; empty means UserKnownHostsFile from the ssh config,
+                        else ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts
+    trust_on_first_use  record the key of a host seen for the first time instead of refusing
+                        it (a changed key is refused regardless)
+    """
+
+    user: str | None = "root"
+    port: int | None = 22
+    proxy: str | None = None
+    proxy_command: str | None = None
+    keys: tuple[str, ...] = ()
+    keys_only: bool = False
+    key_data: tuple[str | Secret, ...] = ()
+    config: bool | str | tuple[str, ...] = True
+    log_level: str = "fatal"
+    forward_agent: bool = False
+    connect_timeout: float = 30.0
+    keepalive_interval: int = 30
+    known_hosts: tuple[str, ...] = ()
+    trust_on_first_use: bool = False
+    dns_retries: int = 3
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "keys", tuple(str(key) for key in _strings(self.keys, "keys")))
+        set_(self, "key_data", _strings(self.key_data, "key_data"))
+        set_(self, "known_hosts", tuple(str(path) for path in _strings(self.known_hosts, "known_hosts")))
+        if self.config is None:
+            set_(self, "config", True)
+        elif not isinstance(self.config, (bool, str)):
+            set_(self, "config", tuple(str(path) for path in _strings(self.config, "config")))
+        if self.port is not None:
+            if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
+                raise ConfigError(f"ssh.port must be a port number (1-65535), got {self.port!r}")
+        level = str(self.log_level).lower()
+        if level not in LOG_LEVELS:
+            raise ConfigError(f"ssh.log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        set_(self, "log_level", level)
+        if self.proxy is not None and self.proxy_command is not None:
+            raise ConfigError("ssh.proxy and ssh.proxy_command cannot both be set: keep one")
+        if self.connect_timeout <= 0:
+            raise ConfigError(f"ssh connect_timeout must be positive, got {self.connect_timeout!r}")

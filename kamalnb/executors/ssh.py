@@ -1,0 +1,640 @@
+"""Run commands on hosts over SSH with paramiko.
+
+One connection per host, opened on first use and kept for the whole run: every command is
+a new channel on the same transport, so a deploy of fifty commands costs one handshake per
+host. Hosts run in parallel (`each`), with a bound on how many handshakes are in flight at
+once (sshkit's `max_concurrent_starts`, 30) and on how many hosts work at once.
+
+Host keys are checked against known_hosts. An unknown host is refused with the command
+that trusts it, unless `trust_on_first_use` (or `StrictHostKeyChecking accept-new` in the
+ssh config) asks to record it; a changed key is always refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import io
+import logging
+import os
+import select
+import shlex
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import paramiko
+from paramiko.agent import AgentRequestHandler
+from paramiko.auth_strategy import AuthFailure, AuthStrategy, InMemoryPrivateKey
+
+from kamalnb.commands.base import Command
+from kamalnb.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    HostError,
+    HostKeyChanged,
+    HostKeyUnknown,
+    HostUnreachable,
+)
+from kamalnb.events import CommandRan, Events
+from kamalnb.executors.base import (
+    DEFAULT_PARALLELISM,
+    BaseExecutor,
+    Content,
+    HttpResponse,
+    LineSplitter,
+    content_bytes,
+    upload_label,
+)
+from kamalnb.executors.settings import SshSettings
+from kamalnb.results import Result
+from kamalnb.sensitive import reveal
+
+DEFAULT_MAX_CONCURRENT_STARTS = 30
+
+_PARAMIKO_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
+}
+_DEFAULT_IDENTITIES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
+_SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
+_CHUNK = 65536
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """The key's fingerprint as OpenSSH prints it (SHA256:...)."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def split_spec(spec: str) -> tuple[str | None, str, int | None]:
+    """`user@host:port` (user and port optional; IPv6 in brackets) -> (user, host, port)."""
+    user, _, rest = spec.rpartition("@")
+    port: int | None = None
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        if tail.startswith(":"):
+            port = _port(tail[1:], spec)
+    elif rest.count(":") == 1:
+        host, _, text = rest.partition(":")
+        port = _port(text, spec)
+    else:
+        host = rest
+    if not host:
+        raise ConfigError(f"{spec!r} names no host: write host, user@host or user@host:port")
+    return user or None, host, port
+
+
+def _port(text: str, spec: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{spec!r} has an invalid port {text!r}")
+    return int(text)
+
+
+def _known_hosts_name(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+class _Target:
+    """Everything needed to open one connection, after reading the ssh config."""
+
+    def __init__(self, label: str, hostname: str, port: int, user: str, identities: list[str],
+                 use_agent: bool, jump: str | None, proxy_command: str | None, known_hosts: list[str],
+                 trust: bool, timeout: float) -> None:
+        self.label = label
+        self.hostname = hostname
+        self.port = port
+        self.user = user
+        self.identities = identities
+        self.use_agent = use_agent
+        self.jump = jump
+        self.proxy_command = proxy_command
+        self.known_hosts = known_hosts
+        self.trust = trust
+        self.timeout = timeout
+
+
+class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
+    """Refuses unknown hosts with instructions, or records them when trust was asked for."""
+
+    def __init__(self, executor: "SshExecutor", target: _Target) -> None:
+        self.executor = executor
+        self.target = target
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        target = self.target
+        if target.trust:
+            self.executor._remember_host_key(target.known_hosts[0], hostname, key)
+            client.get_host_keys().add(hostname, key.get_name(), key)
+            return
+        store = target.known_hosts[0]
+        raise HostKeyUnknown(
+            target.label,
+            f"host key not known: {hostname} offers {key.get_name()} {fingerprint(key)}, and no "
+            f"known_hosts file ({', '.join(target.known_hosts)}) lists it. After checking that "
+            f"fingerprint, trust it with `ssh-keyscan -p {target.port} {target.hostname} >> {store}`, "
+            f"or allow recording keys of new hosts with trust_on_first_use",
+        )
+
+
+class _Keys(AuthStrategy):
+    """Offers private keys, then the ssh-agent's keys, in the order OpenSSH would."""
+
+    def __init__(self, username: str, keys: list[tuple[str, paramiko.PKey]], use_agent: bool) -> None:
+        super().__init__(ssh_config=None)
+        self.username = username
+        self.keys = keys
+        self.use_agent = use_agent
+        self.offered: list[str] = []
+
+    def get_sources(self) -> Iterable[InMemoryPrivateKey]:
+        for name, key in self.keys:
+            self.offered.append(name)
+            yield InMemoryPrivateKey(self.username, key)
+        if self.use_agent and os.environ.get("SSH_AUTH_SOCK"):
+            agent = paramiko.Agent()
+            try:
+                for key in agent.get_keys():
+                    self.offered.append(f"agent key {fingerprint(key)}")
+                    yield InMemoryPrivateKey(self.username, key)
+            finally:
+                agent.close()
+
+
+class _Connection:
+    """One host's SSH client, opened lazily and reopened if the transport died."""
+
+    def __init__(self, executor: "SshExecutor", target: _Target) -> None:
+        self.executor = executor
+        self.target = target
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._lock = threading.Lock()
+        self._sftp_lock = threading.Lock()
+
+    def transport(self) -> paramiko.Transport:
+        with self._lock:
+            transport = self._client.get_transport() if self._client else None
+            if transport is None or not transport.is_active():
+                self._close_locked()
+                self._client = self.executor._open(self.target)
+                transport = self._client.get_transport()
+                assert transport is not None
+            return transport
+
+    def reset(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def sftp(self) -> paramiko.SFTPClient:
+        transport = self.transport()
+        with self._lock:
+            if self._sftp is None or self._sftp.get_channel().get_transport() is not transport:
+                self._sftp = paramiko.SFTPClient.from_transport(transport)
+            return self._sftp
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._sftp is not None:
+            self._sftp.close()
+            self._sftp = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class _ChannelHTTPConnection(http.client.HTTPConnection):
+    """http.client speaking over an already open SSH channel."""
+
+    def __init__(self, channel: paramiko.Channel, host_header: str, timeout: float) -> None:
+        super().__init__(host_header, timeout=timeout)
+        self._channel = channel
+
+    def connect(self) -> None:
+        self._channel.settimeout(self.timeout)
+        self.sock = self._channel
+
+
+class SshExecutor(BaseExecutor):
+    """Runs `Command`s on hosts over SSH.
+
+    >>> with SshExecutor(SshSettings(user="root", keys=["~/.ssh/id_ed25519"])) as ssh:
+    ...     results = ssh.run_all(["10.0.0.1", "10.0.0.2"], Command.from_argv(["docker", "-v"]))
+
+    `parallelism` bounds how many hosts work at once in `each`/`run_all`;
+    `max_concurrent_starts` bounds how many handshakes are in flight at once;
+    `command_timeout` is the default per-command timeout in seconds (None: no limit).
+    """
+
+    def __init__(
+        self,
+        settings: SshSettings | None = None,
+        *,
+        events: Events | None = None,
+        max_concurrent_starts: int = DEFAULT_MAX_CONCURRENT_STARTS,
+        parallelism: int = DEFAULT_PARALLELISM,
+        command_timeout: float | None = None,
+    ) -> None:
+        if max_concurrent_starts < 1 or parallelism < 1:
+            raise ConfigError("max_concurrent_starts and parallelism must be at least 1")
+        self.settings = settings or SshSettings()
+        self.events = events or Events()
+        self.parallelism = parallelism
+        self.command_timeout = command_timeout
+        self.connections_opened = 0
+        self._starts = threading.BoundedSemaphore(max_concurrent_starts)
+        self._lock = threading.Lock()
+        self._connections: dict[str, _Connection] = {}
+        self._keys: dict[str, tuple[str, paramiko.PKey] | None] = {}
+        self._known_hosts_lock = threading.Lock()
+        self._ssh_config = self._read_ssh_config()
+        logging.getLogger("paramiko").setLevel(_PARAMIKO_LEVELS[self.settings.log_level])
+
+    # Commands
+
+    def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
+        stdin = None if command.stdin is None else reveal(command.stdin).encode()
+        return self._execute(host, command.render(), str(command), stdin, timeout, check)
+
+    def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
+        """Write a file over SFTP. The mode is set before any content is written, so a secret
+        never sits in a file more open than `mode`."""
+        data = content_bytes(content)
+        display = upload_label(path, len(data), mode)
+        connection = self._connection(host)
+        try:
+            sftp = connection.sftp()
+        except paramiko.SSHException:
+            return self._upload_by_shell(host, data, path, mode)
+        except HostError:
+            self._started(host, display)
+            self.events.emit(CommandRan(host, display, None, 0.0))
+            raise
+        started, t0 = self._started(host, display)
+        try:
+            with connection._sftp_lock, sftp.open(path, "w") as remote:
+                sftp.chmod(path, mode)
+                remote.write(data)
+        except (OSError, paramiko.SSHException) as error:
+            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+            reason = getattr(error, "strerror", None) or str(error)
+            raise HostError(host, f"cannot write {path}: {reason}") from None
+        return self._finished(host, display, 0, started, t0, "", "", check=False)
+
+    def open_tunnel(self, host: str, address: str, port: int, *, timeout: float | None = None) -> paramiko.Channel:
+        """A socket-like channel to `address:port` as seen from `host` (`direct-tcpip`).
+
+        `address` may be the host's loopback (127.0.0.1) or a container's address; nothing
+        needs to be installed on the host.
+        """
+        transport = self._connection(host).transport()
+        try:
+            return transport.open_channel(
+                "direct-tcpip", (address, port), ("127.0.0.1", 0),
+                timeout=timeout or self.settings.connect_timeout,
+            )
+        except paramiko.ChannelException as error:
+            raise HostError(host, f"cannot reach {address}:{port} from {host}: {error.text}") from None
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            raise HostError(host, f"cannot open a tunnel to {address}:{port}: {error}") from None
+
+    def http(
+        self,
+        host: str,
+        method: str,
+        address: str,
+        port: int,
+        path: str,
+        *,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> HttpResponse:
+        channel = self.open_tunnel(host, address, port, timeout=timeout)
+        connection = _ChannelHTTPConnection(channel, f"{address}:{port}", timeout)
+        try:
+            connection.request(method, path, body=body, headers=dict(headers or {}))
+            response = connection.getresponse()
+            data = response.read()
+            return HttpResponse(response.status, response.reason, dict(response.getheaders()), data)
+        except (OSError, http.client.HTTPException, paramiko.SSHException) as error:
+            reason = "timed out" if isinstance(error, TimeoutError) else (str(error) or type(error).__name__)
+            raise HostError(host, f"{method} http://{address}:{port}{path} failed: {reason}") from None
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            connections = list(self._connections.values())
+            self._connections.clear()
+        # Targets before the jump hosts their channels run through.
+        for connection in sorted(connections, key=lambda c: c.target.jump is None):
+            connection.close()
+
+    # Connections
+
+    def connected_hosts(self) -> list[str]:
+        with self._lock:
+            return [host for host, connection in self._connections.items() if connection._client is not None]
+
+    def _connection(self, host: str) -> _Connection:
+        with self._lock:
+            connection = self._connections.get(host)
+            if connection is None:
+                connection = self._connections[host] = _Connection(self, self._resolve(host))
+            return connection
+
+    def _read_ssh_config(self) -> paramiko.SSHConfig | None:
+        setting = self.settings.config
+        if setting is False:
+            return None
+        if setting is True:
+            paths = [p for p in (Path("~/.ssh/config").expanduser(), Path("/etc/ssh/ssh_config")) if p.is_file()]
+        else:
+            paths = [Path(p).expanduser() for p in ((setting,) if isinstance(setting, str) else setting)]
+            for path in paths:
+                if not path.is_file():
+                    raise ConfigError(f"ssh.config names {str(path)!r}, which does not exist")
+        config = paramiko.SSHConfig()
+        for path in paths:
+            with open(path) as handle:
+                config.parse(handle)
+        return config
+
+    def _resolve(self, host: str, *, jump_user: str | None = None, jump_port: int | None = None) -> _Target:
+        settings = self.settings
+        found = self._ssh_config.lookup(host) if self._ssh_config else {}
+        is_jump = jump_user is not None
+        user = jump_user or settings.user or found.get("user") or "root"
+        if is_jump:
+            port = jump_port or int(found.get("port", 22))
+        else:
+            port = settings.port if settings.port is not None else int(found.get("port", 22))
+        identities = [*settings.keys, *found.get("identityfile", [])]
+        keys_only = settings.keys_only or found.get("identitiesonly", "no").lower() == "yes"
+        if not keys_only:
+            identities += [path for path in _DEFAULT_IDENTITIES if path not in identities]
+        jump = None if is_jump else (settings.proxy or found.get("proxyjump"))
+        if jump and jump.lower() == "none":
+            jump = None
+        if jump and "," in jump:
+            raise ConfigError(f"jump host chains ({jump}) are not supported: give one jump host")
+        proxy_command = None if is_jump else (settings.proxy_command or found.get("proxycommand"))
+        if proxy_command and proxy_command.lower() == "none":
+            proxy_command = None
+        known_hosts = list(settings.known_hosts) or found.get("userknownhostsfile", "").split() or ["~/.ssh/known_hosts"]
+        strict = found.get("stricthostkeychecking", "ask").lower()
+        timeout = float(found["connecttimeout"]) if "connecttimeout" in found else settings.connect_timeout
+        return _Target(
+            label=f"{user}@{host} (jump host)" if is_jump else host,
+            hostname=found.get("hostname", host),
+            port=port,
+            user=user,
+            identities=identities,
+            use_agent=not keys_only,
+            jump=jump,
+            proxy_command=proxy_command,
+            known_hosts=[os.path.expanduser(path) for path in known_hosts],
+            trust=settings.trust_on_first_use or strict in ("accept-new", "no", "off"),
+            timeout=timeout,
+        )
+
+    def _open(self, target: _Target) -> paramiko.SSHClient:
+        sock = self._jump_channel(target) if target.jump else None
+        if target.proxy_command:
+            command = target.proxy_command.replace("%h", target.hostname).replace("%p", str(target.port))
+            command = command.replace("%r", target.user).replace("%%", "%")
+            sock = paramiko.ProxyCommand(command)
+        client = paramiko.SSHClient()
+        for path in [*target.known_hosts, _SYSTEM_KNOWN_HOSTS]:
+            if os.path.isfile(path):
+                try:
+                    client.load_system_host_keys(path)
+                except (OSError, paramiko.SSHException) as error:
+                    raise ConfigError(f"cannot read known_hosts file {path}: {error}") from None
+        client.set_missing_host_key_policy(_HostKeyPolicy(self, target))
+        strategy = _Keys(target.user, self._load_keys(target), use_agent=target.use_agent)
+        attempts = 1 + (self.settings.dns_retries if sock is None else 0)
+        for attempt in range(attempts):
+            try:
+                with self._starts:
+                    client.connect(
+                        target.hostname,
+                        port=target.port,
+                        username=target.user,
+                        sock=sock,
+                        timeout=target.timeout,
+                        banner_timeout=target.timeout,
+                        auth_timeout=target.timeout,
+                        auth_strategy=strategy,
+                    )
+                break
+            except socket.gaierror as error:
+                client.close()
+                if attempt + 1 == attempts:
+                    raise HostUnreachable(target.label, f"cannot resolve {target.hostname}: {error.strerror}") from None
+                time.sleep(min(2.0, 0.1 * 2 ** attempt))
+            except BaseException as error:
+                client.close()
+                if sock is not None:
+                    sock.close()
+                raise self._connect_error(target, error, strategy) from None
+        transport = client.get_transport()
+        assert transport is not None
+        transport.set_keepalive(self.settings.keepalive_interval)
+        with self._lock:
+            self.connections_opened += 1
+        return client
+
+    def _connect_error(self, target: _Target, error: BaseException, strategy: _Keys) -> BaseException:
+        where = f"{target.hostname}:{target.port}" + (f" via {target.jump}" if target.jump else "")
+        if isinstance(error, (HostError, ConfigError)):
+            return error
+        if isinstance(error, paramiko.BadHostKeyException):
+            name = _known_hosts_name(target.hostname, target.port)
+            return HostKeyChanged(
+                target.label,
+                f"HOST KEY CHANGED: {where} now offers {error.key.get_name()} {fingerprint(error.key)}, "
+                f"but known_hosts has {fingerprint(error.expected_key)}. Someone may be intercepting "
+                f"the connection. If the server was reinstalled, remove the old key with "
+                f"`ssh-keygen -R '{name}' -f {target.known_hosts[0]}` and trust the new one",
+            )
+        if isinstance(error, paramiko.AuthenticationException):
+            tried = ", ".join(strategy.offered) or "nothing (no key file, no key_data, no ssh-agent)"
+            return AuthenticationFailed(
+                target.label,
+                f"authentication as {target.user} failed on {where}; offered: {tried}. "
+                f"Check ssh.user, ssh.keys / ssh.key_data, or add the key to the ssh-agent",
+            )
+        if isinstance(error, (TimeoutError, socket.timeout)):
+            return HostUnreachable(target.label, f"timed out after {target.timeout:g} s connecting to {where}")
+        if isinstance(error, paramiko.ssh_exception.NoValidConnectionsError):
+            reasons = {e.strerror or str(e) for e in error.errors.values()}
+            return HostUnreachable(target.label, f"cannot connect to {where}: {'; '.join(sorted(reasons))}")
+        if isinstance(error, OSError):
+            return HostUnreachable(target.label, f"cannot connect to {where}: {error.strerror or error}")
+        if isinstance(error, (paramiko.SSHException, EOFError)):
+            return HostUnreachable(target.label, f"SSH handshake with {where} failed: {error or 'connection closed'}")
+        return error
+
+    def _jump_channel(self, target: _Target) -> paramiko.Channel:
+        assert target.jump is not None
+        user, host, port = split_spec(target.jump)
+        key = f"jump:{user or 'root'}@{host}:{port or ''}"
+        with self._lock:
+            bastion = self._connections.get(key)
+            if bastion is None:
+                bastion = self._connections[key] = _Connection(
+                    self, self._resolve(host, jump_user=user or "root", jump_port=port))
+        try:
+            transport = bastion.transport()
+        except HostError as error:
+            raise type(error)(target.label, f"through jump host {target.jump}: {error.detail}") from None
+        try:
+            return transport.open_channel(
+                "direct-tcpip", (target.hostname, target.port), ("127.0.0.1", 0), timeout=target.timeout)
+        except paramiko.ChannelException as error:
+            raise HostUnreachable(
+                target.label,
+                f"jump host {target.jump} cannot reach {target.hostname}:{target.port}: {error.text}",
+            ) from None
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            raise HostUnreachable(target.label, f"jump host {target.jump} failed: {error}") from None
+
+    def _load_keys(self, target: _Target) -> list[tuple[str, paramiko.PKey]]:
+        keys: list[tuple[str, paramiko.PKey]] = []
+        for index, pem in enumerate(self.settings.key_data):
+            name = f"key_data[{index}]"
+            loaded = self._keys.get(name)
+            if loaded is None:
+                loaded = self._keys[name] = (name, _key_from_text(reveal(pem), name))
+            keys.append(loaded)
+        explicit = set(self.settings.keys)
+        for path in target.identities:
+            if path not in self._keys:
+                self._keys[path] = _key_from_file(path, required=path in explicit)
+            entry = self._keys[path]
+            if entry is not None:
+                keys.append(entry)
+        return keys
+
+    def _remember_host_key(self, store: str, name: str, key: paramiko.PKey) -> None:
+        with self._known_hosts_lock:
+            os.makedirs(os.path.dirname(store) or ".", mode=0o700, exist_ok=True)
+            fd = os.open(store, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a") as handle:
+                handle.write(f"{name} {key.get_name()} {key.get_base64()}\n")
+
+    # Running
+
+    def _session(self, host: str) -> paramiko.Channel:
+        connection = self._connection(host)
+        transport = connection.transport()
+        try:
+            return transport.open_session(timeout=self.settings.connect_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            if transport.is_active():
+                raise HostUnreachable(host, f"cannot open a session: {error or 'connection closed'}") from None
+        # The connection dropped since its last use (server restart, network blip): reconnect once.
+        connection.reset()
+        try:
+            return connection.transport().open_session(timeout=self.settings.connect_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            raise HostUnreachable(host, f"cannot open a session: {error or 'connection closed'}") from None
+
+    def _execute(self, host: str, line: str, display: str, stdin: bytes | None,
+                 timeout: float | None, check: bool) -> Result:
+        timeout = self.command_timeout if timeout is None else timeout
+        started, t0 = self._started(host, display)
+        out = LineSplitter(self._line_emitter(host, "stdout", display))
+        err = LineSplitter(self._line_emitter(host, "stderr", display))
+        deadline = None if timeout is None else t0 + timeout
+        try:
+            channel = self._session(host)
+        except HostError:
+            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+            raise
+        try:
+            if self.settings.forward_agent:
+                AgentRequestHandler(channel)
+            channel.exec_command(line)
+            if stdin:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+            while not (channel.eof_received or channel.closed):
+                _drain(channel, out, err)
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise self._timed_out(host, display, t0, timeout or 0)
+                select.select([channel], [], [], left)
+            _drain(channel, out, err)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not channel.status_event.wait(left):
+                raise self._timed_out(host, display, t0, timeout or 0)
+            out.finish()
+            err.finish()
+            exit_status = channel.exit_status
+            transport = channel.get_transport()
+            if exit_status == -1 and not (transport and transport.is_active()):
+                self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+                raise HostUnreachable(host, f"connection lost while running `{display}`")
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+            raise HostUnreachable(host, f"connection failed while running `{display}`: {error}") from None
+        finally:
+            channel.close()
+        return self._finished(host, display, exit_status, started, t0, out.text, err.text, check)
+
+    def _upload_by_shell(self, host: str, data: bytes, path: str, mode: int) -> Result:
+        # Servers without an SFTP subsystem: the umask keeps the file private until chmod.
+        quoted = shlex.quote(path)
+        line = f"umask 077 && cat > {quoted} && chmod {mode:04o} {quoted}"
+        display = upload_label(path, len(data), mode)
+        return self._execute(host, line, display, data, None, check=True)
+
+
+def _drain(channel: paramiko.Channel, out: LineSplitter, err: LineSplitter) -> None:
+    while channel.recv_ready():
+        out.feed(channel.recv(_CHUNK))
+    while channel.recv_stderr_ready():
+        err.feed(channel.recv_stderr(_CHUNK))
+
+
+def _key_from_text(text: str, name: str) -> paramiko.PKey:
+    for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return key_class.from_private_key(io.StringIO(text))
+        except paramiko.PasswordRequiredException:
+            raise ConfigError(f"ssh {name} is an encrypted key: load it into ssh-agent instead") from None
+        except (paramiko.SSHException, ValueError):
+            continue
+    raise ConfigError(f"ssh {name} is not a private key kamalnb can read (OpenSSH or PEM: ed25519, ecdsa, rsa)")
+
+
+def _key_from_file(path: str, *, required: bool) -> tuple[str, paramiko.PKey] | None:
+    expanded = Path(path).expanduser()
+    try:
+        return path, paramiko.PKey.from_path(expanded)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"ssh.keys names {path!r}, which does not exist") from None
+    except paramiko.PasswordRequiredException:
+        if required:
+            raise ConfigError(f"ssh key {path!r} is encrypted: add it to ssh-agent (ssh-add {path})") from None
+    except TypeError:
+        # cryptography's way of saying the key is encrypted and no password was given
+        if required:
+            raise ConfigError(f"ssh key {path!r} is encrypted: add it to ssh-agent (ssh-add {path})") from None
+    except (OSError, ValueError, paramiko.SSHException) as error:
+        if required:
+            raise ConfigError(f"cannot read ssh key {path!r}: {error}") from None
+    return None

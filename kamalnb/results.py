@@ -1,0 +1,261 @@
+"""What a command and a step produced: `Result`, `HostOutcome` and `Report`.
+
+Every step returns a `Report`. It prints as a text table (terminals, CI), renders as an
+HTML table in a notebook (`_repr_html_`, which survives in a saved notebook) and converts
+to a pandas DataFrame with `.to_frame()`. A report keeps every host's outcome, so a
+failure on one host never hides what happened on the others.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal
+
+from kamalnb.errors import CommandFailed, HostError, StepFailed
+
+if TYPE_CHECKING:
+    import pandas
+
+Status = Literal["ok", "failed", "skipped", "planned"]
+
+_ERROR_WIDTH = 72
+
+
+@dataclass
+class Result:
+    """One command on one host. `command` is the display form: secrets show [REDACTED]."""
+
+    host: str
+    command: str
+    exit_status: int
+    stdout: str = ""
+    stderr: str = ""
+    started: datetime | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    def check(self) -> "Result":
+        """This result, or CommandFailed (with the tail of stderr) when it exited non-zero."""
+        if not self.ok:
+            raise CommandFailed(self.host, self.command, self.exit_status, self.stderr, self.stdout)
+        return self
+
+
+@dataclass
+class HostOutcome:
+    """What a step did on one host for one role."""
+
+    host: str
+    role: str | None = None
+    status: Status = "ok"
+    commands: list[Result] = field(default_factory=list)
+    version_before: str | None = None
+    version_after: str | None = None
+    started: datetime | None = None
+    duration: float = 0.0
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    @property
+    def error_message(self) -> str:
+        if self.error is None:
+            return ""
+        if isinstance(self.error, HostError):
+            return self.error.detail
+        return str(self.error) or type(self.error).__name__
+
+    def fail(self, error: BaseException) -> "HostOutcome":
+        self.status = "failed"
+        self.error = error
+        return self
+
+
+_COLUMNS = ("host", "role", "status", "version_before", "version_after", "started", "duration",
+            "commands", "error")
+_OPTIONAL = ("role", "version_before", "version_after")
+_HEADINGS = {"version_before": "before", "version_after": "after"}
+
+
+class Report:
+    """The outcomes of one step, one row per host and role."""
+
+    def __init__(
+        self,
+        step: str,
+        outcomes: Iterable[HostOutcome] = (),
+        *,
+        started: datetime | None = None,
+        duration: float = 0.0,
+    ) -> None:
+        self.step = step
+        self.outcomes: list[HostOutcome] = list(outcomes)
+        self.started = started
+        self.duration = duration
+
+    @classmethod
+    def from_results(
+        cls,
+        step: str,
+        results: "dict[str, Result | BaseException]",
+        *,
+        roles: "dict[str, str] | None" = None,
+    ) -> "Report":
+        """A report of one command per host, as returned by `Executor.each`."""
+        outcomes = []
+        for host, value in results.items():
+            outcome = HostOutcome(host, role=(roles or {}).get(host))
+            if isinstance(value, Result):
+                outcome.commands.append(value)
+                outcome.started = value.started
+                outcome.duration = value.duration
+                if not value.ok:
+                    outcome.fail(CommandFailed(host, value.command, value.exit_status, value.stderr, value.stdout))
+            else:
+                outcome.fail(value)
+            outcomes.append(outcome)
+        return cls(step, outcomes)
+
+    def add(self, outcome: HostOutcome) -> HostOutcome:
+        self.outcomes.append(outcome)
+        return outcome
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ok for outcome in self.outcomes)
+
+    @property
+    def succeeded(self) -> list[HostOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.ok]
+
+    @property
+    def failed(self) -> list[HostOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.ok]
+
+    def for_host(self, host: str) -> list[HostOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.host == host]
+
+    def raise_on_failure(self) -> "Report":
+        """This report, or StepFailed carrying it when any host failed."""
+        failed = self.failed
+        if failed:
+            hosts = ", ".join(dict.fromkeys(outcome.host for outcome in failed))
+            first = failed[0]
+            raise StepFailed(f"{self.step} failed on {hosts}: {first.host}: {first.error_message}", self)
+        return self
+
+    def __iter__(self) -> Iterator[HostOutcome]:
+        return iter(self.outcomes)
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        parts = ", ".join(f"{count} {status}" for status, count in counts.items()) or "no hosts"
+        timing = f" in {_seconds(self.duration)}" if self.duration else ""
+        return f"{self.step}: {parts}{timing}"
+
+    def to_frame(self) -> "pandas.DataFrame":
+        import pandas
+
+        rows = [
+            {
+                "host": outcome.host,
+                "role": outcome.role,
+                "status": outcome.status,
+                "version_before": outcome.version_before,
+                "version_after": outcome.version_after,
+                "started": outcome.started,
+                "duration": outcome.duration,
+                "commands": len(outcome.commands),
+                "error": outcome.error_message or None,
+            }
+            for outcome in self.outcomes
+        ]
+        return pandas.DataFrame(rows, columns=list(_COLUMNS))
+
+    def _columns(self) -> list[str]:
+        return [
+            column for column in _COLUMNS
+            if column not in _OPTIONAL or any(getattr(outcome, column) for outcome in self.outcomes)
+        ]
+
+    def _cells(self, outcome: HostOutcome, columns: list[str]) -> list[str]:
+        values = {
+            "host": outcome.host,
+            "role": outcome.role or "",
+            "status": outcome.status,
+            "version_before": outcome.version_before or "",
+            "version_after": outcome.version_after or "",
+            "started": outcome.started.strftime("%H:%M:%S") if outcome.started else "",
+            "duration": _seconds(outcome.duration) if outcome.started or outcome.duration else "",
+            "commands": str(len(outcome.commands)),
+            "error": outcome.error_message,
+        }
+        return [values[column] for column in columns]
+
+    def __str__(self) -> str:
+        columns = self._columns()
+        header = [_HEADINGS.get(column, column) for column in columns]
+        rows = []
+        for outcome in self.outcomes:
+            cells = self._cells(outcome, columns)
+            cells[-1] = _first_line(cells[-1], _ERROR_WIDTH)
+            rows.append(cells)
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(columns))]
+        lines = [self.summary()]
+        for row in [header, *rows]:
+            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        columns = self._columns()
+        head = "".join(f"<th style='text-align:left'>{html.escape(_HEADINGS.get(c, c))}</th>" for c in columns)
+        body = []
+        for outcome in self.outcomes:
+            cells = []
+            for column, value in zip(columns, self._cells(outcome, columns)):
+                if column == "status":
+                    color = _STATUS_COLORS.get(value, "inherit")
+                    cells.append(f"<td style='color:{color};font-weight:bold'>{html.escape(value)}</td>")
+                elif column == "commands" and outcome.commands:
+                    listing = html.escape("\n".join(_command_line(result) for result in outcome.commands))
+                    cells.append(f"<td><details><summary>{value}</summary>"
+                                 f"<pre style='margin:0'>{listing}</pre></details></td>")
+                elif column == "error" and value:
+                    cells.append(f"<td><pre style='margin:0;white-space:pre-wrap'>{html.escape(value)}</pre></td>")
+                else:
+                    cells.append(f"<td style='text-align:left'>{html.escape(value)}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        return (
+            f"<div class='kamalnb-report'><strong>{html.escape(self.summary())}</strong>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        )
+
+
+_STATUS_COLORS = {"ok": "#2e7d32", "failed": "#c62828", "skipped": "#757575", "planned": "#1565c0"}
+
+
+def _command_line(result: Result) -> str:
+    return f"{result.command}  [{result.exit_status}]" if result.exit_status else result.command
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s"
+
+
+def _first_line(text: str, width: int) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"

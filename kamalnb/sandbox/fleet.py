@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,15 @@ class SandboxHost:
     @property
     def mount_ns(self) -> Path:
         return self.path.parent.parent / "ns" / f"{self.name}.mnt"
+
+    @property
+    def uts_ns(self) -> Path:
+        return self.path.parent.parent / "ns" / f"{self.name}.uts"
+
+    @property
+    def enter(self) -> list[str]:
+        """nsenter's arguments to run a program on this host (its sshd and dockerd)."""
+        return ["nsenter", f"--mount={self.mount_ns}", f"--uts={self.uts_ns}", f"--net=/var/run/netns/{self.netns}"]
 
     @property
     def home(self) -> Path:
@@ -381,9 +391,10 @@ class Sandbox:
         run([*netns, "route", "add", "default", "via", self.gateway])
 
         host.mount_ns.touch()
-        run(["unshare", f"--mount={host.mount_ns}", "--propagation", "slave",
-             "sh", "-c", f"mount --bind {shlex.quote(str(host.home))} /root"])
-        enter = ["nsenter", f"--mount={host.mount_ns}", f"--net=/var/run/netns/{host.netns}"]
+        host.uts_ns.touch()
+        # Its own hostname too, so `hostname` and `docker info` tell the hosts apart.
+        run(["unshare", f"--mount={host.mount_ns}", f"--uts={host.uts_ns}", "--propagation", "slave",
+             "sh", "-c", f"mount --bind {shlex.quote(str(host.home))} /root && hostname {host.name}"])
 
         (path / "sshd_config").write_text(
             f"ListenAddress {host.address}:22\n"
@@ -403,13 +414,12 @@ class Sandbox:
         )
         Path("/run/sshd").mkdir(exist_ok=True)
         self._start_sshd(host)
-        start_daemon([*enter, *self._dockerd_argv(path, host.cgroup)], path / "dockerd.log")
+        start_daemon([*host.enter, *self._dockerd_argv(path, host.cgroup)], path / "dockerd.log")
         wait_for(lambda: ok(["docker", "-H", host.docker_host, "version"]), 60,
                  f"the Docker engine of {host.name} ({path / 'dockerd.log'})")
 
     def _start_sshd(self, host: SandboxHost) -> None:
-        run(["nsenter", f"--mount={host.mount_ns}", f"--net=/var/run/netns/{host.netns}",
-             "/usr/sbin/sshd", "-f", str(host.path / "sshd_config"), "-E", str(host.path / "sshd.log")])
+        run([*host.enter, "/usr/sbin/sshd", "-f", str(host.path / "sshd_config"), "-E", str(host.path / "sshd.log")])
         wait_for(lambda: _port_open(host.address, 22), 15, f"sshd on {host.name} ({host.address})")
 
     def _write_ssh_client_files(self, hosts: list[SandboxHost]) -> None:
@@ -475,9 +485,12 @@ class Sandbox:
         rule = ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"]
         while ok(["iptables", "-C", *rule]):
             run(["iptables", "-D", *rule], check=False)
-        for host in hosts:
+        # Runtime state only (sockets, pid files, containerd's state): an engine killed
+        # with it in place fails to start again. Images and volumes stay.
+        for directory in [h.path for h in hosts] + [self.dir / "laptop"]:
+            shutil.rmtree(directory / "x", ignore_errors=True)
             for name in ("sshd.pid", "dockerd.pid", "docker.sock"):
-                (host.path / name).unlink(missing_ok=True)
+                (directory / name).unlink(missing_ok=True)
 
     def _planned_hosts_quietly(self) -> list[SandboxHost]:
         try:

@@ -115,3 +115,20 @@ def new_version(app_dir: Path | str, note: str | None = None) -> str:
     _git(app_dir, "add", "-A")
     _git(app_dir, "commit", "-q", "-m", note or "New version of the sample app")
     return _git(app_dir, "rev-parse", "HEAD")
+
+
+def build(sandbox: "Sandbox", tag: str, *, start_delay: float = 0, never_healthy: bool = False) -> str:
+    """Build a variant of the app on the laptop engine and push it; its image reference.
+
+    For tests of the sandbox itself: kamalnb's own build step is what deploys use.
+    """
+    image = f"{sandbox.registry}/sample/app:{tag}"
+    sandbox.laptop_docker(
+        "build", "-q", "-t", image,
+        "--build-arg", f"BASE_IMAGE={sandbox.base_image}",
+        "--build-arg", f"START_DELAY={start_delay}",
+        "--build-arg", f"NEVER_HEALTHY={int(never_healthy)}",
+        str(sandbox.app_dir),
+    )
+    sandbox.laptop_docker("push", "-q", image)
+    return image

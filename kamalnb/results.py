@@ -157,13 +157,16 @@ class Report:
     def __len__(self) -> int:
         return len(self.outcomes)
 
-    def summary(self) -> str:
+    def tally(self) -> str:
+        """How many outcomes have each status: `2 ok, 1 failed`."""
         counts: dict[str, int] = {}
         for outcome in self.outcomes:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        parts = ", ".join(f"{count} {status}" for status, count in counts.items()) or "no hosts"
+        return ", ".join(f"{count} {status}" for status, count in counts.items()) or "no hosts"
+
+    def summary(self) -> str:
         timing = f" in {_seconds(self.duration)}" if self.duration else ""
-        return f"{self.step}: {parts}{timing}"
+        return f"{self.step}: {self.tally()}{timing}"
 
     def to_frame(self) -> "pandas.DataFrame":
         import pandas

@@ -1,0 +1,1 @@
+"""Renderers of events: plain lines in a terminal, a live board in a notebook."""

@@ -1,0 +1,78 @@
+"""The terminal listener: one concise line per thing worth knowing.
+
+Default: step start and end, each host's phases, failed commands. `verbose` adds every
+command and its output lines; `quiet` keeps only failures and the step's end.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from kamalnb.events import (
+    CommandRan,
+    CommandStarted,
+    Event,
+    HostFinished,
+    HostStarted,
+    OutputLine,
+    StepFinished,
+    StepStarted,
+)
+from kamalnb.results import Report
+
+
+class TextListener:
+    """Prints events as lines; pass it to `Events(...)` or `events.subscribe(...)`."""
+
+    def __init__(self, stream: TextIO | None = None, *, verbose: bool = False, quiet: bool = False) -> None:
+        self._stream = stream
+        self.verbose = verbose
+        self.quiet = quiet
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        line = self.format(event)
+        if line is not None:
+            stream = self._stream or sys.stdout
+            with self._lock:
+                stream.write(line + "\n")
+                stream.flush()
+
+    def format(self, event: Event) -> str | None:
+        """The line for `event`, or None when this verbosity skips it."""
+        if isinstance(event, StepStarted):
+            if self.quiet:
+                return None
+            on = f" on {', '.join(event.hosts)}" if event.hosts else ""
+            return f"{event.step}{on}"
+        if isinstance(event, HostStarted):
+            return None if self.quiet else f"  {_who(event.host, event.role)} {event.phase}"
+        if isinstance(event, HostFinished):
+            if event.ok:
+                return None if self.quiet else f"  {_who(event.host, event.role)} {event.phase}: ok ({event.duration:.1f} s)"
+            return f"  {_who(event.host, event.role)} {event.phase}: FAILED: {_first_line(event.error or '')}"
+        if isinstance(event, CommandStarted):
+            return f"  [{event.host}] $ {event.command}" if self.verbose else None
+        if isinstance(event, OutputLine):
+            return f"  [{event.host}] {event.text}" if self.verbose else None
+        if isinstance(event, CommandRan):
+            if event.exit_status is None or event.exit_status == 0:
+                return f"  [{event.host}] done in {event.duration:.2f} s" if self.verbose else None
+            if self.quiet and not self.verbose:
+                return None
+            return f"  [{event.host}] exit {event.exit_status}: {event.command}"
+        if isinstance(event, StepFinished):
+            outcome = event.report.tally() if isinstance(event.report, Report) else ("ok" if event.ok else "FAILED")
+            return f"{event.step}: {outcome} in {event.duration:.1f} s"
+        return None
+
+
+def _who(host: str, role: str | None) -> str:
+    return f"[{host}]" + (f" {role}" if role else "")
+
+
+def _first_line(text: str) -> str:
+    stripped = text.strip()
+    return stripped.splitlines()[0] if stripped else "(no message)"

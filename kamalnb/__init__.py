@@ -16,10 +16,12 @@ from kamalnb.errors import (
     StepFailed,
 )
 from kamalnb.sensitive import Secret
+from kamalnb.app import App, load
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "App",
     "AuthenticationFailed",
     "CommandFailed",
     "CommandTimedOut",
@@ -35,4 +37,5 @@ __all__ = [
     "Secret",
     "StepFailed",
     "__version__",
+    "load",
 ]

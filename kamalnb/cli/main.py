@@ -16,6 +16,7 @@ from kamalnb.errors import KamalnbError
 # Each module has register(subparsers, add_command) and owns its verbs.
 COMMAND_MODULES = (
     "kamalnb.cli.sandbox",
+    "kamalnb.cli.config_cmds",
 )
 
 

@@ -1,0 +1,447 @@
+"""The whole configuration: Kamal's `Kamal::Configuration`, read-only, with the same names.
+
+Everything Kamal derives from deploy.yml is a property here (`repository`,
+`absolute_image`, `latest_tag`, `service_and_destination`, directories on the host...), so
+command builders and steps never re-derive a name. Secrets are read only when first used.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import posixpath
+import re
+import secrets as random
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from kamalnb.config import schema
+from kamalnb.config.accessory import Accessory
+from kamalnb.config.alias import Alias
+from kamalnb.config.base import Frozen
+from kamalnb.config.boot import Boot
+from kamalnb.config.builder import Builder, machine_arch
+from kamalnb.config.env import Env, EnvTag
+from kamalnb.config.git import Git
+from kamalnb.config.logging import Logging
+from kamalnb.config.output import Output
+from kamalnb.config.proxy import Proxy, ProxyBoot, ProxyRun
+from kamalnb.config.registry import Registry
+from kamalnb.config.role import Role
+from kamalnb.config.ruby import argumentize, present, to_s, version_greater
+from kamalnb.config.specifics import Specifics
+from kamalnb.config.ssh import Ssh
+from kamalnb.config.sshkit import Sshkit
+from kamalnb.config.validator import ConfigurationValidator, ServersValidator, validate
+from kamalnb.errors import ConfigError
+from kamalnb.secrets.store import Secrets
+
+# The Kamal release whose configuration this package reads.
+KAMAL_VERSION = "2.12.0"
+HOOKS_OUTPUT_LEVELS = ("quiet", "verbose")
+
+
+class Servers(Frozen):
+    """`servers:`: the roles, sorted by name (`servers: [hosts]` is the single role `web`)."""
+
+    def __init__(self, servers_config: Any, roles: tuple[Role, ...]) -> None:
+        self.servers_config = servers_config
+        self.roles = roles
+        self._freeze()
+
+
+class Configuration(Frozen):
+    """A loaded deploy.yml (plus destination file). Build it with `kamalnb.config.load()`."""
+
+    def __init__(
+        self,
+        raw_config: Mapping[str, Any],
+        destination: str | None = None,
+        version: str | None = None,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        specific_hosts: Sequence[str] | None = None,
+        specific_roles: Sequence[str] | None = None,
+        primary: bool = False,
+        config_file: str | None = None,
+        warnings: Sequence[str] = (),
+    ) -> None:
+        self.raw_config: dict[str, Any] = copy.deepcopy(dict(raw_config))
+        self.destination = destination
+        self.declared_version = version
+        self.root = Path(root) if root is not None else Path.cwd()
+        self.environ: Mapping[str, str] = dict(os.environ if environ is None else environ)
+        self.config_file = config_file
+        self.warnings: tuple[str, ...] = tuple(warnings)
+        self.git = Git(self.root)
+
+        validate(self.raw_config, schema.CONFIGURATION, "", ConfigurationValidator)
+        extension = self.raw_config.get("x-kamalnb")
+        if extension is not None and not isinstance(extension, dict):
+            raise ConfigError("x-kamalnb: should be a hash")
+        self.kamalnb: dict[str, Any] = dict(extension or {})
+
+        self.secrets = Secrets(destination=destination, secrets_path=self.secrets_path, root=self.root, environ=self.environ)
+
+        servers = self.raw_config.get("servers")
+        validate(servers, None, "servers", ServersValidator)
+        role_names = ["web"] if isinstance(servers, list) else sorted(to_s(name) for name in (servers or {}))
+        self.roles: tuple[Role, ...] = ()
+        self.roles = tuple(Role(name, self) for name in role_names)
+        self.servers = Servers(servers, self.roles)
+        self.registry = Registry(self.raw_config.get("registry"), self.secrets)
+        self.accessories: tuple[Accessory, ...] = ()
+        self.accessories = tuple(Accessory(to_s(name), self) for name in (self.raw_config.get("accessories") or {}))
+        self.aliases: dict[str, Alias] = {
+            to_s(name): Alias(to_s(name), command) for name, command in (self.raw_config.get("aliases") or {}).items()
+        }
+        self.boot = Boot(self.raw_config.get("boot"), len(self.all_hosts))
+        self.builder = Builder(self, self.raw_config.get("builder"))
+        self.env = Env(self.raw_config.get("env") or {}, self.secrets)
+        self.logging = Logging(self.raw_config.get("logging"))
+        self.output = Output(self.raw_config.get("output"))
+        self.proxy = Proxy(self, self.raw_config.get("proxy"), self.secrets)
+        self.proxy_boot = ProxyBoot(self)
+        self.ssh = Ssh(self.raw_config.get("ssh"), self.secrets)
+        self.sshkit = Sshkit(self.raw_config.get("sshkit"))
+
+        self._ensure_destination_if_required()
+        self._ensure_required_keys_present()
+        self._ensure_valid_kamal_version()
+        self._ensure_retain_containers_valid()
+        self._ensure_valid_service_name()
+        self._ensure_no_traefik_reboot_hooks()
+        for role in self.roles:
+            role.ensure_one_host_for_ssl()
+        self._ensure_unique_hosts_for_ssl_roles()
+        self._ensure_local_registry_remote_builder_has_ssh_url()
+        self._ensure_no_conflicting_proxy_runs()
+        self._ensure_valid_hooks_output()
+
+        self.specifics = Specifics.select(self, specific_hosts, specific_roles, primary)
+        self._freeze()
+
+    def __repr__(self) -> str:
+        dest = f", destination={self.destination!r}" if self.destination else ""
+        return f"<Configuration service={self.service!r}{dest} roles={[r.name for r in self.roles]}>"
+
+    # -- raw settings -----------------------------------------------------------------
+    @property
+    def service(self) -> str:
+        return to_s(self.raw_config.get("service"))
+
+    @property
+    def labels(self) -> dict[str, Any] | None:
+        return self.raw_config.get("labels")
+
+    @property
+    def image(self) -> str | None:
+        image = self.raw_config.get("image")
+        if present(image):
+            return to_s(image)
+        if self.registry.local:
+            return self.service
+        return None
+
+    @property
+    def minimum_version(self) -> str | None:
+        value = self.raw_config.get("minimum_version")
+        return None if value is None else to_s(value)
+
+    @property
+    def primary_role_name(self) -> str:
+        return to_s(self.raw_config.get("primary_role") or "web")
+
+    @property
+    def allow_empty_roles(self) -> bool:
+        return bool(self.raw_config.get("allow_empty_roles"))
+
+    @property
+    def require_destination(self) -> bool:
+        return bool(self.raw_config.get("require_destination"))
+
+    @property
+    def retain_containers(self) -> int:
+        return self.raw_config.get("retain_containers") or 5
+
+    @property
+    def readiness_delay(self) -> int:
+        return self.raw_config.get("readiness_delay") or 7
+
+    @property
+    def deploy_timeout(self) -> int:
+        return self.raw_config.get("deploy_timeout") or 30
+
+    @property
+    def drain_timeout(self) -> int:
+        return self.raw_config.get("drain_timeout") or 30
+
+    @property
+    def stop_timeout(self) -> int | None:
+        return self.raw_config.get("stop_timeout")
+
+    @property
+    def hooks_path(self) -> str:
+        return to_s(self.raw_config.get("hooks_path") or ".kamal/hooks")
+
+    @property
+    def secrets_path(self) -> str:
+        return to_s(self.raw_config.get("secrets_path") or ".kamal/secrets")
+
+    @property
+    def asset_path(self) -> str | None:
+        return self.raw_config.get("asset_path")
+
+    @property
+    def error_pages_path(self) -> str | None:
+        return self.raw_config.get("error_pages_path")
+
+    @property
+    def volumes(self) -> list[str]:
+        return [to_s(volume) for volume in self.raw_config.get("volumes") or []]
+
+    @property
+    def volume_args(self) -> list[str]:
+        return argumentize("--volume", self.volumes) if self.volumes else []
+
+    @property
+    def logging_args(self) -> list[str]:
+        return self.logging.args
+
+    def hooks_output_for(self, hook: str) -> str | None:
+        """`quiet`, `verbose` or None for one hook, from `hooks_output`."""
+        setting = self.raw_config.get("hooks_output")
+        if isinstance(setting, dict):
+            level = setting.get(hook)
+            return None if level is None else to_s(level).lstrip(":")
+        if setting is None:
+            return None
+        return to_s(setting).lstrip(":")
+
+    # -- versions and images ------------------------------------------------------------
+    @functools.cached_property
+    def version(self) -> str:
+        """`version=` given to load() > `VERSION` env > git HEAD (+ `_uncommitted_<hex>`)."""
+        if present(self.declared_version):
+            return str(self.declared_version)
+        if "VERSION" in self.environ:
+            return self.environ["VERSION"]
+        if not self.git.used:
+            raise ConfigError(f"Can't use commit hash as version, no git repository found in {self.root}")
+        version = self.git.revision
+        if present(self.git.uncommitted_changes) and not self.builder.git_clone:
+            version += f"_uncommitted_{random.token_hex(8)}"
+        return version
+
+    @property
+    def abbreviated_version(self) -> str:
+        """The version cut to 7 characters, unless it contains `_` (uncommitted/replaced)."""
+        return self.version if "_" in self.version else self.version[:7]
+
+    @property
+    def service_and_destination(self) -> str:
+        return "-".join(part for part in (self.service, self.destination) if part)
+
+    @property
+    def repository(self) -> str:
+        return "/".join(part for part in (self.registry.server, self.image) if part is not None)
+
+    @property
+    def absolute_image(self) -> str:
+        return f"{self.repository}:{self.version}"
+
+    @property
+    def latest_tag(self) -> str:
+        return "-".join(["latest", *([self.destination] if self.destination else [])])
+
+    @property
+    def latest_image(self) -> str:
+        return f"{self.repository}:{self.latest_tag}"
+
+    @property
+    def service_with_version(self) -> str:
+        return f"{self.service}-{self.version}"
+
+    # -- roles and hosts -----------------------------------------------------------------
+    def role(self, name: str) -> Role | None:
+        return next((role for role in self.roles if role.name == str(name)), None)
+
+    def accessory(self, name: str) -> Accessory | None:
+        return next((accessory for accessory in self.accessories if accessory.name == str(name)), None)
+
+    @property
+    def primary_role(self) -> Role | None:
+        return self.role(self.primary_role_name)
+
+    @property
+    def primary_host(self) -> str | None:
+        role = self.primary_role
+        return role.primary_host if role else None
+
+    @property
+    def all_hosts(self) -> list[str]:
+        """App hosts then accessory hosts, each once, in config order."""
+        hosts: list[str] = []
+        for holder in (*self.roles, *self.accessories):
+            for host in holder.hosts:
+                if host not in hosts:
+                    hosts.append(host)
+        return hosts
+
+    @property
+    def app_hosts(self) -> list[str]:
+        hosts: list[str] = []
+        for role in self.roles:
+            hosts += [host for host in role.hosts if host not in hosts]
+        return hosts
+
+    def host_roles(self, host: str) -> list[Role]:
+        return [role for role in self.roles if host in role.hosts]
+
+    def host_accessories(self, host: str) -> list[Accessory]:
+        return [accessory for accessory in self.accessories if host in accessory.hosts]
+
+    @property
+    def proxy_roles(self) -> list[Role]:
+        return [role for role in self.roles if role.running_proxy]
+
+    @property
+    def proxy_role_names(self) -> list[str]:
+        return [role.name for role in self.proxy_roles]
+
+    @property
+    def proxy_accessories(self) -> list[Accessory]:
+        return [accessory for accessory in self.accessories if accessory.running_proxy]
+
+    @property
+    def proxy_hosts(self) -> list[str]:
+        hosts: list[str] = []
+        for holder in (*self.proxy_roles, *self.proxy_accessories):
+            hosts += [host for host in holder.hosts if host not in hosts]
+        return hosts
+
+    def _proxy_runs(self, host: str) -> list[ProxyRun]:
+        holders = [*self.host_roles(host), *self.host_accessories(host)]
+        return [holder.proxy.run for holder in holders if holder.proxy is not None and holder.proxy.run is not None]
+
+    def proxy_run(self, host: str) -> ProxyRun | None:
+        """The `proxy.run` settings for a host (identical for everything on it), or None."""
+        runs = self._proxy_runs(str(host))
+        return runs[0] if runs else None
+
+    @functools.cached_property
+    def env_tags(self) -> list[EnvTag]:
+        env = self.raw_config.get("env")
+        tags = env.get("tags") if isinstance(env, dict) else None
+        return [EnvTag(to_s(name), config, self.secrets) for name, config in (tags or {}).items()]
+
+    def env_tag(self, name: str) -> EnvTag | None:
+        return next((tag for tag in self.env_tags if tag.name == str(name)), None)
+
+    # -- directories on the hosts (relative to the SSH user's home) -----------------------
+    @property
+    def run_directory(self) -> str:
+        """Always `.kamal`: Kamal 2 ignores `run_directory` so apps share one place."""
+        return ".kamal"
+
+    @property
+    def apps_directory(self) -> str:
+        return posixpath.join(self.run_directory, "apps")
+
+    @property
+    def app_directory(self) -> str:
+        return posixpath.join(self.apps_directory, self.service_and_destination)
+
+    @property
+    def env_directory(self) -> str:
+        return posixpath.join(self.app_directory, "env")
+
+    @property
+    def assets_directory(self) -> str:
+        return posixpath.join(self.app_directory, "assets")
+
+    # -- `kamal config` ----------------------------------------------------------------
+    def to_h(self) -> dict[str, Any]:
+        """What `kamal config` prints, with Kamal's key names (secrets stay Secret values)."""
+        from kamalnb.config.printer import config_hash
+
+        return config_hash(self)
+
+    # -- checks Kamal runs after validation ------------------------------------------------
+    def _ensure_destination_if_required(self) -> None:
+        if self.require_destination and self.destination is None:
+            raise ConfigError("You must specify a destination")
+
+    def _ensure_required_keys_present(self) -> None:
+        for key in ("service", "registry"):
+            if not present(self.raw_config.get(key)):
+                raise ConfigError(f"Missing required configuration for {key}")
+        if not present(self.image):
+            raise ConfigError("Missing required configuration for image")
+        if self.raw_config.get("servers") is None:
+            if not present(self.raw_config.get("accessories")):
+                raise ConfigError("No servers or accessories specified")
+            return
+        primary = self.primary_role
+        if primary is None:
+            raise ConfigError(f"The primary_role {self.primary_role_name} isn't defined")
+        if not primary.hosts:
+            raise ConfigError(f"No servers specified for the {primary.name} primary_role")
+        if not self.allow_empty_roles:
+            for role in self.roles:
+                if not role.hosts:
+                    raise ConfigError(
+                        f"No servers specified for the {role.name} role. You can ignore this with allow_empty_roles: true"
+                    )
+
+    def _ensure_valid_kamal_version(self) -> None:
+        if self.minimum_version and version_greater(self.minimum_version, KAMAL_VERSION):
+            raise ConfigError(f"Current version is {KAMAL_VERSION}, minimum required is {self.minimum_version}")
+
+    def _ensure_retain_containers_valid(self) -> None:
+        if self.retain_containers < 1:
+            raise ConfigError("Must retain at least 1 container")
+
+    def _ensure_valid_service_name(self) -> None:
+        if not re.search(r"^[a-z0-9_-]+$", to_s(self.raw_config.get("service")), re.I | re.M):
+            raise ConfigError("Service name can only include alphanumeric characters, hyphens, and underscores")
+
+    def _ensure_no_traefik_reboot_hooks(self) -> None:
+        found = [
+            hook for hook in ("pre-traefik-reboot", "post-traefik-reboot")
+            if (self.root / self.hooks_path / hook).exists()
+        ]
+        if found:
+            raise ConfigError(f"Found {', '.join(found)}, these should be renamed to (pre|post)-proxy-reboot")
+
+    def _ensure_unique_hosts_for_ssl_roles(self) -> None:
+        hosts = [host for role in self.roles if role.ssl and role.proxy for host in role.proxy.hosts]
+        duplicates = [host for index, host in enumerate(hosts) if hosts.count(host) > 1 and hosts.index(host) == index]
+        if duplicates:
+            raise ConfigError(f"Different roles can't share the same host for SSL: {', '.join(duplicates)}")
+
+    def _ensure_local_registry_remote_builder_has_ssh_url(self) -> None:
+        remote = self.builder.remote
+        if self.registry.local and self.builder.is_remote(machine_arch()):
+            if not to_s(remote).lower().startswith("ssh://"):
+                raise ConfigError("Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)")
+
+    def _ensure_no_conflicting_proxy_runs(self) -> None:
+        for host in self.all_hosts:
+            runs = self._proxy_runs(host)
+            if any(run != runs[0] for run in runs[1:]):
+                raise ConfigError(f"Conflicting proxy run configurations for host {host}")
+
+    def _ensure_valid_hooks_output(self) -> None:
+        setting = self.raw_config.get("hooks_output")
+        levels = setting.items() if isinstance(setting, dict) else ([(None, setting)] if setting is not None else [])
+        for hook, level in levels:
+            name = to_s(level).lstrip(":")
+            if name not in HOOKS_OUTPUT_LEVELS:
+                where = f" for hook '{to_s(hook)}'" if hook is not None else ""
+                raise ConfigError(
+                    f"Invalid hooks_output '{name}'{where}, must be one of: {', '.join(HOOKS_OUTPUT_LEVELS)}"
+                )
+

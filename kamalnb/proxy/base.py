@@ -1,0 +1,51 @@
+"""What any proxy driver does; Caddy implements it, another proxy could."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route per service/role/destination, e.g. `sample-web` or `sample-web-staging`."""
+
+    id: str
+    hosts: tuple[str, ...] = ()
+    path_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteState:
+    id: str
+    hosts: tuple[str, ...]
+    upstreams: tuple[str, ...]
+    in_flight: dict[str, int] = field(default_factory=dict)
+
+
+class ProxyDriver(Protocol):
+    def boot(self, host: str) -> None:
+        """Start the proxy on `host` unless it runs; keep its routes across restarts."""
+
+    def reboot(self, host: str) -> None:
+        """Replace the proxy container (a new image or options); routes are kept."""
+
+    def remove(self, host: str) -> None:
+        """Stop and remove the proxy container and its state."""
+
+    def details(self, host: str) -> str:
+        """`docker ps` line of the proxy container."""
+
+    def logs(self, host: str, lines: int = 100) -> str:
+        """The proxy container's last log lines."""
+
+    def switch(self, host: str, route: Route, target: str, *, drain_timeout: float) -> str | None:
+        """Point `route` at `target` (`container:port`) atomically, then wait until the
+        previous target has no request in flight (at most `drain_timeout` seconds).
+        Returns the previous target, if any."""
+
+    def remove_route(self, host: str, route_id: str) -> None:
+        """Stop routing `route_id`."""
+
+    def routes(self, host: str) -> list[RouteState]:
+        """The routes on `host` with their upstreams and requests in flight."""

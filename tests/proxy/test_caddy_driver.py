@@ -1,0 +1,142 @@
+"""The Caddy driver against real hosts: boot, switch, drain, persistence, refusal."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from kamalnb.commands.base import Command
+from kamalnb.errors import HostError
+from kamalnb.executors import SshExecutor, SshSettings
+from kamalnb.proxy import CaddyDriver, Route
+from kamalnb.sandbox import sample_app
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def host(sandbox) -> str:
+    return sandbox.hosts[1].address
+
+
+@pytest.fixture(scope="module")
+def driver(sandbox, host):
+    executor = SshExecutor(SshSettings(config=str(sandbox.ssh_config)))
+    proxy = CaddyDriver(executor, sandbox.proxy_image)
+    yield proxy
+    proxy.remove(host)
+    executor.close()
+
+
+@pytest.fixture(scope="module")
+def apps(sandbox, driver, host):
+    """Two versions of the sample app on the `kamal` network."""
+    image = sample_app.build(sandbox, "proxy-check")
+    driver.boot(host)
+    names = []
+    for version in ("v1", "v2"):
+        name = f"proxycheck-{version}"
+        driver.executor.run(host, Command.from_argv(["docker", "rm", "-f", name]))
+        driver.executor.run(host, Command.from_argv(
+            ["docker", "run", "-d", "--name", name, "--network", "kamal", "-e", f"KAMAL_VERSION={version}", image]))
+        names.append(name)
+    yield names
+    driver.executor.run(host, Command.from_argv(["docker", "rm", "-f", *names]))
+
+
+def get(host: str, path: str = "/version", host_header: str | None = None) -> str:
+    request = urllib.request.Request(f"http://{host}{path}", headers={"Host": host_header} if host_header else {})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.read().decode().strip()
+
+
+def wait_up(host: str, expected: str) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if get(host) == expected:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{host} never served {expected}")
+
+
+def test_boot_is_idempotent_and_routes_switch_and_survive_a_restart(driver, apps, host) -> None:
+    v1, v2 = apps
+    driver.boot(host)
+    route = Route("proxycheck-web")
+    assert driver.switch(host, route, f"{v1}:80", drain_timeout=5) is None
+    wait_up(host, "v1")
+    assert driver.switch(host, route, f"{v2}:80", drain_timeout=5) == f"{v1}:80"
+    assert get(host) == "v2"
+    [state] = [r for r in driver.routes(host) if r.id == "proxycheck-web"]
+    assert state.upstreams == (f"{v2}:80",)
+    assert state.in_flight == {f"{v2}:80": 0}
+
+    driver.reboot(host)
+    wait_up(host, "v2")
+    assert "kamalnb-proxy" in driver.details(host)
+
+    hosted = Route("other-web", hosts=("other.test",))
+    driver.switch(host, hosted, f"{v1}:80", drain_timeout=5)
+    assert get(host, host_header="other.test") == "v1"
+    assert get(host) == "v2"
+    assert [r.id for r in driver.routes(host)][:1] == ["other-web"]
+    driver.remove_route(host, "other-web")
+    assert get(host, host_header="other.test") == "v2"
+
+
+def test_no_request_fails_while_routes_switch(driver, apps, host) -> None:
+    v1, v2 = apps
+    route = Route("proxycheck-web")
+    driver.switch(host, route, f"{v1}:80", drain_timeout=5)
+    wait_up(host, "v1")
+    stop = threading.Event()
+    outcomes: dict[str, int] = {}
+
+    def load() -> None:
+        deadline = time.monotonic() + 30
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                key = get(host)
+            except (OSError, urllib.error.URLError) as error:
+                key = f"error: {error}"
+            outcomes[key] = outcomes.get(key, 0) + 1
+
+    client = threading.Thread(target=load)
+    client.start()
+    try:
+        for _ in range(5):
+            driver.switch(host, route, f"{v2}:80", drain_timeout=5)
+            driver.switch(host, route, f"{v1}:80", drain_timeout=5)
+    finally:
+        stop.set()
+        client.join()
+    assert set(outcomes) == {"v1", "v2"}, outcomes
+    assert sum(outcomes.values()) > 50
+
+
+def test_draining_with_nothing_in_flight_does_not_wait_for_the_timeout(driver, apps, host) -> None:
+    v1, v2 = apps
+    route = Route("proxycheck-web")
+    driver.switch(host, route, f"{v1}:80", drain_timeout=30)
+    start = time.monotonic()
+    driver.switch(host, route, f"{v2}:80", drain_timeout=30)
+    assert time.monotonic() - start < 3
+
+
+def test_a_host_running_kamal_proxy_is_refused(sandbox, driver) -> None:
+    other = sandbox.hosts[2].address
+    run = driver.executor.run
+    run(other, Command.from_argv(["docker", "run", "-d", "--name", "kamal-proxy", sandbox.base_image, "sleep", "60"]))
+    try:
+        with pytest.raises(HostError, match="runs Kamal's kamal-proxy, which holds ports 80 and 443"):
+            driver.boot(other)
+        assert "kamalnb-proxy" not in driver.details(other)
+    finally:
+        run(other, Command.from_argv(["docker", "rm", "-f", "kamal-proxy"]))

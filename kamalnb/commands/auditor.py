@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from kamalnb.commands.base import Command, append, combine, command, escape_shell_value
-from kamalnb.commands.paths import RUN_DIRECTORY
 from kamalnb.commands.tags import Tags
 
 AUDIT_LINES_SHOWN = 50
@@ -25,7 +24,7 @@ class Auditor:
     @property
     def audit_log_file(self) -> str:
         name = "-".join(part for part in (self.config.service, self.config.destination, "audit.log") if part)
-        return posixpath.join(RUN_DIRECTORY, name)
+        return posixpath.join(self.config.run_directory, name)
 
     def audit_line(self, line: str, **details: object) -> str:
         """`[time] [performer] [destination] [details]… line`; version and service are left out."""
@@ -36,7 +35,7 @@ class Auditor:
 
     def record(self, line: str, **details: object) -> Command:
         return combine(
-            command("mkdir", "-p", RUN_DIRECTORY),
+            command("mkdir", "-p", self.config.run_directory),
             append(command("echo", escape_shell_value(self.audit_line(line, **details))), self.audit_log_file),
         )
 

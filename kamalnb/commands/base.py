@@ -7,10 +7,12 @@ Words may be `Secret`s: the display shows [REDACTED], only `render()` reveals th
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kamalnb.sensitive import REDACTED, Secret, reveal
 
@@ -275,3 +277,57 @@ def optionize(options: Mapping[str, object], with_: str | None = None, escape: b
                 if entry is not True:
                     words.append(shown)
     return tuple(words)
+
+
+def make_directory(path: str) -> Command:
+    return command("mkdir", "-p", path)
+
+
+def make_directory_for(remote_file: str) -> Command:
+    """`mkdir -p` of the file's parent directory."""
+    return make_directory(posixpath.dirname(remote_file) or ".")
+
+
+def remove_directory(path: str) -> Command:
+    return command("rm", "-r", path)
+
+
+def remove_file(path: str) -> Command:
+    return command("rm", path)
+
+
+def container_id_for(container_name: str, only_running: bool = False) -> Command:
+    """The container's short ID by exact name (empty output when there is none)."""
+    return docker(
+        "container", "ls", None if only_running else "--all", "--filter", f"'name=^{container_name}$'", "--quiet"
+    )
+
+
+def interactive_flag(tty: bool) -> str:
+    """`-it` when the local stdin is a terminal, `-i` when input is piped."""
+    return "-it" if tty else "-i"
+
+
+def run_over_ssh(ssh: Any, host: str, *parts: object) -> Command:
+    """`ssh … -t user@host -p port '<command>'`, run locally for interactive sessions and followed logs.
+
+    Options come from `ssh:` in Kamal's order: config files, jump host or proxy command, keys,
+    IdentitiesOnly.
+    """
+    words: list[str | Secret] = ["ssh"]
+    if isinstance(ssh.config, (list, tuple)):
+        words += [word for file in ssh.config for word in ("-F", str(file))]
+    elif isinstance(ssh.config, str):
+        words += ["-F", ssh.config]
+    elif ssh.config is False:
+        words += ["-F", "/dev/null"]
+    proxy = ssh.proxy
+    if proxy is not None and hasattr(proxy, "jump_proxies"):
+        words += ["-J", proxy.jump_proxies]
+    elif proxy is not None:
+        words += ["-o", f"ProxyCommand='{proxy.command_line_template}'"]
+    words += [word for key in ssh.keys or [] for word in ("-i", key)]
+    if ssh.keys_only:
+        words += ["-o", "IdentitiesOnly=yes"]
+    words += ["-t", f"{ssh.user}@{host}", "-p", str(ssh.port), single_quoted(*parts)]
+    return Command(tuple(words))

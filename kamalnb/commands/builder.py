@@ -8,9 +8,7 @@ these builders free of I/O. The Dockerfile's existence is checked by the build s
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from kamalnb.commands.base import (
@@ -23,76 +21,10 @@ from kamalnb.commands.base import (
     docker,
     pipe,
 )
-from kamalnb.commands.registry import is_local
+from kamalnb.config.ruby import shellescape
 
 ENDPOINT_DOCKER_HOST_INSPECT = "'{{.Endpoints.docker.Host}}'"
-DEFAULT_DRIVER = "docker-container"
 IMAGE_LABELS_BUILDPACK = "paketo-buildpacks/image-labels"
-
-
-@dataclass(frozen=True)
-class BuilderSettings:
-    """The `builder:` section, as the command lines need it."""
-
-    arches: tuple[str, ...]
-    remote: str | None = None
-    local_disabled: bool = False
-    driver: str = DEFAULT_DRIVER
-    cache: Mapping[str, Any] | None = None
-    args: Mapping[str, Any] = field(default_factory=dict)
-    secrets: Mapping[str, Any] = field(default_factory=dict)
-    dockerfile: str = "Dockerfile"
-    target: str | None = None
-    context: str = "."
-    ssh: str | None = None
-    provenance: Any = None
-    sbom: Any = None
-    pack_builder: str | None = None
-    pack_buildpacks: tuple[str, ...] = ()
-    pack: bool = False
-
-    @property
-    def docker_driver(self) -> bool:
-        return self.driver == "docker"
-
-    @property
-    def cloud(self) -> bool:
-        return self.driver.startswith("cloud")
-
-
-def _cache_image_ref(settings: BuilderSettings, server: str | None, image: str) -> str:
-    cache_image = (settings.cache or {}).get("image") or f"{image}-build-cache"
-    return "/".join(part for part in (server, cache_image) if part)
-
-
-def cache_from(settings: BuilderSettings, server: str | None, image: str) -> str | None:
-    """`--cache-from` value: for gha only the options buildx accepts there are kept."""
-    if not settings.cache:
-        return None
-    options = settings.cache.get("options")
-    if settings.cache.get("type") == "gha":
-        allowed = [
-            option
-            for option in (options.split(",") if options else [])
-            if re.match(r"^(url|url_v2|token|scope|timeout)=", option)
-        ]
-        return ",".join(["type=gha", *allowed])
-    if settings.cache.get("type") == "registry":
-        return ",".join(["type=registry", f"ref={_cache_image_ref(settings, server, image)}"])
-    return None
-
-
-def cache_to(settings: BuilderSettings, server: str | None, image: str) -> str | None:
-    if not settings.cache:
-        return None
-    options = settings.cache.get("options")
-    if settings.cache.get("type") == "gha":
-        return ",".join(part for part in ("type=gha", options) if part)
-    if settings.cache.get("type") == "registry":
-        return ",".join(
-            part for part in ("type=registry", f"ref={_cache_image_ref(settings, server, image)}", options) if part
-        )
-    return None
 
 
 class BuilderBase:
@@ -100,24 +32,18 @@ class BuilderBase:
 
     kind = "base"
 
-    def __init__(self, config: Any, settings: BuilderSettings, local_arch: str) -> None:
+    def __init__(self, config: Any, local_arch: str) -> None:
         self.config = config
-        self.settings = settings
+        self.settings = config.builder
         self.local_arch = local_arch
 
     @property
     def local_arches(self) -> list[str]:
-        if self.settings.local_disabled:
-            return []
-        if self.settings.remote:
-            return [arch for arch in self.settings.arches if arch == self.local_arch]
-        return list(self.settings.arches)
+        return self.settings.local_arches(self.local_arch)
 
     @property
     def remote_arches(self) -> list[str]:
-        if not self.settings.remote:
-            return []
-        return [arch for arch in self.settings.arches if arch not in self.local_arches]
+        return self.settings.remote_arches(self.local_arch)
 
     @property
     def builder_name(self) -> str:
@@ -125,7 +51,7 @@ class BuilderBase:
 
     @property
     def local_registry(self) -> bool:
-        return is_local(self.config.registry)
+        return self.config.registry.local
 
     def clean(self) -> Command:
         return docker("image", "rm", "--force", self.config.absolute_image)
@@ -161,10 +87,9 @@ class BuilderBase:
 
     def build_options(self) -> tuple:
         settings = self.settings
-        server, image = self.config.registry.server, self.config.image
         cache = None
-        if cache_to(settings, server, image) and cache_from(settings, server, image):
-            cache = ("--cache-to", cache_to(settings, server, image), "--cache-from", cache_from(settings, server, image))
+        if settings.cache_to and settings.cache_from:
+            cache = ("--cache-to", settings.cache_to, "--cache-from", settings.cache_from)
         return (
             cache,
             argumentize("--label", {"service": self.config.service}),
@@ -374,7 +299,7 @@ class Pack(BuilderBase):
             "--platform", f"linux/{arch}",
             "--creation-time", "now",
             "--builder", self.settings.pack_builder,
-            [("--buildpack", pack) for pack in (*self.settings.pack_buildpacks, IMAGE_LABELS_BUILDPACK)],
+            [("--buildpack", pack) for pack in (*(self.settings.pack_buildpacks or ()), IMAGE_LABELS_BUILDPACK)],
             self.build_tag_options(tag_as_dirty),
             "--clear-cache" if no_cache else None,
             "--env", f"BP_IMAGE_LABELS=service={self.config.service}",
@@ -390,26 +315,34 @@ class Pack(BuilderBase):
 
 
 class Clone:
-    """Builds from a clean git clone of HEAD, as Kamal does when `builder.context` is unset."""
+    """Builds from a clean git clone of HEAD, as Kamal does when `builder.context` is unset.
 
-    def __init__(self, git_root: str, clone_directory: str, build_directory: str) -> None:
+    Paths are escaped with Ruby's `Shellwords.escape`, as Kamal escapes them.
+    """
+
+    def __init__(self, config: Any, git_root: str) -> None:
+        self.config = config
         self.git_root = git_root
-        self.clone_directory = clone_directory
-        self.build_directory = build_directory
 
     @staticmethod
     def _git(*args: str, path: str | None = None) -> Command:
         return command("git", ("-C", path) if path else None, *args)
 
+    @property
+    def _build_directory(self) -> str:
+        return shellescape(self.config.builder.build_directory)
+
     def clone(self) -> Command:
         return self._git(
-            "clone", shlex.quote(self.git_root), "--recurse-submodules", path=shlex.quote(self.clone_directory)
+            "clone", shellescape(self.git_root), "--recurse-submodules",
+            path=shellescape(self.config.builder.clone_directory),
         )
 
     def clone_reset_steps(self, revision: str) -> list[Command]:
-        path = shlex.quote(self.build_directory)
+        """Bring an existing clone to `revision` (the local HEAD) and drop everything else."""
+        path = self._build_directory
         return [
-            self._git("remote", "set-url", "origin", shlex.quote(self.git_root), path=path),
+            self._git("remote", "set-url", "origin", shellescape(self.git_root), path=path),
             self._git("fetch", "origin", path=path),
             self._git("reset", "--hard", revision, path=path),
             self._git("clean", "-fdx", path=path),
@@ -418,21 +351,22 @@ class Clone:
         ]
 
     def clone_status(self) -> Command:
-        return self._git("status", "--porcelain", path=shlex.quote(self.build_directory))
+        return self._git("status", "--porcelain", path=self._build_directory)
 
     def clone_revision(self) -> Command:
-        return self._git("rev-parse", "HEAD", path=shlex.quote(self.build_directory))
+        return self._git("rev-parse", "HEAD", path=self._build_directory)
 
 
-def builder_for(config: Any, settings: BuilderSettings, *, local_arch: str) -> BuilderBase:
-    """The builder Kamal would pick: hybrid/remote when some arch must build remotely, else pack, cloud or local."""
-    probe = Local(config, settings, local_arch)
-    remote_needed = bool(probe.remote_arches)
-    local_usable = not settings.local_disabled and (not settings.arches or bool(probe.local_arches))
-    if remote_needed:
-        return (Hybrid if local_usable else Remote)(config, settings, local_arch)
+def builder_for(config: Any, *, local_arch: str) -> BuilderBase:
+    """The builder Kamal would pick: hybrid/remote when some arch must build remotely, else pack, cloud or local.
+
+    `local_arch` is the local Docker engine's architecture (`amd64`, `arm64`).
+    """
+    settings = config.builder
+    if settings.is_remote(local_arch):
+        return (Hybrid if settings.is_local(local_arch) else Remote)(config, local_arch)
     if settings.pack:
-        return Pack(config, settings, local_arch)
+        return Pack(config, local_arch)
     if settings.cloud:
-        return Cloud(config, settings, local_arch)
-    return Local(config, settings, local_arch)
+        return Cloud(config, local_arch)
+    return Local(config, local_arch)

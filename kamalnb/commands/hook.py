@@ -11,19 +11,13 @@ from kamalnb.commands.base import Command
 from kamalnb.commands.tags import Tags
 from kamalnb.sensitive import Secret
 
-DEFAULT_HOOKS_PATH = ".kamal/hooks"
-
 
 class Hook:
     def __init__(self, config: Any) -> None:
         self.config = config
 
-    @property
-    def hooks_path(self) -> str:
-        return getattr(self.config, "hooks_path", None) or DEFAULT_HOOKS_PATH
-
     def hook_file(self, hook: str) -> str:
-        return posixpath.join(self.hooks_path, hook)
+        return posixpath.join(self.config.hooks_path, hook)
 
     def run(self, hook: str) -> Command:
         """The hook's path as the only word, quoted so a path with spaces stays one argument."""

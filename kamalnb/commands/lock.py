@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from kamalnb.commands.base import Command, combine, command, pipe, write
-from kamalnb.commands.paths import RUN_DIRECTORY
 from kamalnb.commands.timestamps import iso8601
 
 AUTOMATIC_MESSAGE = "Automatic deploy lock"
@@ -38,7 +37,7 @@ class Lock:
     @property
     def lock_dir(self) -> str:
         name = "-".join(part for part in ("lock", self.config.service, self.config.destination) if part)
-        return posixpath.join(RUN_DIRECTORY, name)
+        return posixpath.join(self.config.run_directory, name)
 
     @property
     def details_file(self) -> str:

@@ -15,15 +15,6 @@ LOCAL_REGISTRY_CONTAINER = "kamal-docker-registry"
 LOCAL_REGISTRY_IMAGE = "registry:3"
 
 
-def is_local(registry: Any) -> bool:
-    """A `localhost:<port>` registry runs on the deploying machine and needs no login."""
-    return bool(registry.server) and str(registry.server).startswith("localhost:")
-
-
-def local_port(registry: Any) -> str:
-    return str(registry.server).split(":", 1)[1]
-
-
 class Registry:
     def __init__(self, config: Any) -> None:
         self.config = config
@@ -31,10 +22,10 @@ class Registry:
     def login(self, registry: Any = None) -> Command | None:
         """`docker login [<server>] -u "<user>" --password-stdin`, the password as stdin; None for a local registry."""
         registry = registry or self.config.registry
-        if is_local(registry):
+        if registry.local:
             return None
         username = Sensitive(escape_shell_value(reveal(registry.username)), redaction=REDACTED)
-        password = registry.password if isinstance(registry.password, Secret) else Secret(str(registry.password))
+        password = registry.password if isinstance(registry.password, Secret) else Secret(str(registry.password or ""))
         return Command(docker("login", registry.server, "-u", username, "--password-stdin").words, stdin=password)
 
     def logout(self, registry: Any = None) -> Command:
@@ -47,7 +38,7 @@ class Registry:
         return any_of(
             docker("start", LOCAL_REGISTRY_CONTAINER),
             docker(
-                "run", "--detach", "-p", f"127.0.0.1:{local_port(registry)}:5000",
+                "run", "--detach", "-p", f"127.0.0.1:{registry.local_port}:5000",
                 "--name", LOCAL_REGISTRY_CONTAINER, LOCAL_REGISTRY_IMAGE,
             ),
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from kamalnb.commands.base import Command, command, pipe
-from kamalnb.commands.paths import APPS_DIRECTORY, RUN_DIRECTORY, app_directory
 
 
 class Server:
@@ -13,11 +12,11 @@ class Server:
         self.config = config
 
     def ensure_run_directory(self) -> Command:
-        return command("mkdir", "-p", RUN_DIRECTORY)
+        return command("mkdir", "-p", self.config.run_directory)
 
     def remove_app_directory(self) -> Command:
-        return command("rm", "-r", app_directory(self.config))
+        return command("rm", "-r", self.config.app_directory)
 
     def app_directory_count(self) -> Command:
         """How many apps (service+destination) are installed on the host."""
-        return pipe(command("ls", APPS_DIRECTORY), command("wc", "-l"))
+        return pipe(command("ls", self.config.apps_directory), command("wc", "-l"))

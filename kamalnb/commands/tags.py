@@ -8,16 +8,9 @@ from typing import Any
 from kamalnb.commands.timestamps import iso8601
 
 
-def abbreviated_version(version: str | None) -> str | None:
-    """The first 7 characters of a git SHA; versions with `_` (`<sha>_uncommitted_<hex>`) are kept whole."""
-    if version is None:
-        return None
-    return version if "_" in version else version[:7]
-
-
 def service_version(config: Any) -> str:
     """`<service>@<abbreviated version>` (KAMAL_SERVICE_VERSION)."""
-    return "@".join(part for part in (config.service, abbreviated_version(config.version)) if part)
+    return "@".join(part for part in (config.service, config.abbreviated_version) if part)
 
 
 class Tags:

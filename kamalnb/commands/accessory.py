@@ -9,6 +9,7 @@ from typing import Any
 
 from kamalnb.commands.base import (
     Command,
+    Upload,
     command,
     container_id_for,
     docker,
@@ -139,6 +140,10 @@ class Accessory:
 
     def ensure_env_directory(self) -> Command:
         return make_directory(self.accessory.env_directory)
+
+    def env_file(self) -> Upload:
+        """The accessory's secret env file, mode 0600."""
+        return Upload(self.accessory.secrets_path, self.accessory.env.env_file(), mode=0o600)
 
     def make_directory(self, path: str) -> Command:
         return make_directory(path)

@@ -13,6 +13,7 @@ from typing import Any
 
 from kamalnb.commands.base import (
     Command,
+    Upload,
     argumentize,
     chain,
     combine,
@@ -113,6 +114,10 @@ class App:
 
     def ensure_env_directory(self) -> Command:
         return make_directory(self.role.env_directory)
+
+    def env_file(self) -> Upload:
+        """The role's secret env file for this host (tags make it per host), mode 0600, rewritten at every boot."""
+        return Upload(self.role.secrets_path, self.role.env(self.host).env_file(), mode=0o600)
 
     # -- containers ----------------------------------------------------------------------
     def list_containers(self) -> Command:

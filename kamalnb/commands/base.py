@@ -279,6 +279,15 @@ def optionize(options: Mapping[str, object], with_: str | None = None, escape: b
     return tuple(words)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file to write on a host: where, what (secrets stay `Secret`), and its mode."""
+
+    path: str
+    content: str | Secret
+    mode: int = 0o644
+
+
 def make_directory(path: str) -> Command:
     return command("mkdir", "-p", path)
 

@@ -17,6 +17,7 @@ from kamalnb.errors import KamalnbError
 COMMAND_MODULES = (
     "kamalnb.cli.sandbox",
     "kamalnb.cli.config_cmds",
+    "kamalnb.cli.server",
 )
 
 

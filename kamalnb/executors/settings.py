@@ -8,7 +8,7 @@ layer builds `SshSettings` without pulling in paramiko.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 from kamalnb.errors import ConfigError
 from kamalnb.sensitive import Secret
@@ -42,7 +42,7 @@ class SshSettings:
     log_level           paramiko's log level: debug, info, warn, error or fatal (Kamal's default)
     forward_agent       forward the local ssh-agent to commands
 
-    kamalnb's own settings (under `x-kamalnb:` in deploy.yml):
+    kamalnb's own settings (under `x-kamalnb: {ssh: ...}` in deploy.yml):
 
     connect_timeout     seconds to wait for TCP connect, banner and authentication
     keepalive_interval  seconds between keepalives on an idle connection (Kamal: 30)
@@ -50,6 +50,7 @@ class SshSettings:
                         else ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts
     trust_on_first_use  record the key of a host seen for the first time instead of refusing
                         it (a changed key is refused regardless)
+    dns_retries         retries of a failed name lookup (sshkit's `dns_retries`, 3)
     """
 
     user: str | None = "root"
@@ -86,5 +87,38 @@ class SshSettings:
         set_(self, "log_level", level)
         if self.proxy is not None and self.proxy_command is not None:
             raise ConfigError("ssh.proxy and ssh.proxy_command cannot both be set: keep one")
-        if self.connect_timeout <= 0:
-            raise ConfigError(f"ssh connect_timeout must be positive, got {self.connect_timeout!r}")
+        timeout = self.connect_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ConfigError(f"x-kamalnb/ssh/connect_timeout must be a positive number of seconds, got {timeout!r}")
+        if not isinstance(self.trust_on_first_use, bool):
+            raise ConfigError(f"x-kamalnb/ssh/trust_on_first_use must be true or false, got {self.trust_on_first_use!r}")
+
+
+KAMALNB_SSH_KEYS = ("connect_timeout", "known_hosts", "trust_on_first_use")
+
+
+def settings_from_config(config: Any) -> SshSettings:
+    """`SshSettings` from a loaded configuration: Kamal's `ssh:` and `sshkit:` sections, plus
+    `x-kamalnb: {ssh: {connect_timeout, known_hosts, trust_on_first_use}}`."""
+    ssh = config.ssh
+    extra = (config.kamalnb or {}).get("ssh") or {}
+    if not isinstance(extra, dict):
+        raise ConfigError("x-kamalnb/ssh: should be a hash")
+    unknown = sorted(set(extra) - set(KAMALNB_SSH_KEYS))
+    if unknown:
+        raise ConfigError(f"x-kamalnb/ssh: unknown key: {unknown[0]} (known: {', '.join(KAMALNB_SSH_KEYS)})")
+    proxy = ssh.proxy
+    return SshSettings(
+        user=ssh.user,
+        port=ssh.port,
+        proxy=getattr(proxy, "jump_proxies", None),
+        proxy_command=getattr(proxy, "command_line_template", None),
+        keys=tuple(ssh.keys or ()),
+        keys_only=bool(ssh.keys_only),
+        key_data=tuple(ssh.key_data or ()),
+        config=True if ssh.config is None else ssh.config,
+        log_level=ssh.log_level,
+        forward_agent=bool(ssh.forward_agent),
+        dns_retries=config.sshkit.dns_retries,
+        **extra,
+    )

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import paramiko
 from paramiko.agent import AgentRequestHandler
@@ -49,7 +49,7 @@ from kamalnb.executors.base import (
     content_bytes,
     upload_label,
 )
-from kamalnb.executors.settings import SshSettings
+from kamalnb.executors.settings import SshSettings, settings_from_config
 from kamalnb.results import Result
 from kamalnb.sensitive import reveal
 
@@ -258,6 +258,17 @@ class SshExecutor(BaseExecutor):
         self._known_hosts_lock = threading.Lock()
         self._ssh_config = self._read_ssh_config()
         logging.getLogger("paramiko").setLevel(_PARAMIKO_LEVELS[self.settings.log_level])
+
+    @classmethod
+    def from_config(cls, config: Any, *, events: Events | None = None, command_timeout: float | None = None
+                    ) -> "SshExecutor":
+        """The executor a loaded configuration describes (`ssh:`, `sshkit:`, `x-kamalnb: {ssh:}`)."""
+        return cls(
+            settings_from_config(config),
+            events=events,
+            max_concurrent_starts=config.sshkit.max_concurrent_starts,
+            command_timeout=command_timeout,
+        )
 
     # Commands
 

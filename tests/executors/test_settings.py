@@ -46,3 +46,49 @@ def test_jump_host_specs(spec, expected):
 def test_bad_jump_host_specs(spec):
     with pytest.raises(ConfigError):
         split_spec(spec)
+
+
+def load_config(tmp_path, monkeypatch, extra: str):
+    from kamalnb.config import load
+
+    monkeypatch.setenv("VERSION", "1")
+    path = tmp_path / "deploy.yml"
+    path.write_text(
+        "service: app\nimage: app\nservers:\n  - 10.0.0.1\n"
+        "registry:\n  server: localhost:5555\nbuilder:\n  arch: amd64\n" + extra
+    )
+    return load(path, root=tmp_path)
+
+
+def test_settings_from_a_loaded_configuration(tmp_path, monkeypatch):
+    from kamalnb.executors.settings import settings_from_config
+
+    config = load_config(tmp_path, monkeypatch, (
+        "ssh:\n  user: deploy\n  port: 2222\n  proxy: bastion\n  keys: [~/.ssh/deploy]\n  keys_only: true\n"
+        "  config: false\n  log_level: debug\n"
+        "sshkit:\n  dns_retries: 1\n"
+        "x-kamalnb:\n  ssh:\n    connect_timeout: 5\n    trust_on_first_use: true\n"
+    ))
+    settings = settings_from_config(config)
+    assert (settings.user, settings.port, settings.proxy, settings.keys, settings.keys_only) == (
+        "deploy", 2222, "root@bastion", ("~/.ssh/deploy",), True)
+    assert (settings.config, settings.log_level, settings.dns_retries) == (False, "debug", 1)
+    assert (settings.connect_timeout, settings.trust_on_first_use) == (5, True)
+
+
+def test_defaults_from_a_configuration_without_ssh(tmp_path, monkeypatch):
+    from kamalnb.executors.settings import settings_from_config
+
+    assert settings_from_config(load_config(tmp_path, monkeypatch, "")) == SshSettings()
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("x-kamalnb:\n  ssh:\n    timeout: 5\n", "x-kamalnb/ssh: unknown key: timeout"),
+    ("x-kamalnb:\n  ssh:\n    connect_timeout: soon\n", "connect_timeout must be a positive number"),
+    ("x-kamalnb:\n  ssh: yes\n", "x-kamalnb/ssh: should be a hash"),
+])
+def test_bad_kamalnb_ssh_settings(tmp_path, monkeypatch, extra, message):
+    from kamalnb.executors.settings import settings_from_config
+
+    with pytest.raises(ConfigError, match=message):
+        settings_from_config(load_config(tmp_path, monkeypatch, extra))

@@ -74,6 +74,11 @@ class Executor(Protocol):
     def each(self, hosts: Iterable[str], task: Callable[[str], T]) -> "dict[str, T | HostError]":
         """`task(host)` on every host in parallel; a host's HostError is its value."""
 
+    def run_all(
+        self, hosts: Iterable[str], command: Command, *, timeout: float | None = None, check: bool = True
+    ) -> "dict[str, Result | HostError]":
+        """One command on every host in parallel."""
+
     def close(self) -> None:
         """Release connections."""
 

@@ -254,6 +254,7 @@ class SshExecutor(BaseExecutor):
         self._starts = threading.BoundedSemaphore(max_concurrent_starts)
         self._lock = threading.Lock()
         self._connections: dict[str, _Connection] = {}
+        self._jump_hosts: dict[str, _Connection] = {}
         self._keys: dict[str, tuple[str, paramiko.PKey] | None] = {}
         self._known_hosts_lock = threading.Lock()
         self._ssh_config = self._read_ssh_config()
@@ -345,10 +346,11 @@ class SshExecutor(BaseExecutor):
 
     def close(self) -> None:
         with self._lock:
-            connections = list(self._connections.values())
+            # Hosts before the jump hosts their connections run through.
+            connections = [*self._connections.values(), *self._jump_hosts.values()]
             self._connections.clear()
-        # Targets before the jump hosts their channels run through.
-        for connection in sorted(connections, key=lambda c: c.target.jump is None):
+            self._jump_hosts.clear()
+        for connection in connections:
             connection.close()
 
     # Connections
@@ -507,11 +509,11 @@ class SshExecutor(BaseExecutor):
     def _jump_channel(self, target: _Target) -> paramiko.Channel:
         assert target.jump is not None
         user, host, port = split_spec(target.jump)
-        key = f"jump:{user or 'root'}@{host}:{port or ''}"
+        key = f"{user or 'root'}@{host}:{port or ''}"
         with self._lock:
-            bastion = self._connections.get(key)
+            bastion = self._jump_hosts.get(key)
             if bastion is None:
-                bastion = self._connections[key] = _Connection(
+                bastion = self._jump_hosts[key] = _Connection(
                     self, self._resolve(host, jump_user=user or "root", jump_port=port))
         try:
             transport = bastion.transport()
@@ -588,12 +590,15 @@ class SshExecutor(BaseExecutor):
             if stdin:
                 channel.sendall(stdin)
             channel.shutdown_write()
+            # poll, not select: select fails once descriptors pass 1024 (many hosts at once).
+            poller = select.poll()
+            poller.register(channel.fileno(), select.POLLIN)
             while not (channel.eof_received or channel.closed):
                 _drain(channel, out, err)
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise self._timed_out(host, display, t0, timeout or 0)
-                select.select([channel], [], [], left)
+                poller.poll(None if left is None else left * 1000)
             _drain(channel, out, err)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not channel.status_event.wait(left):

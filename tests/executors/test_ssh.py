@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
+import paramiko
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,6 +77,38 @@ def test_fifty_commands_on_three_hosts_make_three_handshakes(ssh, addresses):
     assert all(len(seen) == 1 for seen in ports.values()), ports
     assert ssh.connections_opened == 3
     assert sorted(ssh.connected_hosts()) == sorted(addresses)
+
+
+def test_handshakes_in_flight_are_bounded(settings_for, addresses, monkeypatch):
+    in_flight, most = 0, 0
+    lock = threading.Lock()
+    connect = paramiko.SSHClient.connect
+
+    def counting(self, *args, **kwargs):
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        try:
+            time.sleep(0.2)
+            return connect(self, *args, **kwargs)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    monkeypatch.setattr(paramiko.SSHClient, "connect", counting)
+    with SshExecutor(settings_for(), max_concurrent_starts=1) as ssh:
+        results = ssh.run_all(addresses, cmd("true"))
+    assert all(result.ok for result in results.values())
+    assert most == 1
+
+
+def test_parallelism_bounds_hosts_at_work(settings_for, addresses):
+    with SshExecutor(settings_for(), parallelism=1) as ssh:
+        ssh.run_all(addresses, cmd("true"))
+        started = time.monotonic()
+        ssh.run_all(addresses, cmd("sleep", "0.4"))
+        assert time.monotonic() - started > 1.2
 
 
 def test_output_lines_arrive_while_the_command_runs(settings_for, addresses):

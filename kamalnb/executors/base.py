@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, TypeVar, runtime_checkable
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Self, TypeVar, runtime_checkable
 
 from kamalnb.commands.base import Command
 from kamalnb.errors import CommandTimedOut, HostError
@@ -177,7 +177,7 @@ class BaseExecutor:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "BaseExecutor":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

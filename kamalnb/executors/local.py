@@ -142,7 +142,7 @@ def _reader(pipe: IO[bytes] | None, splitter: LineSplitter) -> threading.Thread:
     def pump() -> None:
         assert pipe is not None
         with pipe:
-            while chunk := pipe.read1(65536):
+            while chunk := os.read(pipe.fileno(), 65536):
                 splitter.feed(chunk)
         splitter.finish()
 

@@ -16,7 +16,7 @@ from kamalnb.sensitive import Secret
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 
 
-def _strings(value: object, key: str) -> tuple:
+def _strings(value: object, key: str) -> tuple[Any, ...]:
     if value is None:
         return ()
     if isinstance(value, (str, Secret)):

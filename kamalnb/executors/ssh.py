@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping
 
 import paramiko
 from paramiko.agent import AgentRequestHandler
-from paramiko.auth_strategy import AuthFailure, AuthStrategy, InMemoryPrivateKey
+from paramiko.auth_strategy import AuthStrategy, InMemoryPrivateKey
 
 from kamalnb.commands.base import Command
 from kamalnb.errors import (

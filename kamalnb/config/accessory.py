@@ -11,7 +11,7 @@ from kamalnb.config.base import Frozen
 from kamalnb.config.env import Env
 from kamalnb.config.proxy import Proxy
 from kamalnb.config.registry import Registry
-from kamalnb.config.ruby import argumentize, optionize, present, to_s
+from kamalnb.config.ruby import argumentize, either, optionize, present, to_s
 from kamalnb.config.validator import AccessoryValidator, validate
 from kamalnb.config.volume import Volume
 from kamalnb.errors import ConfigError
@@ -77,7 +77,7 @@ class Accessory(Frozen):
     @property
     def service_name(self) -> str:
         """The container name: `service:` or `<service>-<name>` (no destination in it)."""
-        return to_s(self.accessory_config.get("service") or f"{self.config.service}-{self.name}")
+        return to_s(either(self.accessory_config.get("service"), f"{self.config.service}-{self.name}"))
 
     @property
     def image(self) -> str:
@@ -128,7 +128,7 @@ class Accessory(Frozen):
 
     @property
     def network(self) -> str:
-        return to_s(self.accessory_config.get("network") or DEFAULT_NETWORK)
+        return to_s(either(self.accessory_config.get("network"), DEFAULT_NETWORK))
 
     @property
     def labels(self) -> dict[str, Any]:
@@ -156,7 +156,7 @@ class Accessory(Frozen):
         for entry in self.accessory_config.get(key) or []:
             if isinstance(entry, dict):
                 local, remote = to_s(entry.get("local")), to_s(entry.get("remote"))
-                options, mode, owner = entry.get("options"), entry.get("mode") or default_mode, entry.get("owner")
+                options, mode, owner = entry.get("options"), either(entry.get("mode"), default_mode), entry.get("owner")
             else:
                 parts = to_s(entry).split(":", 2)
                 local, remote = parts[0], parts[1] if len(parts) > 1 else ""

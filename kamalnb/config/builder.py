@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import schema
 from kamalnb.config.base import Frozen
+from kamalnb.config.ruby import either
 from kamalnb.config.validator import BuilderValidator, validate
 from kamalnb.sensitive import Secret
 
@@ -133,7 +134,7 @@ class Builder(Frozen):
 
     @property
     def _cache_image_ref(self) -> str:
-        image = (self.builder_config.get("cache") or {}).get("image") or f"{self.config.image}-build-cache"
+        image = either((self.builder_config.get("cache") or {}).get("image"), f"{self.config.image}-build-cache")
         return "/".join(part for part in (self.config.registry.server, image) if part)
 
     @property

@@ -29,7 +29,7 @@ from kamalnb.config.output import Output
 from kamalnb.config.proxy import Proxy, ProxyBoot, ProxyRun
 from kamalnb.config.registry import Registry
 from kamalnb.config.role import Role
-from kamalnb.config.ruby import argumentize, present, to_s, version_greater
+from kamalnb.config.ruby import argumentize, either, present, to_s, version_greater
 from kamalnb.config.specifics import Specifics
 from kamalnb.config.ssh import Ssh
 from kamalnb.config.sshkit import Sshkit
@@ -152,7 +152,7 @@ class Configuration(Frozen):
 
     @property
     def primary_role_name(self) -> str:
-        return to_s(self.raw_config.get("primary_role") or "web")
+        return to_s(either(self.raw_config.get("primary_role"), "web"))
 
     @property
     def allow_empty_roles(self) -> bool:
@@ -164,19 +164,19 @@ class Configuration(Frozen):
 
     @property
     def retain_containers(self) -> int:
-        return self.raw_config.get("retain_containers") or 5
+        return either(self.raw_config.get("retain_containers"), 5)
 
     @property
     def readiness_delay(self) -> int:
-        return self.raw_config.get("readiness_delay") or 7
+        return either(self.raw_config.get("readiness_delay"), 7)
 
     @property
     def deploy_timeout(self) -> int:
-        return self.raw_config.get("deploy_timeout") or 30
+        return either(self.raw_config.get("deploy_timeout"), 30)
 
     @property
     def drain_timeout(self) -> int:
-        return self.raw_config.get("drain_timeout") or 30
+        return either(self.raw_config.get("drain_timeout"), 30)
 
     @property
     def stop_timeout(self) -> int | None:
@@ -184,11 +184,11 @@ class Configuration(Frozen):
 
     @property
     def hooks_path(self) -> str:
-        return to_s(self.raw_config.get("hooks_path") or ".kamal/hooks")
+        return to_s(either(self.raw_config.get("hooks_path"), ".kamal/hooks"))
 
     @property
     def secrets_path(self) -> str:
-        return to_s(self.raw_config.get("secrets_path") or ".kamal/secrets")
+        return to_s(either(self.raw_config.get("secrets_path"), ".kamal/secrets"))
 
     @property
     def asset_path(self) -> str | None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import schema
 from kamalnb.config.base import Frozen
-from kamalnb.config.ruby import argumentize, deep_merge, optionize, present
+from kamalnb.config.ruby import argumentize, deep_merge, either, optionize, present
 from kamalnb.config.validator import ProxyValidator, validate
 from kamalnb.config.volume import Volume
 from kamalnb.sensitive import Secret
@@ -164,7 +164,7 @@ class Proxy(Frozen):
 
     @property
     def log_request_headers(self) -> list[str]:
-        return list((self.proxy_config.get("logging") or {}).get("request_headers") or DEFAULT_LOG_REQUEST_HEADERS)
+        return list(either((self.proxy_config.get("logging") or {}).get("request_headers"), DEFAULT_LOG_REQUEST_HEADERS))
 
     @property
     def log_response_headers(self) -> list[str] | None:

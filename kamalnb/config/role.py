@@ -11,7 +11,7 @@ from kamalnb.config.base import Frozen
 from kamalnb.config.env import Env, EnvTag
 from kamalnb.config.logging import Logging
 from kamalnb.config.proxy import Proxy
-from kamalnb.config.ruby import argumentize, optionize, present, to_s
+from kamalnb.config.ruby import argumentize, either, optionize, present, to_s
 from kamalnb.config.validator import RoleValidator, validate
 from kamalnb.config.volume import Volume
 from kamalnb.errors import ConfigError
@@ -164,12 +164,12 @@ class Role(Frozen):
 
     @property
     def stop_timeout(self) -> int | None:
-        return self.specializations.get("stop_timeout") or self.config.stop_timeout
+        return either(self.specializations.get("stop_timeout"), self.config.stop_timeout)
 
     @property
     def stop_args(self) -> list[str]:
         """`-t N` for `docker stop`: proxied roles rely on the proxy's drain unless stop_timeout is set."""
-        timeout = self.stop_timeout or (None if self.running_proxy else self.config.drain_timeout)
+        timeout = either(self.stop_timeout, None if self.running_proxy else self.config.drain_timeout)
         return [] if timeout is None else ["-t", to_s(timeout)]
 
     # -- env ----------------------------------------------------------------------
@@ -195,7 +195,7 @@ class Role(Frozen):
     # -- assets -------------------------------------------------------------------
     @property
     def _asset_path_config(self) -> tuple[str, str | None] | None:
-        raw = self.specializations.get("asset_path") or self.config.asset_path
+        raw = either(self.specializations.get("asset_path"), self.config.asset_path)
         if not present(raw):
             return None
         path, _, options = to_s(raw).partition(":")

@@ -32,6 +32,11 @@ def inspect(value: Any) -> str:
     return '"' + to_s(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def either(value: Any, default: Any) -> Any:
+    """Ruby's `value || default`: only nil and false fall through (0 and "" do not)."""
+    return default if value is None or value is False else value
+
+
 def present(value: Any) -> bool:
     """Ruby's `present?`: not nil, not false, not empty, not only whitespace."""
     if value is None or value is False:

@@ -1,4 +1,5 @@
-"""What a command and a step produced: `Result`, `HostOutcome` and `Report`.
+"""What a command and a step produced: `Result`, `HostOutcome`, `Report`, and the
+`StepRecorder` that builds a report while emitting the step's events.
 
 Every step returns a `Report`. It prints as a text table (terminals, CI), renders as an
 HTML table in a notebook (`_repr_html_`, which survives in a saved notebook) and converts
@@ -9,11 +10,15 @@ failure on one host never hides what happened on the others.
 from __future__ import annotations
 
 import html
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Iterator, Literal
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence
 
 from kamalnb.errors import CommandFailed, HostError, StepFailed
+from kamalnb.events import Events, HostFinished, HostStarted, StepFinished, StepStarted
 
 if TYPE_CHECKING:
     import pandas
@@ -76,6 +81,11 @@ class HostOutcome:
         self.status = "failed"
         self.error = error
         return self
+
+    def record(self, result: Result) -> Result:
+        """Add a command's result to what ran here; returns it, for `outcome.record(ssh.run(...))`."""
+        self.commands.append(result)
+        return result
 
 
 _COLUMNS = ("host", "role", "status", "version_before", "version_after", "started", "duration",
@@ -262,3 +272,53 @@ def _seconds(value: float) -> str:
 def _first_line(text: str, width: int) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+class StepRecorder:
+    """Builds a step's Report and emits its events as the step goes.
+
+    >>> step = StepRecorder("deploy", events, hosts)
+    >>> def boot(host):
+    ...     with step.host(host, "boot", role="web") as outcome:
+    ...         outcome.record(ssh.run(host, command))
+    >>> ssh.each(hosts, boot)
+    >>> report = step.finish()
+
+    `host()` emits HostStarted and HostFinished, times the phase, and records a HostError
+    raised inside it as that host's failure instead of raising it, so the other hosts carry
+    on. With `planned=True` (plan mode) successful outcomes have the status `planned`.
+    """
+
+    def __init__(self, step: str, events: Events, hosts: Sequence[str] = (), *, planned: bool = False) -> None:
+        self.events = events
+        self.planned = planned
+        self.report = Report(step, started=datetime.now(timezone.utc))
+        self._t0 = time.monotonic()
+        self._lock = threading.Lock()
+        events.emit(StepStarted(step, tuple(hosts)))
+
+    @contextmanager
+    def host(self, host: str, phase: str, *, role: str | None = None) -> Iterator[HostOutcome]:
+        outcome = HostOutcome(host, role=role, status="planned" if self.planned else "ok",
+                              started=datetime.now(timezone.utc))
+        with self._lock:
+            self.report.add(outcome)
+        self.events.emit(HostStarted(host, phase, role))
+        t0 = time.monotonic()
+        try:
+            yield outcome
+        except HostError as error:
+            outcome.fail(error)
+        except BaseException as error:
+            outcome.fail(error)
+            raise
+        finally:
+            outcome.duration = time.monotonic() - t0
+            self.events.emit(HostFinished(host, phase, role, ok=outcome.ok, duration=outcome.duration,
+                                          error=outcome.error_message or None))
+
+    def finish(self) -> Report:
+        """The report, after emitting StepFinished."""
+        self.report.duration = time.monotonic() - self._t0
+        self.events.emit(StepFinished(self.report.step, self.report.ok, self.report.duration, self.report))
+        return self.report

@@ -87,3 +87,47 @@ def test_from_results_turns_errors_and_nonzero_exits_into_failures():
     assert built.for_host("h3")[0].error_message == "cannot connect to h3:22: Connection refused"
     assert not built.ok
     assert [o.host for o in built.succeeded] == ["h1"]
+
+
+def test_step_recorder_builds_the_report_and_emits_events():
+    from kamalnb.commands.base import Command
+    from kamalnb.events import Events, HostFinished, HostStarted, StepFinished, StepStarted
+    from kamalnb.executors import Answer, PlanExecutor
+    from kamalnb.results import StepRecorder
+
+    seen = []
+    events = Events(seen.append)
+    plan = PlanExecutor([(lambda host, line: Answer(exit_status=1, stderr="no space") if host == "h2" else None, None)],
+                        events=events)
+    step = StepRecorder("boot", events, ["h1", "h2"], planned=True)
+
+    def boot(host):
+        with step.host(host, "boot", role="web") as outcome:
+            outcome.record(plan.run(host, Command.from_argv(["docker", "run", "app"])))
+            outcome.version_after = "v2"
+
+    plan.each(["h1", "h2"], boot)
+    report = step.finish()
+
+    h1, h2 = sorted(report, key=lambda outcome: outcome.host)
+    assert (h1.status, h1.role, h1.version_after, [r.command for r in h1.commands]) == (
+        "planned", "web", "v2", ["docker run app"])
+    assert h2.status == "failed"
+    assert "no space" in h2.error_message
+    kinds = [type(event) for event in seen]
+    assert kinds[0] is StepStarted and kinds[-1] is StepFinished
+    assert kinds.count(HostStarted) == 2 and kinds.count(HostFinished) == 2
+    finished = {event.host: event for event in seen if isinstance(event, HostFinished)}
+    assert finished["h1"].ok and not finished["h2"].ok
+    assert seen[-1].report is report and not seen[-1].ok
+
+
+def test_step_recorder_lets_bugs_through_after_recording_them():
+    from kamalnb.events import Events
+    from kamalnb.results import StepRecorder
+
+    step = StepRecorder("boot", Events())
+    with pytest.raises(KeyError):
+        with step.host("h1", "boot"):
+            raise KeyError("bug")
+    assert step.report.outcomes[0].status == "failed"

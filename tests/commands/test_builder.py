@@ -272,3 +272,21 @@ def test_clone_escapes_paths_with_spaces(load_config, simple_settings):
     assert steps[-1].endswith(" gc --auto --quiet")
     assert str(clone.clone_status()).endswith(" status --porcelain")
     assert str(clone.clone_revision()).endswith(" rev-parse HEAD")
+
+
+def test_ensure_docker_installed(builder):
+    assert str(builder().ensure_docker_installed()) == "docker --version && docker buildx version"
+
+
+def test_plain_build_and_push_without_buildx(builder):
+    local = builder(builder={"args": {"a": 1}, "target": "prod"})
+    assert local.plain_build().render() == (
+        'docker build -t dhh/app:123 -t dhh/app:latest --label service="app" --build-arg a="1" --file Dockerfile '
+        "--target prod . 2>&1"
+    )
+    assert str(local.plain_build(no_cache=True)) == (
+        'docker build -t dhh/app:123 -t dhh/app:latest --label service="app" --build-arg a=[REDACTED] --file Dockerfile '
+        "--target prod --no-cache . 2>&1"
+    )
+    assert str(local.push_tags()) == "docker push dhh/app:123 && docker push dhh/app:latest"
+    assert str(local.push_tags(tag_as_dirty=True)) == "docker push dhh/app:123-dirty && docker push dhh/app:latest-dirty"

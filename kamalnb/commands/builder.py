@@ -19,9 +19,11 @@ from kamalnb.commands.base import (
     combine,
     command,
     docker,
+    flatten,
     pipe,
 )
 from kamalnb.config.ruby import shellescape
+from kamalnb.sensitive import Secret
 
 ENDPOINT_DOCKER_HOST_INSPECT = "'{{.Endpoints.docker.Host}}'"
 IMAGE_LABELS_BUILDPACK = "paketo-buildpacks/image-labels"
@@ -73,6 +75,26 @@ class BuilderBase:
     def pull(self) -> Command:
         return docker("pull", self.config.absolute_image)
 
+    def ensure_docker_installed(self) -> Command:
+        """Checked on the deploying machine before a build."""
+        return combine(docker("--version"), docker("buildx", "version"))
+
+    def plain_build(self, *, tag_as_dirty: bool = False, no_cache: bool = False) -> Command:
+        """`docker build` for engines without the buildx plugin: Kamal's tags, label, args, file and
+        context, without cache export or multi-arch (`--secret`/`--ssh` need DOCKER_BUILDKIT=1)."""
+        return docker(
+            "build",
+            self.build_tag_options(tag_as_dirty),
+            self._image_options(),
+            "--no-cache" if no_cache else None,
+            self.settings.context,
+            "2>&1",
+        )
+
+    def push_tags(self, *, tag_as_dirty: bool = False) -> Command:
+        """`docker push` of the version tag, then of the latest tag (after a `plain_build`)."""
+        return combine(*(docker("push", name) for name in self.build_tag_names(tag_as_dirty)))
+
     def info(self) -> Command:
         return combine(docker("context", "ls"), docker("buildx", "ls"))
 
@@ -85,21 +107,28 @@ class BuilderBase:
     def remove(self) -> Command | None:
         raise NotImplementedError
 
-    def build_options(self) -> tuple:
+    def build_options(self) -> tuple[str | Secret, ...]:
+        """Cache, `service` label, build args (redacted in the display), secrets, file, target, ssh, attestations."""
         settings = self.settings
         cache = None
         if settings.cache_to and settings.cache_from:
             cache = ("--cache-to", settings.cache_to, "--cache-from", settings.cache_from)
-        return (
+        return flatten(
             cache,
+            self._image_options(),
+            None if settings.provenance is None else argumentize("--provenance", _flag_value(settings.provenance)),
+            None if settings.sbom is None else argumentize("--sbom", _flag_value(settings.sbom)),
+        )
+
+    def _image_options(self) -> tuple[str | Secret, ...]:
+        settings = self.settings
+        return flatten(
             argumentize("--label", {"service": self.config.service}),
             argumentize("--build-arg", settings.args, sensitive=True),
             argumentize("--secret", [("id", name) for name in settings.secrets]),
             argumentize("--file", settings.dockerfile),
             argumentize("--target", settings.target) if settings.target else None,
             argumentize("--ssh", settings.ssh) if settings.ssh else None,
-            None if settings.provenance is None else argumentize("--provenance", _flag_value(settings.provenance)),
-            None if settings.sbom is None else argumentize("--sbom", _flag_value(settings.sbom)),
         )
 
     def validate_image(self) -> Command:
@@ -262,9 +291,6 @@ class Cloud(BuilderBase):
 
     def remove(self) -> Command | None:
         return docker("buildx", "rm", self.builder_name)
-
-    def inspect_buildx(self) -> Command:
-        return pipe(docker("buildx", "inspect", self.builder_name), command("grep", "-q", "Endpoint:.*cloud://.*"))
 
 
 class Pack(BuilderBase):

@@ -172,7 +172,10 @@ class BaseExecutor:
         self, hosts: Iterable[str], command: Command, *, timeout: float | None = None, check: bool = True
     ) -> "dict[str, Result | HostError]":
         """One command on every host in parallel."""
-        return self.each(hosts, lambda host: self.run(host, command, timeout=timeout, check=check))  # type: ignore[attr-defined]
+        return self.each(hosts, lambda host: self.run(host, command, timeout=timeout, check=check))
+
+    def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
+        raise NotImplementedError
 
     def close(self) -> None:
         pass

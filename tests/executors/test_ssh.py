@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 
@@ -11,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kamalnb.commands.base import Command
-from kamalnb.errors import CommandFailed, CommandTimedOut, HostKeyChanged, HostKeyUnknown, HostUnreachable
+from kamalnb.errors import (
+    AuthenticationFailed,
+    CommandFailed,
+    CommandTimedOut,
+    HostKeyChanged,
+    HostKeyUnknown,
+    HostUnreachable,
+)
 from kamalnb.events import CommandRan, Events, OutputLine
 from kamalnb.executors import Executor, SshExecutor, SshSettings
 from kamalnb.results import Report
@@ -187,6 +196,42 @@ def test_a_jump_host_reaches_one_host_through_another(settings_for, addresses):
         assert ssh.run(target, cmd("hostname")).stdout == "h2\n"
         assert ssh.connections_opened == 2
     assert seen_from == bastion
+
+
+def test_key_data_authenticates_without_any_key_file(sandbox, addresses):
+    settings = SshSettings(config=False, known_hosts=[str(sandbox.known_hosts)], keys_only=True,
+                           key_data=[Secret(sandbox.ssh_key.read_text())])
+    with SshExecutor(settings) as ssh:
+        assert ssh.run(addresses[0], cmd("echo", "in")).stdout == "in\n"
+
+
+def test_the_ssh_agents_keys_are_offered(sandbox, addresses, monkeypatch, tmp_path):
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        subprocess.run(["ssh-add", "-q", str(sandbox.ssh_key)], check=True,
+                       env={**os.environ, "SSH_AUTH_SOCK": str(socket_path)}, stderr=subprocess.DEVNULL)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(socket_path))
+        monkeypatch.setenv("HOME", str(tmp_path))
+        with SshExecutor(SshSettings(config=False, known_hosts=[str(sandbox.known_hosts)])) as ssh:
+            assert ssh.run(addresses[0], cmd("echo", "agent")).stdout == "agent\n"
+    finally:
+        agent.terminate()
+        agent.wait()
+
+
+def test_a_refused_key_names_what_was_offered(sandbox, addresses, tmp_path):
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    settings = SshSettings(config=False, known_hosts=[str(sandbox.known_hosts)], keys=[str(stranger)], keys_only=True)
+    with SshExecutor(settings) as ssh:
+        with pytest.raises(AuthenticationFailed) as raised:
+            ssh.run(addresses[0], cmd("true"))
+    assert raised.value.host == addresses[0]
+    assert f"authentication as root failed on {addresses[0]}:22; offered: {stranger}" in str(raised.value)
 
 
 def test_upload_writes_the_file_with_its_mode_before_any_content(ssh, addresses):

@@ -50,7 +50,11 @@ class Secrets:
         if _INLINE.match(command):
             from kamalnb.secrets.commands import run_inline
 
-            return local.chomp(run_inline(shlex.split(command)[1:]))
+            try:
+                argv = shlex.split(command)
+            except ValueError as error:
+                raise ConfigError(f"{', '.join(self.files)}: cannot split `$({command})` into words: {error}") from None
+            return local.chomp(run_inline(argv[1:]))
         environ = self._environ if self._environ is not None else os.environ
         return local.chomp(local.shell(command, env=environ, cwd=str(self.root)).stdout)
 

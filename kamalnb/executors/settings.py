@@ -44,7 +44,8 @@ class SshSettings:
 
     kamalnb's own settings (under `x-kamalnb: {ssh: ...}` in deploy.yml):
 
-    connect_timeout     seconds to wait for TCP connect, banner and authentication
+    connect_timeout     seconds to wait for TCP connect, banner and authentication; None:
+                        ConnectTimeout from the ssh config, else 30
     keepalive_interval  seconds between keepalives on an idle connection (Kamal: 30)
     known_hosts         known_hosts files; empty means UserKnownHostsFile from the ssh config,
                         else ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts
@@ -63,7 +64,7 @@ class SshSettings:
     config: bool | str | tuple[str, ...] = True
     log_level: str = "fatal"
     forward_agent: bool = False
-    connect_timeout: float = 30.0
+    connect_timeout: float | None = None
     keepalive_interval: int = 30
     known_hosts: tuple[str, ...] = ()
     trust_on_first_use: bool = False
@@ -88,7 +89,7 @@ class SshSettings:
         if self.proxy is not None and self.proxy_command is not None:
             raise ConfigError("ssh.proxy and ssh.proxy_command cannot both be set: keep one")
         timeout = self.connect_timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ConfigError(f"x-kamalnb/ssh/connect_timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(self.trust_on_first_use, bool):
             raise ConfigError(f"x-kamalnb/ssh/trust_on_first_use must be true or false, got {self.trust_on_first_use!r}")

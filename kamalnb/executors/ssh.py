@@ -54,6 +54,7 @@ from kamalnb.results import Result
 from kamalnb.sensitive import reveal
 
 DEFAULT_MAX_CONCURRENT_STARTS = 30
+DEFAULT_CONNECT_TIMEOUT = 30.0
 
 _PARAMIKO_LEVELS = {
     "debug": logging.DEBUG,
@@ -271,6 +272,10 @@ class SshExecutor(BaseExecutor):
             command_timeout=command_timeout,
         )
 
+    @property
+    def _channel_timeout(self) -> float:
+        return self.settings.connect_timeout or DEFAULT_CONNECT_TIMEOUT
+
     # Commands
 
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
@@ -312,7 +317,7 @@ class SshExecutor(BaseExecutor):
         try:
             return transport.open_channel(
                 "direct-tcpip", (address, port), ("127.0.0.1", 0),
-                timeout=timeout or self.settings.connect_timeout,
+                timeout=timeout or self._channel_timeout,
             )
         except paramiko.ChannelException as error:
             raise HostError(host, f"cannot reach {address}:{port} from {host}: {error.text}") from None
@@ -406,7 +411,7 @@ class SshExecutor(BaseExecutor):
             proxy_command = None
         known_hosts = list(settings.known_hosts) or found.get("userknownhostsfile", "").split() or ["~/.ssh/known_hosts"]
         strict = found.get("stricthostkeychecking", "ask").lower()
-        timeout = float(found["connecttimeout"]) if "connecttimeout" in found else settings.connect_timeout
+        timeout = settings.connect_timeout or float(found.get("connecttimeout", DEFAULT_CONNECT_TIMEOUT))
         return _Target(
             label=f"{user}@{host} (jump host)" if is_jump else host,
             hostname=found.get("hostname", host),
@@ -560,14 +565,14 @@ class SshExecutor(BaseExecutor):
         connection = self._connection(host)
         transport = connection.transport()
         try:
-            return transport.open_session(timeout=self.settings.connect_timeout)
+            return transport.open_session(timeout=self._channel_timeout)
         except (paramiko.SSHException, EOFError, OSError) as error:
             if transport.is_active():
                 raise HostUnreachable(host, f"cannot open a session: {error or 'connection closed'}") from None
         # The connection dropped since its last use (server restart, network blip): reconnect once.
         connection.reset()
         try:
-            return connection.transport().open_session(timeout=self.settings.connect_timeout)
+            return connection.transport().open_session(timeout=self._channel_timeout)
         except (paramiko.SSHException, EOFError, OSError) as error:
             raise HostUnreachable(host, f"cannot open a session: {error or 'connection closed'}") from None
 

@@ -401,12 +401,17 @@ class SshExecutor(BaseExecutor):
         keys_only = settings.keys_only or found.get("identitiesonly", "no").lower() == "yes"
         if not keys_only:
             identities += [path for path in _DEFAULT_IDENTITIES if path not in identities]
-        jump = None if is_jump else (settings.proxy or found.get("proxyjump"))
-        if jump and jump.lower() == "none":
+        if is_jump:
             jump = None
+        elif settings.proxy or settings.proxy_command:
+            jump = settings.proxy
+        else:
+            jump = found.get("proxyjump")
+            if jump and jump.lower() == "none":
+                jump = None
         if jump and "," in jump:
             raise ConfigError(f"jump host chains ({jump}) are not supported: give one jump host")
-        proxy_command = None if is_jump else (settings.proxy_command or found.get("proxycommand"))
+        proxy_command = None if is_jump or jump else (settings.proxy_command or found.get("proxycommand"))
         if proxy_command and proxy_command.lower() == "none":
             proxy_command = None
         known_hosts = list(settings.known_hosts) or found.get("userknownhostsfile", "").split() or ["~/.ssh/known_hosts"]
@@ -427,13 +432,6 @@ class SshExecutor(BaseExecutor):
         )
 
     def _open(self, target: _Target) -> paramiko.SSHClient:
-        sock: paramiko.Channel | paramiko.ProxyCommand | socket.socket | None = None
-        if target.jump:
-            sock = self._jump_channel(target)
-        if target.proxy_command:
-            command = target.proxy_command.replace("%h", target.hostname).replace("%p", str(target.port))
-            command = command.replace("%r", target.user).replace("%%", "%")
-            sock = paramiko.ProxyCommand(command)
         client = paramiko.SSHClient()
         for path in [*target.known_hosts, _SYSTEM_KNOWN_HOSTS]:
             if os.path.isfile(path):
@@ -443,8 +441,15 @@ class SshExecutor(BaseExecutor):
                     raise ConfigError(f"cannot read known_hosts file {path}: {error}") from None
         client.set_missing_host_key_policy(_HostKeyPolicy(self, target))
         strategy = _Keys(target.user, self._load_keys(target), use_agent=target.use_agent)
-        with self._starts:
-            try:
+        sock: paramiko.Channel | paramiko.ProxyCommand | socket.socket | None = None
+        try:
+            # Outside the start limit: the jump host's own connection takes a slot of its own.
+            if target.jump:
+                sock = self._jump_channel(target)
+            elif target.proxy_command:
+                command = target.proxy_command.replace("%h", target.hostname).replace("%p", str(target.port))
+                sock = paramiko.ProxyCommand(command.replace("%r", target.user).replace("%%", "%"))
+            with self._starts:
                 if sock is None:
                     sock = self._tcp(target)
                 client.connect(
@@ -457,11 +462,11 @@ class SshExecutor(BaseExecutor):
                     auth_timeout=target.timeout,
                     auth_strategy=strategy,
                 )
-            except BaseException as error:
-                client.close()
-                if sock is not None:
-                    sock.close()
-                raise self._connect_error(target, error, strategy) from None
+        except BaseException as error:
+            client.close()
+            if sock is not None:
+                sock.close()
+            raise self._connect_error(target, error, strategy) from None
         transport = client.get_transport()
         assert transport is not None
         transport.set_keepalive(self.settings.keepalive_interval)

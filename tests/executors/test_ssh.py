@@ -198,6 +198,13 @@ def test_a_jump_host_reaches_one_host_through_another(settings_for, addresses):
     assert seen_from == bastion
 
 
+def test_a_proxy_command_carries_the_connection(settings_for, sandbox, addresses):
+    bastion, target = addresses[0], addresses[1]
+    proxy = f"ssh -F {sandbox.ssh_config} -W %h:%p {bastion}"
+    with SshExecutor(settings_for(proxy_command=proxy)) as ssh:
+        assert ssh.run(target, cmd("sh", "-c", "echo $SSH_CONNECTION")).stdout.split()[0] == bastion
+
+
 def test_key_data_authenticates_without_any_key_file(sandbox, addresses):
     settings = SshSettings(config=False, known_hosts=[str(sandbox.known_hosts)], keys_only=True,
                            key_data=[Secret(sandbox.ssh_key.read_text())])

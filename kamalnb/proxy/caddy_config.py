@@ -79,6 +79,10 @@ def run_command(image: str, http_port: int = 80, https_port: int = 443) -> Comma
         # Double quotes: the remote shell expands $HOME, as a bind mount needs a full path.
         "--volume", f'"$HOME/{CONFIG_DIR}:/etc/kamalnb:ro"',
         "--label", "kamalnb.proxy=caddy",
+        # Every route change reloads Caddy, which opens a new SO_REUSEPORT listener and
+        # closes the old one: connections still queued on the old one would be reset.
+        # This moves them to the new listener instead (Linux >= 5.14).
+        "--sysctl", "net.ipv4.tcp_migrate_req=1",
         image, "run", "--config", "/etc/kamalnb/caddy.json", "--resume",
     ))
 

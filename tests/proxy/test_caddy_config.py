@@ -8,6 +8,7 @@ def test_the_proxy_container_command() -> None:
         "--publish 80:80 --publish 443:443 --publish 127.0.0.1:2019:2019 "
         "--volume kamalnb-proxy-config:/config --volume kamalnb-proxy-data:/data "
         '--volume "$HOME/.kamal/proxy/kamalnb:/etc/kamalnb:ro" --label kamalnb.proxy=caddy '
+        "--sysctl net.ipv4.tcp_migrate_req=1 "
         "10.231.0.1:5000/kamalnb/caddy:2.6.2 run --config /etc/kamalnb/caddy.json --resume"
     )
     assert str(cc.run_command("caddy:2", 8080, 8443)).count("--publish 8080:80 --publish 8443:443") == 1

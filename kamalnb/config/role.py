@@ -84,11 +84,13 @@ class Role(Frozen):
         return self.hosts[0] if self.hosts else None
 
     def tags(self, host: str) -> list[str]:
+        if host not in self.tagged_hosts:
+            raise ConfigError(f"{host} is not a host of the {self.name} role (its hosts: {', '.join(self.hosts)})")
         return list(self.tagged_hosts[host])
 
     def env_tags(self, host: str) -> list[EnvTag]:
         """The `env.tags` entries that apply to `host` (unknown tags are ignored)."""
-        return [tag for tag in (self.config.env_tag(name) for name in self.tagged_hosts[host]) if tag is not None]
+        return [tag for tag in (self.config.env_tag(name) for name in self.tags(host)) if tag is not None]
 
     # -- names --------------------------------------------------------------------
     @property

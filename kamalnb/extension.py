@@ -1,0 +1,52 @@
+"""kamalnb's own settings: the top-level `x-kamalnb:` key of deploy.yml, which Kamal ignores.
+
+    x-kamalnb:
+      proxy:
+        image: caddy:2            # the Caddy image to run as the proxy
+      docker_host: unix:///...    # the engine local builds use (default: DOCKER_HOST)
+      lock_stale_after: 3600      # seconds after which a held deploy lock is shown as stale
+      ssh: {...}                  # SSH extras, read by kamalnb.executors.settings_from_config
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from kamalnb.errors import ConfigError
+
+DEFAULT_PROXY_IMAGE = "caddy:2"
+_KEYS = {"proxy", "docker_host", "lock_stale_after", "ssh"}
+_PROXY_KEYS = {"image"}
+
+
+def _check_keys(section: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}: should be a hash")
+    for key in section:
+        if key not in allowed:
+            raise ConfigError(f"{path}/{key}: unknown key (known: {', '.join(sorted(allowed))})")
+
+
+@dataclass(frozen=True)
+class Extension:
+    proxy_image: str = DEFAULT_PROXY_IMAGE
+    docker_host: str | None = None
+    lock_stale_after: float = 3600.0
+
+    @classmethod
+    def from_config(cls, raw: Mapping[str, Any] | None) -> "Extension":
+        raw = raw or {}
+        _check_keys(raw, _KEYS, "x-kamalnb")
+        proxy = raw.get("proxy") or {}
+        _check_keys(proxy, _PROXY_KEYS, "x-kamalnb/proxy")
+        stale = raw.get("lock_stale_after", 3600)
+        if not isinstance(stale, (int, float)) or isinstance(stale, bool) or stale <= 0:
+            raise ConfigError("x-kamalnb/lock_stale_after: should be a number of seconds above 0")
+        image = proxy.get("image", DEFAULT_PROXY_IMAGE)
+        if not isinstance(image, str) or not image:
+            raise ConfigError("x-kamalnb/proxy/image: should be an image reference, e.g. caddy:2")
+        docker_host = raw.get("docker_host")
+        if docker_host is not None and not isinstance(docker_host, str):
+            raise ConfigError("x-kamalnb/docker_host: should be a string like unix:///var/run/docker.sock")
+        return cls(proxy_image=image, docker_host=docker_host, lock_stale_after=float(stale))

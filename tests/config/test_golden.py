@@ -338,3 +338,76 @@ def test_uncommitted_suffix_when_building_the_work_tree(tmp_path: Path) -> None:
     sha, _, suffix = our_version.partition("_uncommitted_")
     assert theirs_version.startswith(sha + "_uncommitted_")
     assert len(suffix) == 16 and int(suffix, 16) >= 0
+
+
+# -- generated combinations ---------------------------------------------------------------
+
+SERVERS = [
+    "servers: [10.0.0.1, 10.0.0.2]\n",
+    "servers:\n  - 10.0.0.1\n  - 10.0.0.2: [blue]\n",
+    "servers:\n  web:\n    - 10.0.0.1\n    - 10.0.0.2: blue\n  workers:\n    hosts: [10.0.0.3]\n    cmd: bin/work\n",
+    "primary_role: api\nservers:\n  api: [10.0.0.5]\n  web:\n    hosts: [10.0.0.1]\n    proxy: true\n",
+]
+REGISTRIES = [
+    REGISTRY,
+    "registry:\n  username: [HUB_USER]\n  password: [HUB_PASSWORD]\n",
+    "registry:\n  server: localhost:5555\n",
+]
+SSH = ["", "ssh:\n  user: app\n  port: 2200\n", "ssh:\n  proxy: jump.example\n  log_level: info\n",
+       "ssh:\n  proxy_command: ssh -W %h:%p gw\n  config: false\n", "ssh:\n  keys: [~/.ssh/k]\n  keys_only: true\n"]
+BUILDERS = ["builder:\n  arch: amd64\n", "builder:\n  arch: [arm64, amd64]\n  remote: ssh://root@b\n",
+            "builder:\n  arch: arm64\n  driver: docker\n  args: {A: b}\n",
+            "builder:\n  arch: amd64\n  cache: {type: gha, options: url=x}\n"]
+EXTRAS = [
+    "",
+    "accessories:\n  cache:\n    image: redis\n    host: 10.0.0.9\n    port: 6379\n",
+    "accessories:\n  db:\n    image: pg\n    hosts: [10.0.0.8, 10.0.0.1]\n    options: {memory: 1g}\n",
+    "logging:\n  driver: journald\n",
+    "logging:\n  options:\n    max-size: 1m\nvolumes: [/a:/b]\n",
+    "boot:\n  limit: 1\n  wait: 3\nsshkit:\n  max_concurrent_starts: 2\n",
+    "env:\n  A: b\n  C: 1\n",
+    "labels:\n  a: b\nretain_containers: 2\n",
+]
+DESTINATIONS = [
+    ({}, []),
+    ({"config/deploy.beta.yml": "ssh:\n  user: beta\nvolumes: [/beta:/b]\n"}, ["-d", "beta"]),
+    ({"config/deploy.prod.yml": "servers: [10.1.0.1]\nimage: dhh/prod\n"}, ["-d", "prod"]),
+]
+
+
+def _generated(count: int, seed: int = 2026) -> list[Case]:
+    import random
+
+    rng = random.Random(seed)
+    cases = []
+    for index in range(count):
+        servers = rng.choice(SERVERS)
+        registry = rng.choice(REGISTRIES)
+        builder = rng.choice(BUILDERS)
+        if "localhost" in registry and "remote" in builder:
+            builder = BUILDERS[0]
+        body = servers + rng.choice(SSH) + rng.choice(EXTRAS) + rng.choice(EXTRAS)
+        files, args = rng.choice(DESTINATIONS)
+        yaml_text = "service: gen\n" + ("" if "localhost" in registry else "image: dhh/gen\n") + registry + builder + body
+        cases.append(Case(f"generated-{index}", {"config/deploy.yml": yaml_text, **files}, args=list(args),
+                          env={"VERSION": f"v{index}"}))
+    return cases
+
+
+GENERATED = _generated(30)
+
+
+@pytest.fixture(scope="module")
+def generated_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return run_both(tmp_path_factory.mktemp("generated"), GENERATED, ["config"])
+
+
+@requires_kamal
+@pytest.mark.parametrize("case", GENERATED, ids=[case.id for case in GENERATED])
+def test_generated_config_matches_kamal(case: Case, generated_runs: dict) -> None:
+    kamal, ours, _ = generated_runs[case.id]
+    if kamal.returncode != 0:
+        assert ours.returncode == 1 and ours.kamalnb_error == kamal.kamal_error
+    else:
+        assert ours.returncode == 0, ours.stderr
+        assert parse_config_output(ours.stdout) == parse_config_output(kamal.stdout)

@@ -1,0 +1,67 @@
+"""The notebook listener: the live board and the static summary, shown together in the
+cell that runs a step."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from kamalnb.events import Event, StepStarted
+from kamalnb.ui.summary import Display, Summary, kernel_display
+
+if TYPE_CHECKING:
+    from kamalnb.ui.board import Board
+
+
+class NotebookListener:
+    """Shows a board (when `widgets`) and a summary for each step it hears about.
+
+    A step is shown when its first event arrives, not when the listener is made, so making
+    one has no effect on the notebook. A step started after the previous one ended gets a
+    fresh board and summary below the earlier ones.
+    """
+
+    def __init__(
+        self,
+        *,
+        widgets: bool = True,
+        display: Display | None = None,
+        phases: Sequence[str] | None = None,
+        board_interval: float = 0.1,
+        summary_interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.widgets = widgets
+        self._display = display if display is not None else kernel_display()
+        self._phases = phases
+        self._board_interval = board_interval
+        self._summary_interval = summary_interval
+        self._clock = clock
+        self.board: "Board | None" = None
+        self.summary: Summary | None = None
+
+    def __call__(self, event: Event) -> None:
+        summary = self.summary
+        if summary is None or (isinstance(event, StepStarted) and summary.progress.finished):
+            summary = self._show()
+        if self.board is not None:
+            self.board(event)
+        summary(event)
+
+    def close(self) -> None:
+        """Stop the refresh threads and draw what is pending."""
+        for view in (self.board, self.summary):
+            if view is not None:
+                view.close()
+
+    def _show(self) -> Summary:
+        self.close()
+        if self.widgets:
+            from kamalnb.ui.board import Board
+
+            self.board = Board(interval=self._board_interval, phases=self._phases, clock=self._clock)
+            if self._display is not None:
+                self._display(self.board.widget)
+        self.summary = Summary(display=self._display, interval=self._summary_interval, phases=self._phases,
+                               clock=self._clock)
+        return self.summary

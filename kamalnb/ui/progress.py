@@ -1,0 +1,347 @@
+"""Where a step stands, built from its events: a row per host and role moving through the
+phases, and each host's recent log lines.
+
+This is the logic shared by the notebook board and the static summary; it knows nothing
+about widgets or HTML, so both render the same state and tests can read it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Literal, Sequence
+
+from kamalnb.events import (
+    CommandRan,
+    CommandStarted,
+    Event,
+    HostFinished,
+    HostStarted,
+    OutputLine,
+    StepFinished,
+    StepStarted,
+)
+
+# The phases of booting a role's container on a host, in the order they happen.
+BOOT_PHASES = ("connect", "pull", "start", "health", "switch", "drain", "stop")
+
+# Steps whose rows are expected to go through every boot phase, so their bars are scaled
+# to them from the start instead of growing as phases appear.
+_BOOTING_STEPS = frozenset({"deploy", "redeploy", "rollback", "boot"})
+
+LOG_LINES_KEPT = 1000
+
+State = Literal["waiting", "running", "done", "failed", "unfinished", "skipped", "planned"]
+FINAL_STATES: frozenset[str] = frozenset({"failed", "unfinished", "skipped", "planned"})
+
+
+def phases_for(step: str) -> tuple[str, ...]:
+    """The phases a row of `step` is expected to pass through; empty when not known ahead."""
+    words = step.replace("_", " ").replace("-", " ").lower().split()
+    return BOOT_PHASES if _BOOTING_STEPS.intersection(words) else ()
+
+
+@dataclass
+class Row:
+    """One host and role: its planned phases, those done, those running, and how it ended."""
+
+    host: str
+    role: str | None
+    plan: list[str] = field(default_factory=list)
+    expected: tuple[str, ...] = ()
+    done: list[str] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+    failure: tuple[str, str] | None = None
+    started: float | None = None
+    finished: float | None = None
+    final: State | None = None
+    revision: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.host} {self.role}" if self.role else self.host
+
+    @property
+    def state(self) -> State:
+        if self.failure is not None:
+            return "failed"
+        if self.final is not None:
+            return self.final
+        if self.running:
+            return "running"
+        if self.started is None:
+            return "waiting"
+        if self.expected and all(phase in self.done for phase in self.plan):
+            return "done"
+        return "running"
+
+    @property
+    def total(self) -> int:
+        return max(len(self.plan), 1)
+
+    @property
+    def value(self) -> float:
+        """Phases done, plus half a phase while one runs: the bar moves on starts and ends."""
+        if self.final in ("done", "planned"):
+            return float(self.total)
+        value = sum(1 for phase in self.done if phase in self.plan) + (0.5 if self.running else 0.0)
+        return min(value, float(self.total))
+
+    @property
+    def status(self) -> str:
+        state = self.state
+        if state == "failed":
+            phase, message = self.failure or ("", "")
+            text = f"{phase} failed: {_first_line(message)}" if message else f"{phase} failed"
+            return text + (f" ({self.running[-1]}…)" if self.running else "")
+        if state == "running":
+            if self.running:
+                return f"{self.running[-1]}…"
+            return f"{self.done[-1]} ✓" if self.done else "started"
+        if state == "unfinished":
+            return f"not finished ({self.running[-1]})" if self.running else "not finished"
+        return state
+
+    def elapsed(self, now: float) -> float | None:
+        if self.started is None:
+            return None
+        return (self.finished if self.finished is not None else now) - self.started
+
+    def _start(self, phase: str, now: float) -> None:
+        if phase not in self.plan:
+            self.plan.append(phase)
+        if phase in self.done:
+            self.done.remove(phase)
+        self.running.append(phase)
+        if self.started is None:
+            self.started = now
+        self.finished = None
+        self.revision += 1
+
+    def _finish(self, phase: str, ok: bool, error: str | None, now: float) -> None:
+        if phase in self.running:
+            self.running.remove(phase)
+        if phase not in self.plan:
+            self.plan.append(phase)
+        if self.started is None:
+            self.started = now
+        if ok:
+            if phase not in self.done:
+                self.done.append(phase)
+        elif self.failure is None:
+            self.failure = (phase, error or "")
+        if not self.running and (self.failure is not None or self.state == "done"):
+            self.finished = now
+        self.revision += 1
+
+    def _end(self, final: State, now: float, message: str = "") -> None:
+        if final == "failed":
+            if self.failure is None:
+                self.failure = (self.running[-1] if self.running else "step", message)
+        else:
+            self.failure = None
+            self.final = final
+        if self.finished is None and self.started is not None:
+            self.finished = now
+        self.revision += 1
+
+
+@dataclass
+class HostLog:
+    """A host's most recent log lines (stream, text) and how many it has had in all."""
+
+    lines: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=LOG_LINES_KEPT))
+    total: int = 0
+
+    def add(self, stream: str, text: str) -> None:
+        self.lines.append((stream, text))
+        self.total += 1
+
+
+class StepProgress:
+    """Folds a step's events into rows and logs.
+
+    `apply(event)` returns True when the change should be shown at once rather than at the
+    next throttled refresh: the step starting or ending, or a host failing. Nested steps
+    (a deploy running a build) share the rows; the outermost StepFinished ends the step.
+    """
+
+    def __init__(self, *, phases: Sequence[str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.step: str | None = None
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.ok: bool | None = None
+        self.report: object = None
+        self.rows: list[Row] = []
+        self.logs: dict[str, HostLog] = {}
+        self.revision = 0
+        self.last_event: float = clock()
+        self._phases = tuple(phases) if phases is not None else None
+        self._depth = 0
+        # Phases a host ran for no particular role: rows of its roles appearing later start
+        # with them, so a host-wide `connect` counts on every role's bar.
+        self._host_wide: dict[str, Row] = {}
+
+    @property
+    def finished(self) -> bool:
+        return self.ended is not None
+
+    @property
+    def plan(self) -> tuple[str, ...]:
+        if self._phases is not None:
+            return self._phases
+        return phases_for(self.step) if self.step else ()
+
+    def row(self, host: str, role: str | None = None) -> Row:
+        """The row of `host` and `role` (KeyError when the step has no such row)."""
+        for row in self.rows:
+            if row.host == host and row.role == role:
+                return row
+        raise KeyError(f"no row for host {host!r} role {role!r}")
+
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.ended if self.ended is not None else self.clock()) - self.started
+
+    def apply(self, event: Event) -> bool:
+        now = self.clock()
+        self.last_event = now
+        if isinstance(event, StepStarted):
+            return self._step_started(event, now)
+        if self.started is None:
+            self.started = now
+        if isinstance(event, HostStarted):
+            for row in self._rows_for(event.host, event.role, now):
+                row._start(event.phase, now)
+            if event.role is None:
+                self._host_wide_row(event.host)._start(event.phase, now)
+            return False
+        if isinstance(event, HostFinished):
+            for row in self._rows_for(event.host, event.role, now):
+                row._finish(event.phase, event.ok, event.error, now)
+            if event.role is None:
+                self._host_wide_row(event.host)._finish(event.phase, event.ok, event.error, now)
+            if not event.ok:
+                self._log(event.host, "stderr", f"{event.phase} failed: {event.error or '(no message)'}")
+            return not event.ok
+        if isinstance(event, CommandStarted):
+            self._log(event.host, "stdout", f"$ {event.command}")
+        elif isinstance(event, OutputLine):
+            self._log(event.host, event.stream, event.text)
+        elif isinstance(event, CommandRan):
+            if event.exit_status is None:
+                self._log(event.host, "stderr", f"did not finish after {event.duration:.1f} s")
+            elif event.exit_status != 0:
+                self._log(event.host, "stderr", f"exit {event.exit_status} after {event.duration:.1f} s")
+        elif isinstance(event, StepFinished):
+            return self._step_finished(event, now)
+        return False
+
+    def _step_started(self, event: StepStarted, now: float) -> bool:
+        self._depth += 1
+        if self._depth > 1:
+            return False
+        self.step = event.step
+        self.ended = None
+        self.ok = None
+        if self.started is None:
+            self.started = now
+        for row in self.rows:
+            _extend(row.plan, self.plan)
+            row.expected = self.plan
+        for host in event.hosts:
+            if not any(row.host == host for row in self.rows):
+                self._add_row(host, None)
+        self.revision += 1
+        return True
+
+    def _step_finished(self, event: StepFinished, now: float) -> bool:
+        self._depth = max(self._depth - 1, 0)
+        if self._depth > 0:
+            return False
+        if self.step is None:
+            self.step = event.step
+        self.ok = event.ok
+        self.report = event.report
+        self.ended = now
+        for row in self.rows:
+            state, message = self._final_state(row, event.ok)
+            row._end(state, now, message)
+        self.revision += 1
+        return True
+
+    def _final_state(self, row: Row, step_ok: bool) -> tuple[State, str]:
+        """How a row ended: the report's word for its host and role when it has one (the
+        report knows about failures that no phase event carried), else its own events'."""
+        outcomes = _report_outcomes(self.report, row.host, row.role)
+        if outcomes:
+            statuses = {str(getattr(outcome, "status", "")) for outcome in outcomes}
+            if "failed" in statuses:
+                messages = [str(getattr(outcome, "error_message", "") or "") for outcome in outcomes]
+                return "failed", next((message for message in messages if message), "")
+            if statuses <= {"skipped"}:
+                return "skipped", ""
+            if statuses <= {"planned", "skipped"}:
+                return "planned", ""
+            return "done", ""
+        if row.failure is not None:
+            return "failed", ""
+        if step_ok or (row.started is not None and not row.running and row.state == "done"):
+            return "done", ""
+        return "unfinished", ""
+
+    def _rows_for(self, host: str, role: str | None, now: float) -> list[Row]:
+        rows = [row for row in self.rows if row.host == host]
+        if role is None:
+            return rows or [self._add_row(host, None)]
+        for row in rows:
+            if row.role == role:
+                return [row]
+        for row in rows:
+            if row.role is None:
+                row.role = role
+                row.revision += 1
+                return [row]
+        return [self._add_row(host, role)]
+
+    def _add_row(self, host: str, role: str | None) -> Row:
+        row = Row(host, role, plan=list(self.plan), expected=self.plan)
+        shared = self._host_wide.get(host)
+        if shared is not None:
+            _extend(row.plan, shared.plan)
+            row.done = list(shared.done)
+            row.running = list(shared.running)
+            row.failure = shared.failure
+            row.started = shared.started
+        self.rows.append(row)
+        self.revision += 1
+        return row
+
+    def _host_wide_row(self, host: str) -> Row:
+        return self._host_wide.setdefault(host, Row(host, None))
+
+    def _log(self, host: str, stream: str, text: str) -> None:
+        self.logs.setdefault(host, HostLog()).add(stream, text)
+
+
+def _extend(plan: list[str], phases: Iterable[str]) -> None:
+    for phase in phases:
+        if phase not in plan:
+            plan.append(phase)
+
+
+def _report_outcomes(report: object, host: str, role: str | None) -> list[object]:
+    """The report's outcomes for a host and role; those without a role count for every role."""
+    outcomes = getattr(report, "outcomes", None) or ()
+    return [
+        outcome for outcome in outcomes
+        if getattr(outcome, "host", None) == host and getattr(outcome, "role", None) in (role, None)
+    ]
+
+
+def _first_line(text: str) -> str:
+    stripped = text.strip()
+    return stripped.splitlines()[0] if stripped else ""

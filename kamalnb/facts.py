@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -41,3 +42,212 @@ def parse_lock_details(text: str) -> LockInfo:
             message = "\n".join([line.removeprefix("Message: "), *lines[index + 1:]]).rstrip("\n")
             break
     return LockInfo(locked_by, locked_at, version, message)
+
+
+# -- docker's answers ---------------------------------------------------------------------
+
+_DOCKER_TIME = re.compile(r"^(?P<main>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)$")
+_ACTIVE_STATES = ("running", "restarting")
+
+
+def parse_docker_time(text: str | None) -> datetime | None:
+    """Docker's RFC 3339 times (nanoseconds, `Z`); its zero time `0001-01-01T00:00:00Z` is None."""
+    match = _DOCKER_TIME.match((text or "").strip())
+    if match is None:
+        return None
+    fraction = (match["fraction"] or "")[:6].ljust(6, "0")
+    zone = "+00:00" if match["zone"] == "Z" else match["zone"]
+    moment = datetime.fromisoformat(f"{match['main']}.{fraction}{zone}")
+    return None if moment.year == 1 else moment.astimezone(timezone.utc)
+
+
+def split_reference(reference: str) -> tuple[str, str | None]:
+    """`registry:5000/app:v1` -> (`registry:5000/app`, `v1`); a digest or no tag gives None as tag."""
+    name = reference.split("@", 1)[0]
+    repository, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        return name, None
+    return repository, tag
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """One container, from `docker inspect`."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    state: str
+    health: str | None
+    created: datetime | None
+    started: datetime | None
+    labels: dict[str, str]
+    env: dict[str, str]
+
+    @property
+    def active(self) -> bool:
+        """What Kamal counts as running: `status=running` or `status=restarting`."""
+        return self.state in _ACTIVE_STATES
+
+    @property
+    def repository(self) -> str:
+        return split_reference(self.image)[0]
+
+
+def _env(entries: list[str] | None) -> dict[str, str]:
+    pairs = (entry.partition("=") for entry in entries or [])
+    return {key: value for key, _, value in pairs}
+
+
+def parse_container_inspect(text: str) -> list[ContainerInfo]:
+    """`docker inspect <containers>` (a JSON array; empty output means no container)."""
+    if not text.strip():
+        return []
+    containers = []
+    for item in json.loads(text):
+        state = item.get("State") or {}
+        config = item.get("Config") or {}
+        health = state.get("Health") or {}
+        containers.append(ContainerInfo(
+            id=item["Id"],
+            name=item.get("Name", "").lstrip("/"),
+            image=config.get("Image", ""),
+            image_id=item.get("Image", ""),
+            state=state.get("Status", ""),
+            health=health.get("Status") or None,
+            created=parse_docker_time(item.get("Created")),
+            started=parse_docker_time(state.get("StartedAt")),
+            labels=dict(config.get("Labels") or {}),
+            env=_env(config.get("Env")),
+        ))
+    return containers
+
+
+def version_from_name(name: str, prefix: str) -> str | None:
+    """The version in `<prefix>-<version>` (Kamal keeps it nowhere else but KAMAL_VERSION)."""
+    head = f"{prefix}-"
+    if not name.startswith(head) or name == head:
+        return None
+    return name[len(head):]
+
+
+def current_container(containers: list[ContainerInfo], latest_image_id: str | None) -> ContainerInfo | None:
+    """The container Kamal takes as a role's current one on a host: of the running or
+    restarting containers, the newest created from the image tagged `latest[-<dest>]`,
+    else the newest of any image."""
+    active = sorted((c for c in containers if c.active), key=lambda c: c.created or datetime.min.replace(tzinfo=timezone.utc),
+                    reverse=True)
+    if latest_image_id:
+        for container in active:
+            if same_image(container.image_id, latest_image_id):
+                return container
+    return active[0] if active else None
+
+
+def same_image(one: str, other: str) -> bool:
+    """Image IDs compared as docker does: with or without `sha256:`, full or abbreviated."""
+    a, b = one.removeprefix("sha256:"), other.removeprefix("sha256:")
+    return bool(a and b) and (a.startswith(b) or b.startswith(a))
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """One image, from `docker image inspect`."""
+
+    id: str
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    created: datetime | None
+    size: int
+    labels: dict[str, str]
+
+
+def parse_image_inspect(text: str) -> list[ImageInfo]:
+    """`docker image inspect <images>` (a JSON array; empty output means no image)."""
+    if not text.strip():
+        return []
+    return [
+        ImageInfo(
+            id=item["Id"],
+            repo_tags=tuple(item.get("RepoTags") or ()),
+            repo_digests=tuple(item.get("RepoDigests") or ()),
+            created=parse_docker_time(item.get("Created")),
+            size=int(item.get("Size") or 0),
+            labels=dict((item.get("Config") or {}).get("Labels") or {}),
+        )
+        for item in json.loads(text)
+    ]
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """The few `docker info` fields the hosts table shows."""
+
+    server_version: str
+    containers_running: int
+    docker_root: str
+
+
+ENGINE_INFO_FORMAT = "{{.ServerVersion}}|{{.ContainersRunning}}|{{.DockerRootDir}}"
+
+
+def parse_engine_info(text: str) -> EngineInfo:
+    """`docker info --format` with ENGINE_INFO_FORMAT."""
+    line = next((line for line in text.splitlines() if line.count("|") >= 2), None)
+    if line is None:
+        raise ValueError(f"unexpected `docker info` output: {text.strip()[:200]!r}")
+    version, running, root = line.split("|", 2)
+    return EngineInfo(version.strip(), int(running), root.strip())
+
+
+def parse_df_available(text: str) -> int | None:
+    """Bytes available from `df -Pk <path>` (POSIX format, 1024-byte blocks), or None."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return None
+    # A long device name makes POSIX df wrap; the numbers are then the last fields.
+    fields = " ".join(lines[1:]).split()
+    try:
+        return int(fields[-3]) * 1024
+    except (IndexError, ValueError):
+        return None
+
+
+# -- the audit log ------------------------------------------------------------------------
+
+_TAG = re.compile(r"\[([^\]]*)\] ?")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of `.kamal/<svc>[-<dest>]-audit.log`:
+    `[time] [performer] [destination]? [detail]... message`."""
+
+    recorded_at: datetime | None
+    performer: str | None
+    destination: str | None
+    details: tuple[str, ...]
+    message: str
+    line: str
+
+
+def parse_audit_line(line: str, destination: str | None = None) -> AuditEntry:
+    """Split an audit line into its tags and message. The tags carry no names, so the
+    destination is recognised by the configured one; a line that does not start with a
+    time tag keeps its whole text as the message."""
+    text = line.rstrip("\n")
+    tags: list[str] = []
+    position = 0
+    while match := _TAG.match(text, position):
+        tags.append(match[1])
+        position = match.end()
+    recorded_at = parse_docker_time(tags[0]) if tags else None
+    if recorded_at is None:
+        return AuditEntry(None, None, None, (), text, text)
+    performer = tags[1] if len(tags) > 1 else None
+    rest = tags[2:]
+    found_destination = None
+    if destination and rest and rest[0] == destination:
+        found_destination, rest = rest[0], rest[1:]
+    return AuditEntry(recorded_at, performer, found_destination, tuple(rest), text[position:], text)

@@ -1,0 +1,63 @@
+"""The audit log of every host, merged and parsed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kamalnb.commands.auditor import AUDIT_LINES_SHOWN, Auditor
+from kamalnb.commands.base import Command
+from kamalnb.errors import HostError
+from kamalnb.facts import AuditEntry, parse_audit_line
+from kamalnb.state.base import config_of, error_text, executor_for, frame
+
+if TYPE_CHECKING:
+    from kamalnb.executors import Executor
+
+AUDIT_COLUMNS = ("time", "host", "performer", "destination", "role", "details", "message", "error")
+
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _tail(executor: "Executor", host: str, path: str, lines: int) -> list[str]:
+    result = executor.run(host, Command.from_argv(["tail", "-n", str(lines), path]), check=False)
+    if not result.ok:
+        if "No such file or directory" in result.stderr:
+            return []
+        result.check()
+    return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def audit(app: Any, executor: "Executor | None" = None, lines: int = AUDIT_LINES_SHOWN) -> pd.DataFrame:
+    """The last `lines` lines of each host's audit log, merged and sorted by time.
+
+    `role` is the first tag after the destination (Kamal tags app actions with the role);
+    `details` holds every such tag. A host without a log contributes no rows.
+    """
+    if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
+        raise ValueError(f"lines should be a whole number above 0, not {lines!r}")
+    config = config_of(app)
+    names = config.specifics.hosts
+    path = Auditor(config, recorded_at=datetime.now(timezone.utc), performer="").audit_log_file
+    with executor_for(config, executor) as ssh:
+        found = ssh.each(names, lambda host: _tail(ssh, host, path, lines))
+    order = {host: index for index, host in enumerate(names)}
+    entries: list[tuple[str, AuditEntry]] = []
+    rows: list[dict[str, Any]] = []
+    for host in names:
+        answer = found[host]
+        if isinstance(answer, HostError):
+            rows.append({"host": host, "error": error_text(answer)})
+        else:
+            entries += [(host, parse_audit_line(line, config.destination)) for line in answer]
+    # Stable sort: lines of one host keep their order when their times are equal.
+    entries.sort(key=lambda item: (item[1].recorded_at or _EPOCH, order[item[0]]))
+    rows[:0] = [
+        {"time": entry.recorded_at, "host": host, "performer": entry.performer, "destination": entry.destination,
+         "role": entry.details[0] if entry.details else None, "details": ", ".join(entry.details),
+         "message": entry.message}
+        for host, entry in entries
+    ]
+    return frame(rows, AUDIT_COLUMNS, times=("time",))

@@ -1,0 +1,97 @@
+"""The hosts' Docker engines: reachability, versions, disk, and the app's images."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kamalnb.commands.base import Command
+from kamalnb.errors import HostError
+from kamalnb.facts import ENGINE_INFO_FORMAT, EngineInfo, ImageInfo, parse_df_available, parse_engine_info, \
+    parse_image_inspect, split_reference
+from kamalnb.state.base import config_of, error_text, executor_for, frame, reachable, short_id
+
+if TYPE_CHECKING:
+    from kamalnb.executors import Executor
+
+HOSTS_COLUMNS = ("host", "roles", "accessories", "reachable", "docker_version", "containers_running",
+                 "docker_root", "disk_free", "error")
+IMAGES_COLUMNS = ("host", "repository", "tag", "id", "created", "size", "error")
+
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _engine(executor: "Executor", host: str) -> tuple[EngineInfo, int | None]:
+    info = executor.run(host, Command.from_argv(["docker", "info", "--format", ENGINE_INFO_FORMAT]))
+    try:
+        engine = parse_engine_info(info.stdout)
+    except ValueError as error:
+        raise HostError(host, str(error)) from None
+    df = executor.run(host, Command.from_argv(["df", "-Pk", engine.docker_root]), check=False)
+    return engine, parse_df_available(df.stdout) if df.ok else None
+
+
+def hosts(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+    """Every host of the configuration (roles and accessories): one row each.
+
+    `disk_free` is the space left (bytes) on the file system of Docker's root directory.
+    """
+    config = config_of(app)
+    names = config.specifics.hosts
+    with executor_for(config, executor) as ssh:
+        found = ssh.each(names, lambda host: _engine(ssh, host))
+    rows: list[dict[str, Any]] = []
+    for host in names:
+        row: dict[str, Any] = {
+            "host": host,
+            "roles": ", ".join(role.name for role in config.host_roles(host)),
+            "accessories": ", ".join(accessory.name for accessory in config.host_accessories(host)),
+        }
+        answer = found[host]
+        if isinstance(answer, HostError):
+            row.update(reachable=reachable(answer), error=error_text(answer))
+        else:
+            engine, free = answer
+            row.update(reachable=True, docker_version=engine.server_version,
+                       containers_running=engine.containers_running, docker_root=engine.docker_root, disk_free=free)
+        rows.append(row)
+    table = frame(rows, HOSTS_COLUMNS)
+    for column in ("containers_running", "disk_free"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def _images(executor: "Executor", host: str, repository: str) -> list[ImageInfo]:
+    listed = executor.run(host, Command.from_argv(["docker", "image", "ls", "--quiet", "--no-trunc", repository]))
+    ids = list(dict.fromkeys(listed.stdout.split()))
+    if not ids:
+        return []
+    return parse_image_inspect(executor.run(host, Command.from_argv(["docker", "image", "inspect", *ids])).stdout)
+
+
+def images(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+    """The app's images (its repository, any tag) on every app host, newest first.
+
+    An image with several tags gives a row per tag; an untagged one a row with no tag.
+    """
+    config = config_of(app)
+    repository = config.repository
+    names = config.specifics.app_hosts
+    with executor_for(config, executor) as ssh:
+        found = ssh.each(names, lambda host: _images(ssh, host, repository))
+    rows: list[dict[str, Any]] = []
+    for host in names:
+        answer = found[host]
+        if isinstance(answer, HostError):
+            rows.append({"host": host, "error": error_text(answer)})
+            continue
+        for image in sorted(answer, key=lambda image: image.created or _EPOCH, reverse=True):
+            tags = [tag for repo, tag in map(split_reference, image.repo_tags) if repo == repository] or [None]
+            for tag in sorted(tags, key=lambda tag: tag or ""):
+                rows.append({"host": host, "repository": repository, "tag": tag, "id": short_id(image.id),
+                             "created": image.created, "size": image.size})
+    table = frame(rows, IMAGES_COLUMNS, times=("created",))
+    table["size"] = table["size"].astype("Int64")
+    return table

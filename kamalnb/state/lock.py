@@ -1,0 +1,51 @@
+"""The deploy lock on the primary host: held or free, by whom, since when, stale or not."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kamalnb.commands.lock import Lock
+from kamalnb.errors import HostError
+from kamalnb.extension import Extension
+from kamalnb.facts import parse_lock_details
+from kamalnb.state.base import config_of, error_text, executor_for, frame
+
+if TYPE_CHECKING:
+    from kamalnb.config import Configuration
+    from kamalnb.executors import Executor
+
+LOCK_COLUMNS = ("host", "held", "locked_by", "version", "message", "locked_at", "age", "stale", "error")
+
+
+def _status(executor: "Executor", host: str, config: "Configuration", stale_after: float) -> dict[str, Any]:
+    result = executor.run(host, Lock(config).status(), check=False)
+    if not result.ok:
+        # Kamal's own test: `stat` says "No such file or directory" when nobody holds the lock.
+        if "No such file or directory" in result.stderr:
+            return {"held": False}
+        result.check()
+    details = parse_lock_details(result.stdout)
+    age = details.age(datetime.now(timezone.utc))
+    return {
+        "held": True, "locked_by": details.locked_by, "version": details.version, "message": details.message,
+        "locked_at": details.locked_at, "age": None if age is None else timedelta(seconds=age),
+        "stale": None if age is None else age > stale_after,
+    }
+
+
+def lock_status(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+    """One row for the primary host. `stale` is True when the lock is older than
+    `x-kamalnb: lock_stale_after` (seconds, 3600 by default)."""
+    config = config_of(app)
+    host = config.specifics.primary_host
+    stale_after = Extension.from_config(config.kamalnb).lock_stale_after
+    rows: list[dict[str, Any]] = []
+    if host is not None:
+        with executor_for(config, executor) as ssh:
+            answer = ssh.each([host], lambda name: _status(ssh, name, config, stale_after))[host]
+        rows.append({"host": host, "error": error_text(answer)} if isinstance(answer, HostError)
+                    else {"host": host, **answer})
+    return frame(rows, LOCK_COLUMNS, times=("locked_at",), durations=("age",))

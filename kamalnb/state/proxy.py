@@ -1,0 +1,43 @@
+"""The proxy's routes on every proxy host, as the proxy driver reports them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kamalnb.errors import HostError
+from kamalnb.extension import Extension
+from kamalnb.proxy import CaddyDriver, ProxyDriver
+from kamalnb.state.base import config_of, error_text, executor_for, frame
+
+if TYPE_CHECKING:
+    from kamalnb.executors import Executor
+
+ROUTES_COLUMNS = ("host", "route", "role", "domains", "upstream", "in_flight", "error")
+
+
+def routes(app: Any, executor: "Executor | None" = None, *, driver: ProxyDriver | None = None) -> pd.DataFrame:
+    """Every route of the proxy on each proxy host: one row per upstream (a route without
+    one gives a row with no upstream). `role` names this app's role the route serves, and
+    is empty for routes of other apps sharing the proxy."""
+    config = config_of(app)
+    names = config.specifics.proxy_hosts
+    ours = {role.container_prefix: role.name for role in config.roles}
+    with executor_for(config, executor) as ssh:
+        proxy = driver or CaddyDriver(ssh, Extension.from_config(config.kamalnb).proxy_image)
+        found = ssh.each(names, proxy.routes)
+    rows: list[dict[str, Any]] = []
+    for host in names:
+        answer = found[host]
+        if isinstance(answer, HostError):
+            rows.append({"host": host, "error": error_text(answer)})
+            continue
+        for state in sorted(answer, key=lambda state: state.id):
+            base = {"host": host, "route": state.id, "role": ours.get(state.id), "domains": ", ".join(state.hosts)}
+            for upstream in state.upstreams or (None,):
+                rows.append({**base, "upstream": upstream,
+                             "in_flight": state.in_flight.get(upstream) if upstream else None})
+    table = frame(rows, ROUTES_COLUMNS)
+    table["in_flight"] = table["in_flight"].astype("Int64")
+    return table

@@ -1,0 +1,88 @@
+from kamalnb.errors import HostError
+from kamalnb.events import HostFinished, HostStarted, StepFinished, StepStarted
+from kamalnb.results import HostOutcome, Report
+from kamalnb.ui.progress import BOOT_PHASES, StepProgress, phases_for
+
+
+def run(events, **kwargs):
+    progress = StepProgress(**kwargs)
+    for event in events:
+        progress.apply(event)
+    return progress
+
+
+def test_deploys_expect_the_boot_phases_other_steps_none():
+    assert phases_for("deploy") == BOOT_PHASES
+    assert phases_for("app boot") == BOOT_PHASES
+    assert phases_for("rollback") == BOOT_PHASES
+    assert phases_for("app exec") == ()
+    assert phases_for("lock acquire") == ()
+
+
+def test_a_host_wide_phase_counts_for_every_role_on_that_host_even_roles_seen_later():
+    progress = run([
+        StepStarted("deploy", ("app-1",)),
+        HostStarted("app-1", "connect"),
+        HostFinished("app-1", "connect"),
+        HostStarted("app-1", "pull", "web"),
+        HostStarted("app-1", "pull", "workers"),
+    ])
+    assert [row.label for row in progress.rows] == ["app-1 web", "app-1 workers"]
+    for row in progress.rows:
+        assert row.done == ["connect"]
+        assert row.value == 1.5
+
+
+def test_a_nested_step_does_not_end_the_outer_one():
+    progress = run([
+        StepStarted("deploy", ("web-1",)),
+        StepStarted("build", ()),
+        StepFinished("build", True, 1.0),
+    ])
+    assert not progress.finished and progress.step == "deploy"
+    progress.apply(StepFinished("deploy", True, 2.0))
+    assert progress.finished and progress.ok
+
+
+def test_the_report_knows_failures_that_no_phase_event_carried():
+    report = Report("deploy", [HostOutcome("web-1", "web").fail(HostError("web-1", "barrier closed"))])
+    progress = run([
+        StepStarted("deploy", ("web-1",)),
+        HostStarted("web-1", "pull", "web"),
+        HostFinished("web-1", "pull", "web"),
+        StepFinished("deploy", False, 2.0, report),
+    ])
+    row = progress.row("web-1", "web")
+    assert row.state == "failed"
+    assert row.status == "step failed: barrier closed"
+
+
+def test_hosts_the_report_skipped_or_planned_end_so():
+    report = Report("deploy", [HostOutcome("web-1", status="skipped"), HostOutcome("web-2", status="planned")])
+    progress = run([StepStarted("deploy", ("web-1", "web-2")), StepFinished("deploy", True, 0.1, report)])
+    assert progress.row("web-1").state == "skipped"
+    assert progress.row("web-2").state == "planned"
+    assert progress.row("web-2").value == progress.row("web-2").total
+
+
+def test_without_a_report_a_host_still_working_when_the_step_failed_is_unfinished():
+    progress = run([
+        StepStarted("deploy", ("web-1", "web-2")),
+        HostStarted("web-1", "health", "web"),
+        HostFinished("web-1", "health", "web", ok=False, error="unhealthy"),
+        HostStarted("web-2", "health", "web"),
+        StepFinished("deploy", False, 1.0),
+    ])
+    assert progress.row("web-1", "web").state == "failed"
+    assert progress.row("web-2", "web").state == "unfinished"
+    assert progress.row("web-2", "web").status == "not finished (health)"
+
+
+def test_a_phase_run_again_is_counted_once():
+    progress = run([
+        StepStarted("app exec", ("web-1",)),
+        HostStarted("web-1", "exec"), HostFinished("web-1", "exec"),
+        HostStarted("web-1", "exec"), HostFinished("web-1", "exec"),
+    ])
+    row = progress.row("web-1")
+    assert (row.plan, row.done, row.value) == (["exec"], ["exec"], 1.0)

@@ -131,7 +131,8 @@ def _flag_mixed(rows: list[dict[str, Any]]) -> None:
               for version in counts}
     prevailing = max(counts, key=lambda version: (counts[version], newest[version])) if counts else None
     for row in rows:
-        row["mixed"] = bool(row.get("version")) and len(counts) > 1 and row["version"] != prevailing
+        if row.get("error") is None:
+            row["mixed"] = bool(row.get("version")) and len(counts) > 1 and row["version"] != prevailing
 
 
 def _exec_container(config: "Configuration", name: str) -> bool:

@@ -1,0 +1,78 @@
+"""A configuration and a scripted executor for fleet-state tables without hosts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+import kamalnb
+from kamalnb.errors import HostUnreachable
+from kamalnb.executors import Answer, PlanExecutor
+
+H1, H2, H3 = "10.9.0.1", "10.9.0.2", "10.9.0.3"
+REPOSITORY = "localhost:5555/statecheck/app"
+
+
+def write_config(directory: Path, *, worker: bool = True, extra: str = "") -> Path:
+    worker_role = f"  worker:\n    hosts:\n      - {H1}\n    proxy: false\n" if worker else ""
+    path = directory / "config" / "deploy.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "service: statecheck\nimage: statecheck/app\n"
+        f"servers:\n  web:\n    hosts:\n      - {H1}\n      - {H2}\n      - {H3}\n{worker_role}"
+        "registry:\n  server: localhost:5555\n"
+        "builder:\n  arch: amd64\n" + extra
+    )
+    return path
+
+
+@pytest.fixture
+def app(tmp_path):
+    return kamalnb.load(write_config(tmp_path), version="v2", root=tmp_path)
+
+
+def container(name: str, *, created: datetime, role: str | None = "web", state: str = "running",
+              image: str = f"{REPOSITORY}:v2", image_id: str = "sha256:" + "2" * 64, health: str | None = None,
+              destination: str | None = "", service: str | None = "statecheck") -> dict:
+    """One item of `docker inspect`, with the fields real output has (see fixtures/)."""
+    labels = {key: value for key, value in (("service", service), ("role", role), ("destination", destination))
+              if value is not None}
+    version = name.rsplit("-", 1)[-1]
+    return {
+        "Id": (name.encode().hex() * 8)[:64],
+        "Name": f"/{name}",
+        "Created": created.strftime("%Y-%m-%dT%H:%M:%S.%f000Z"),
+        "Image": image_id,
+        "State": {"Status": state, "StartedAt": "0001-01-01T00:00:00Z",
+                  **({"Health": {"Status": health}} if health else {})},
+        "Config": {"Image": image, "Labels": labels,
+                   "Env": [f"KAMAL_CONTAINER_NAME={name}", f"KAMAL_VERSION={version}"] if role else []},
+    }
+
+
+Reply = Callable[[str], "Answer | str | None"]
+
+
+def scripted(replies: dict[str, "list[tuple[str, Answer | str | Reply]] | None"]) -> PlanExecutor:
+    """An executor answering each host's commands by prefix; a host mapped to None is unreachable."""
+
+    def answer(host: str, command: str) -> Answer | str | None:
+        script = replies.get(host)
+        if script is None:
+            raise HostUnreachable(host, f"cannot connect to {host}:22: connection refused")
+        for prefix, reply in script:
+            if command.startswith(prefix):
+                return reply(command) if callable(reply) else reply
+        return None
+
+    return PlanExecutor([(answer, None)])
+
+
+def inspect_replies(items: list[dict]) -> list[tuple[str, str]]:
+    """What `docker ps --quiet` then `docker inspect` answer for these containers."""
+    return [("docker ps", "".join(item["Id"] + "\n" for item in items)),
+            ("docker inspect", json.dumps(items) if items else "")]

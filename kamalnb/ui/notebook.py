@@ -43,8 +43,8 @@ class NotebookListener:
     def __call__(self, event: Event) -> None:
         summary = self.summary
         if summary is None or (isinstance(event, StepStarted) and summary.progress.finished):
-            summary = self._show()
-        if self.board is not None:
+            summary = self._show(event)
+        elif self.board is not None:
             self.board(event)
         summary(event)
 
@@ -54,12 +54,15 @@ class NotebookListener:
             if view is not None:
                 view.close()
 
-    def _show(self) -> Summary:
+    def _show(self, first: Event) -> Summary:
         self.close()
+        self.board = None
         if self.widgets:
             from kamalnb.ui.board import Board
 
             self.board = Board(interval=self._board_interval, phases=self._phases, clock=self._clock)
+            # Drawn before it is shown: the text form a saved notebook keeps is fixed then.
+            self.board(first)
             if self._display is not None:
                 self._display(self.board.widget)
         self.summary = Summary(display=self._display, interval=self._summary_interval, phases=self._phases,

@@ -12,6 +12,7 @@
     │   ├── CommandTimedOut
     │   └── HealthCheckFailed
     ├── LockHeld               the deploy lock is taken by someone else
+    ├── HookFailed             a hook exited non-zero
     └── StepFailed             a step failed on some hosts; carries the partial report
 """
 
@@ -80,6 +81,17 @@ class HealthCheckFailed(HostError):
 
 class LockHeld(KamalnbError):
     pass
+
+
+class HookFailed(KamalnbError):
+    def __init__(self, hook: str, exit_status: int, output: str = "") -> None:
+        tail = output.strip().splitlines()[-10:]
+        message = f"Hook `{hook}` failed (exit status {exit_status})"
+        if tail:
+            message += ":\n  " + "\n  ".join(tail)
+        super().__init__(message)
+        self.hook = hook
+        self.exit_status = exit_status
 
 
 class StepFailed(KamalnbError):

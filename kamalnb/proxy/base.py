@@ -39,10 +39,16 @@ class ProxyDriver(Protocol):
     def logs(self, host: str, lines: int = 100) -> str:
         """The proxy container's last log lines."""
 
-    def switch(self, host: str, route: Route, target: str, *, drain_timeout: float) -> str | None:
-        """Point `route` at `target` (`container:port`) atomically, then wait until the
-        previous target has no request in flight (at most `drain_timeout` seconds).
-        Returns the previous target, if any."""
+    def switch(self, host: str, route: Route, target: str) -> str | None:
+        """Send every new request of `route` to `target` (`container:port`) atomically;
+        the previous target, if any, may still finish requests in flight."""
+
+    def wait_drained(self, host: str, upstream: str, timeout: float) -> bool:
+        """Wait until `upstream` has no request in flight (at most `timeout` seconds);
+        False if the timeout came first."""
+
+    def settle(self, host: str, route: Route, target: str) -> None:
+        """Forget the previous target once it has drained and stopped."""
 
     def remove_route(self, host: str, route_id: str) -> None:
         """Stop routing `route_id`."""

@@ -63,19 +63,18 @@ class CaddyDriver:
 
     # ---- routes ------------------------------------------------------------------------
 
-    def switch(self, host: str, route: Route, target: str, *, drain_timeout: float) -> str | None:
+    def switch(self, host: str, route: Route, target: str) -> str | None:
         current = self._admin(host, "GET", f"/id/{route.id}", allow=(404,))
-        new = cc.route_config(route, target)
         if current.status == 404:
-            self._add_route(host, route, new)
+            self._add_route(host, route, cc.route_config(route, target))
             return None
-        previous = cc.route_upstreams(current.json())
-        # One PATCH replaces the whole route: matchers and upstream change together.
-        self._admin(host, "PATCH", f"/id/{route.id}", body=new)
-        old = next((p for p in previous if p != target), None)
-        if old:
-            self.wait_drained(host, old, drain_timeout)
-        return old
+        previous = next((p for p in cc.route_upstreams(current.json()) if p != target), None)
+        # One PATCH replaces the whole route: matchers and upstreams change together.
+        self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route, target, draining=previous))
+        return previous
+
+    def settle(self, host: str, route: Route, target: str) -> None:
+        self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route, target))
 
     def _add_route(self, host: str, route: Route, config: dict[str, Any]) -> None:
         # Host-matched routes go first, so that an app without a host (a catch-all)

@@ -44,15 +44,26 @@ def base_config(http_port: int = 80) -> dict[str, Any]:
     }
 
 
-def route_config(route: Route, target: str) -> dict[str, Any]:
+def route_config(route: Route, target: str, draining: str | None = None) -> dict[str, Any]:
+    """The route sending every new request to `target`.
+
+    While `draining` (the previous target) still finishes requests, it stays listed after
+    `target` with the `first` selection policy, so it gets no new request but keeps its
+    place in Caddy's upstream pool, where its requests in flight are counted.
+    """
     matcher: dict[str, Any] = {}
     if route.hosts:
         matcher["host"] = list(route.hosts)
     if route.path_prefix:
         matcher["path"] = [route.path_prefix.rstrip("/") + "/*", route.path_prefix.rstrip("/") or "/"]
+    upstreams = [{"dial": target}] + ([{"dial": draining}] if draining and draining != target else [])
     config: dict[str, Any] = {
         "@id": route.id,
-        "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": target}]}],
+        "handle": [{
+            "handler": "reverse_proxy",
+            "load_balancing": {"selection_policy": {"policy": "first"}},
+            "upstreams": upstreams,
+        }],
         "terminal": True,
     }
     if matcher:

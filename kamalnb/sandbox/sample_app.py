@@ -90,11 +90,11 @@ def write_asset(app_dir: Path, note: str) -> str:
 
 
 def ensure(sandbox: "Sandbox") -> Path:
-    """Create the app's repository once; later calls only refresh deploy.yml's hosts."""
+    """Create the app's repository once; later calls refresh the files the sandbox owns
+    (scripts, Dockerfile, deploy.yml) and keep the app's history and assets."""
     app_dir = sandbox.app_dir
+    shutil.copytree(ASSETS, app_dir, dirs_exist_ok=True)
     if not (app_dir / ".git").is_dir():
-        app_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(ASSETS, app_dir, dirs_exist_ok=True)
         write_asset(app_dir, "first version")
         (app_dir / ".kamal" / "hooks").mkdir(parents=True, exist_ok=True)
         (app_dir / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=sandbox\n")

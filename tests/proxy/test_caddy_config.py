@@ -24,9 +24,16 @@ def test_base_config_has_the_admin_api_and_no_automatic_https() -> None:
 def test_routes_by_id_with_and_without_host_matchers() -> None:
     assert cc.route_config(Route("sample-web"), "sample-web-abc:80") == {
         "@id": "sample-web",
-        "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "sample-web-abc:80"}]}],
+        "handle": [{
+            "handler": "reverse_proxy",
+            "load_balancing": {"selection_policy": {"policy": "first"}},
+            "upstreams": [{"dial": "sample-web-abc:80"}],
+        }],
         "terminal": True,
     }
+    draining = cc.route_config(Route("sample-web"), "sample-web-new:80", draining="sample-web-old:80")
+    assert cc.route_upstreams(draining) == ["sample-web-new:80", "sample-web-old:80"]
+    assert cc.route_upstreams(cc.route_config(Route("x"), "a:80", draining="a:80")) == ["a:80"]
     routed = cc.route_config(Route("blog-web-staging", hosts=("a.test", "b.test"), path_prefix="/app/"), "c:3000")
     assert routed["match"] == [{"host": ["a.test", "b.test"], "path": ["/app/*", "/app"]}]
     assert cc.route_upstreams(routed) == ["c:3000"]

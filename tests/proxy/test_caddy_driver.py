@@ -37,6 +37,8 @@ def apps(sandbox, driver, host):
     """Two versions of the sample app on the `kamal` network."""
     image = sample_app.build(sandbox, "proxy-check")
     driver.boot(host)
+    # The tag is reused across runs: pull, or the host would run what it cached last time.
+    driver.executor.run(host, Command.from_argv(["docker", "pull", "-q", image]))
     names = []
     for version in ("v1", "v2"):
         name = f"proxycheck-{version}"
@@ -70,20 +72,23 @@ def test_boot_is_idempotent_and_routes_switch_and_survive_a_restart(driver, apps
     v1, v2 = apps
     driver.boot(host)
     route = Route("proxycheck-web")
-    assert driver.switch(host, route, f"{v1}:80", drain_timeout=5) is None
+    assert driver.switch(host, route, f"{v1}:80") is None
     wait_up(host, "v1")
-    assert driver.switch(host, route, f"{v2}:80", drain_timeout=5) == f"{v1}:80"
+    assert driver.switch(host, route, f"{v2}:80") == f"{v1}:80"
     assert get(host) == "v2"
     [state] = [r for r in driver.routes(host) if r.id == "proxycheck-web"]
+    assert state.upstreams == (f"{v2}:80", f"{v1}:80")
+    assert state.in_flight == {f"{v2}:80": 0, f"{v1}:80": 0}
+    driver.settle(host, route, f"{v2}:80")
+    [state] = [r for r in driver.routes(host) if r.id == "proxycheck-web"]
     assert state.upstreams == (f"{v2}:80",)
-    assert state.in_flight == {f"{v2}:80": 0}
 
     driver.reboot(host)
     wait_up(host, "v2")
     assert "kamalnb-proxy" in driver.details(host)
 
     hosted = Route("other-web", hosts=("other.test",))
-    driver.switch(host, hosted, f"{v1}:80", drain_timeout=5)
+    driver.switch(host, hosted, f"{v1}:80")
     assert get(host, host_header="other.test") == "v1"
     assert get(host) == "v2"
     assert [r.id for r in driver.routes(host)][:1] == ["other-web"]
@@ -94,7 +99,7 @@ def test_boot_is_idempotent_and_routes_switch_and_survive_a_restart(driver, apps
 def test_no_request_fails_while_routes_switch(driver, apps, host) -> None:
     v1, v2 = apps
     route = Route("proxycheck-web")
-    driver.switch(host, route, f"{v1}:80", drain_timeout=5)
+    driver.switch(host, route, f"{v1}:80")
     wait_up(host, "v1")
     stop = threading.Event()
     outcomes: dict[str, int] = {}
@@ -115,8 +120,8 @@ def test_no_request_fails_while_routes_switch(driver, apps, host) -> None:
         client.start()
     try:
         for _ in range(20):
-            driver.switch(host, route, f"{v2}:80", drain_timeout=5)
-            driver.switch(host, route, f"{v1}:80", drain_timeout=5)
+            driver.switch(host, route, f"{v2}:80")
+            driver.switch(host, route, f"{v1}:80")
     finally:
         stop.set()
         for client in clients:
@@ -128,10 +133,11 @@ def test_no_request_fails_while_routes_switch(driver, apps, host) -> None:
 def test_draining_with_nothing_in_flight_does_not_wait_for_the_timeout(driver, apps, host) -> None:
     v1, v2 = apps
     route = Route("proxycheck-web")
-    driver.switch(host, route, f"{v1}:80", drain_timeout=30)
+    driver.switch(host, route, f"{v1}:80")
+    previous = driver.switch(host, route, f"{v2}:80")
     start = time.monotonic()
-    driver.switch(host, route, f"{v2}:80", drain_timeout=30)
-    assert time.monotonic() - start < 3
+    assert driver.wait_drained(host, previous, 30)
+    assert time.monotonic() - start < 1
 
 
 def test_a_host_running_kamal_proxy_is_refused(sandbox, driver) -> None:
@@ -144,3 +150,25 @@ def test_a_host_running_kamal_proxy_is_refused(sandbox, driver) -> None:
         assert "kamalnb-proxy" not in driver.details(other)
     finally:
         run(other, Command.from_argv(["docker", "rm", "-f", "kamal-proxy"]))
+
+
+def test_draining_waits_for_the_request_in_flight_and_no_longer(driver, apps, host) -> None:
+    v1, v2 = apps
+    route = Route("proxycheck-web")
+    driver.switch(host, route, f"{v1}:80")
+    wait_up(host, "v1")
+    answers: list[str] = []
+    slow = threading.Thread(target=lambda: answers.append(get(host, "/cgi-bin/slow?2")))
+    slow.start()
+    time.sleep(0.5)
+    previous = driver.switch(host, route, f"{v2}:80")
+    assert previous == f"{v1}:80"
+    assert get(host) == "v2"
+    assert driver.wait_drained(host, previous, 0.2) is False
+    start = time.monotonic()
+    assert driver.wait_drained(host, previous, 10) is True
+    assert 0.5 < time.monotonic() - start < 3
+    slow.join()
+    assert answers == ["v1"]
+    driver.settle(host, route, f"{v2}:80")
+    assert get(host) == "v2"

@@ -1,0 +1,202 @@
+"""What one step needs while it runs: configuration, executors, events, hooks, audit, and
+a cancel flag that worker threads honour when the user interrupts."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+
+from kamalnb.commands import Auditor, Hook
+from kamalnb.commands.base import Command
+from kamalnb.errors import HookFailed, HostError, KamalnbError
+from kamalnb.events import Events, HostFinished, HostStarted
+from kamalnb.executors.base import Executor
+from kamalnb.extension import Extension
+
+if TYPE_CHECKING:
+    from kamalnb.app import App
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+# Hooks that get every secret in their environment, as in Kamal.
+HOOKS_WITH_SECRETS = {"pre-connect", "pre-deploy", "post-deploy"}
+
+
+class Interrupted(HostError):
+    """The user interrupted the step; this host stopped at a safe point."""
+
+
+class StepContext:
+    def __init__(
+        self,
+        app: "App",
+        *,
+        command: str,
+        subcommand: str | None = None,
+        executor: Executor | None = None,
+        events: Events | None = None,
+    ) -> None:
+        from kamalnb.executors.local import LocalExecutor
+
+        self.app = app
+        self.config = app.config
+        self.options = app.options
+        self.extension = Extension.from_config(self.config.kamalnb)
+        self.events = events or Events()
+        self.command = command
+        self.subcommand = subcommand
+        self._own_executor = executor is None
+        self._executor = executor
+        local_env = {"DOCKER_HOST": self.extension.docker_host} if self.extension.docker_host else {}
+        self.local = LocalExecutor(events=self.events, cwd=self.config.root, env=local_env)
+        self.cancel = threading.Event()
+        self.started = time.monotonic()
+        # Kamal sets KAMAL_LOCK=true for hooks: a nested call must not wait for its own lock.
+        self.lock_held = os.environ.get("KAMAL_LOCK") == "true"
+        self._performer: str | None = None
+        self._connected = False
+
+    # ---- executors -----------------------------------------------------------------------
+
+    @property
+    def executor(self) -> Executor:
+        """The hosts' executor, opened on first use after the `pre-connect` hook."""
+        if not self._connected:
+            self._connected = True
+            self.hook("pre-connect")
+        if self._executor is None:
+            from kamalnb.executors.ssh import SshExecutor
+
+            self._executor = SshExecutor.from_config(self.config, events=self.events)
+        return self._executor
+
+    def close(self) -> None:
+        if self._own_executor and self._executor is not None:
+            self._executor.close()
+
+    def __enter__(self) -> "StepContext":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- who and when ----------------------------------------------------------------------
+
+    @property
+    def performer(self) -> str:
+        if self._performer is None:
+            try:
+                self._performer = self.config.git.email or getpass.getuser()
+            except (KamalnbError, OSError, KeyError):
+                self._performer = getpass.getuser()
+        return self._performer
+
+    @property
+    def lock_holder(self) -> str:
+        try:
+            return self.config.git.user_name or "Unknown"
+        except (KamalnbError, OSError):
+            return "Unknown"
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(timezone.utc).replace(microsecond=0)
+
+    @property
+    def runtime(self) -> int:
+        return round(time.monotonic() - self.started)
+
+    # ---- audit -----------------------------------------------------------------------------
+
+    def audit_command(self, line: str, **details: object) -> Command:
+        return Auditor(self.config, recorded_at=self.now(), performer=self.performer).record(line, **details)
+
+    def audit(self, host: str, line: str, **details: object) -> None:
+        self.executor.run(host, self.audit_command(line, **details))
+
+    # ---- hooks -----------------------------------------------------------------------------
+
+    def hook(self, name: str, **details: object) -> None:
+        """Run `.kamal/hooks/<name>` locally if it exists, with Kamal's KAMAL_* environment."""
+        if self.options.skip_hooks:
+            return
+        hook = Hook(self.config)
+        path = Path(self.config.root) / hook.hook_file(name)
+        if not path.exists():
+            return
+        if not os.access(path, os.X_OK):
+            raise HookFailed(name, 126, f"{path} is not executable: chmod +x {path}")
+        hosts = details.pop("hosts", None) or self.config.specifics.hosts
+        roles = [role.name for role in self.config.specifics.specific_roles or []]
+        env = hook.env(
+            recorded_at=self.now(), performer=self.performer,
+            secrets=self.config.secrets.to_dict() if name in HOOKS_WITH_SECRETS else None,
+            hosts=hosts, roles=roles or None, lock=self.lock_held, command=self.command,
+            subcommand=self.subcommand, **details,
+        )
+        from kamalnb.sensitive import reveal
+
+        result = self.local.run("local", hook.run(name), check=False,
+                                env={key: reveal(value) for key, value in env.items()})
+        if not result.ok:
+            raise HookFailed(name, result.exit_status, result.stderr or result.stdout)
+
+    # ---- parallel work that stops safely on interrupt ---------------------------------------
+
+    def parallel(self, items: Iterable[K], task: Callable[[K], T], limit: int | None = None) -> "dict[K, T | HostError]":
+        """`task(item)` for every item in threads. On Ctrl-C (or a kernel interrupt) the
+        cancel flag is set, every worker is waited for (each stops at its next safe point),
+        and the interrupt is raised again."""
+        items = list(dict.fromkeys(items))
+        results: dict[K, T | HostError] = {}
+        if not items:
+            return results
+        with ThreadPoolExecutor(max_workers=max(1, min(limit or len(items), 64)),
+                                thread_name_prefix="kamalnb-step") as pool:
+            futures: dict[Future, K] = {pool.submit(task, item): item for item in items}
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self._collect(future, futures[future], results)
+            except KeyboardInterrupt:
+                self.cancel.set()
+                wait(pending)
+                raise
+        return results
+
+    @staticmethod
+    def _collect(future: Future, item: Any, results: dict) -> None:
+        error = future.exception()
+        if error is None:
+            results[item] = future.result()
+        elif isinstance(error, HostError):
+            results[item] = error
+        else:
+            raise error
+
+    def check_cancelled(self, host: str) -> None:
+        if self.cancel.is_set():
+            raise Interrupted(host, "interrupted; stopped before changing what this host serves")
+
+    @contextmanager
+    def phase(self, host: str, name: str, role: str | None = None) -> Iterator[None]:
+        """Events for one phase of a host's work (pull, start, health, switch, drain, stop)."""
+        self.events.emit(HostStarted(host, name, role))
+        t0 = time.monotonic()
+        try:
+            yield
+        except BaseException as error:
+            message = error.detail if isinstance(error, HostError) else (str(error) or type(error).__name__)
+            self.events.emit(HostFinished(host, name, role, ok=False, duration=time.monotonic() - t0, error=message))
+            raise
+        self.events.emit(HostFinished(host, name, role, ok=True, duration=time.monotonic() - t0))

@@ -111,8 +111,9 @@ class Board(LiveView):
             state = f"<span style='color:{color};font-weight:bold'>{outcome}</span>"
         else:
             state = "running"
+        hosts = len({row.host for row in progress.rows})
         value = (f"<b>{html.escape(step)}</b> · {state} · {_seconds(progress.elapsed())}"
-                 f" · {len(progress.rows)} host{'s' if len(progress.rows) != 1 else ''}")
+                 f" · {hosts} host{'s' if hosts != 1 else ''}")
         if value != self.header.value:
             self.header.value = value
 

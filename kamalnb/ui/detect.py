@@ -11,14 +11,23 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, Mapping, Protocol, Sequence, TextIO
 
 from kamalnb.errors import ConfigError
-from kamalnb.events import Listener
+from kamalnb.events import Event
 
 UI_MODES = ("widgets", "html", "text", "quiet")
 _CHOICES = ("auto", *UI_MODES)
 _LOOK_UP = object()
+
+
+class ProgressListener(Protocol):
+    """What `listener_for` returns: an event listener that can be closed when the step is
+    over, even when it ended without its StepFinished (an interrupt)."""
+
+    def __call__(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def ipython_shell() -> Any:
@@ -83,8 +92,8 @@ def listener_for(
     display: Any = None,
     phases: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
-) -> Listener:
-    """The listener a step should emit its events to.
+) -> ProgressListener:
+    """The listener a step should emit its events to; `close()` it when the step is over.
 
     `ui` is a step's `ui=` argument: `auto` (or None) defers to `KAMALNB_UI` and then to
     detection; `quiet=True` (the CLI's -q) means `quiet` unless `ui` names a display.

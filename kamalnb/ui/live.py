@@ -74,13 +74,18 @@ class LiveView:
             self._render_now()
 
     def close(self) -> None:
-        """Stop the refresh thread (it also stops by itself when the step ends)."""
+        """Stop the refresh thread (it also stops by itself when the step ends). A step that
+        started but never sent its StepFinished (an interrupt) is drawn as ended, so the
+        notebook does not keep it `running`."""
         self._stop.set()
         pump = self._pump
         if pump is not None and pump is not threading.current_thread():
             pump.join(timeout=2)
         with self._lock:
-            if self._dirty:
+            if self.progress.step is not None and not self.progress.finished:
+                self.progress.stop()
+                self._render_now()
+            elif self._dirty:
                 self._render_now()
 
     def _render_now(self) -> None:

@@ -33,7 +33,6 @@ _BOOTING_STEPS = frozenset({"deploy", "redeploy", "rollback", "boot"})
 LOG_LINES_KEPT = 1000
 
 State = Literal["waiting", "running", "done", "failed", "unfinished", "skipped", "planned"]
-FINAL_STATES: frozenset[str] = frozenset({"failed", "unfinished", "skipped", "planned"})
 
 
 def phases_for(step: str) -> tuple[str, ...]:
@@ -240,6 +239,11 @@ class StepProgress:
             return self._step_finished(event, now)
         return False
 
+    def stop(self) -> None:
+        """End the step as failed without its StepFinished: hosts still working are unfinished."""
+        self._depth = 1
+        self._step_finished(StepFinished(self.step or "step", False, self.elapsed()), self.clock())
+
     def _step_started(self, event: StepStarted, now: float) -> bool:
         self._depth += 1
         if self._depth > 1:
@@ -334,11 +338,13 @@ def _extend(plan: list[str], phases: Iterable[str]) -> None:
 
 
 def _report_outcomes(report: object, host: str, role: str | None) -> list[object]:
-    """The report's outcomes for a host and role; those without a role count for every role."""
+    """The report's outcomes for a host and role: those without a role count for every role,
+    and a row that never learnt its role takes all of its host's."""
     outcomes = getattr(report, "outcomes", None) or ()
     return [
         outcome for outcome in outcomes
-        if getattr(outcome, "host", None) == host and getattr(outcome, "role", None) in (role, None)
+        if getattr(outcome, "host", None) == host
+        and (role is None or getattr(outcome, "role", None) in (role, None))
     ]
 
 

@@ -40,6 +40,9 @@ class TextListener:
                 stream.write(line + "\n")
                 stream.flush()
 
+    def close(self) -> None:
+        """Nothing to release: here so that every listener `listener_for` returns closes alike."""
+
     def format(self, event: Event) -> str | None:
         """The line for `event`, or None when this verbosity skips it."""
         if isinstance(event, StepStarted):

@@ -228,3 +228,12 @@ def test_a_row_that_does_not_exist_is_a_key_error():
     board = feed(Board(interval=0), [StepStarted("deploy", ("web-1",))])
     with pytest.raises(KeyError):
         board.row("web-2")
+
+
+def test_closing_a_step_that_never_finished_draws_it_as_ended():
+    board = feed(Board(interval=0.05), [StepStarted("deploy", ("web-1",)), HostStarted("web-1", "health", "web")])
+    board.close()
+    view = board.row("web-1", "web")
+    assert (view.bar.bar_style, view.status.value) == (
+        "warning", "<span style='color:#ef6c00'>not finished (health)</span>")
+    assert "FAILED" in board.header.value

@@ -86,3 +86,9 @@ def test_a_phase_run_again_is_counted_once():
     ])
     row = progress.row("web-1")
     assert (row.plan, row.done, row.value) == (["exec"], ["exec"], 1.0)
+
+
+def test_a_host_that_never_said_its_role_takes_the_report_s_word_for_any_role():
+    report = Report("deploy", [HostOutcome("web-1", "web").fail(HostError("web-1", "connection refused"))])
+    progress = run([StepStarted("deploy", ("web-1",)), StepFinished("deploy", False, 1.0, report)])
+    assert progress.row("web-1").status == "step failed: connection refused"

@@ -114,3 +114,13 @@ def test_the_table_renders_from_progress_alone():
     table = render_table(summary.progress)
     assert table._repr_mimebundle_()["text/plain"] == repr(table)
     assert "web-2" in table.html
+
+
+def test_closing_an_interrupted_step_leaves_a_table_that_says_so():
+    display = FakeDisplay()
+    summary = Summary(display=display, interval=10)
+    for event in [StepStarted("deploy", ("web-1",)), HostStarted("web-1", "pull", "web")]:
+        summary(event)
+    summary.close()
+    html = html_of(display.last)
+    assert "deploy: FAILED" in html and "not finished (pull)" in html

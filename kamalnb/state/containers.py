@@ -42,7 +42,9 @@ def _selected_role_names(config: "Configuration") -> list[str]:
 def container_version(config: "Configuration", container: ContainerInfo) -> str | None:
     """The version after `<service>-<role>[-<destination>]-` in the name, else KAMAL_VERSION."""
     labels = container.labels
-    prefix = role_prefix(labels.get("service", config.service), labels.get("role"), labels.get("destination"))
+    if "role" not in labels:
+        return container.env.get("KAMAL_VERSION")
+    prefix = role_prefix(labels.get("service", config.service), labels["role"], labels.get("destination"))
     return version_from_name(container.name, prefix) or container.env.get("KAMAL_VERSION")
 
 

@@ -71,7 +71,7 @@ class Board(LiveView):
         self._rows: dict[int, RowView] = {}
         self._outputs: dict[str, widgets.Output] = {}
         self._log_totals: dict[str, int] = {}
-        self._header_state: tuple[object, ...] = ()
+        self._generation = 0
 
     def row(self, host: str, role: str | None = None) -> RowView:
         """The widgets of a host and role's row (KeyError when there is none)."""
@@ -89,6 +89,13 @@ class Board(LiveView):
     def render(self) -> None:
         progress = self.progress
         now = self._clock()
+        if self._generation != progress.generation:
+            self._generation = progress.generation
+            self._rows.clear()
+            self._outputs.clear()
+            self._log_totals.clear()
+            self.rows_box.children = ()
+            self.logs.children = ()
         self._render_header(now)
         added = []
         for row in progress.rows:

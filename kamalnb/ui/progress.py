@@ -107,7 +107,8 @@ class Row:
             return None
         return (self.finished if self.finished is not None else now) - self.started
 
-    def _start(self, phase: str, now: float) -> None:
+    def begin(self, phase: str, now: float) -> None:
+        """A phase started (again: a phase run twice is counted once)."""
         if phase not in self.plan:
             self.plan.append(phase)
         if phase in self.done:
@@ -118,7 +119,8 @@ class Row:
         self.finished = None
         self.revision += 1
 
-    def _finish(self, phase: str, ok: bool, error: str | None, now: float) -> None:
+    def complete(self, phase: str, ok: bool, error: str | None, now: float) -> None:
+        """A phase ended; the first failure is the one the row shows."""
         if phase in self.running:
             self.running.remove(phase)
         if phase not in self.plan:
@@ -134,7 +136,8 @@ class Row:
             self.finished = now
         self.revision += 1
 
-    def _end(self, final: State, now: float, message: str = "") -> None:
+    def settle(self, final: State, now: float, message: str = "") -> None:
+        """How the row ended, decided when its step ended."""
         if final == "failed":
             if self.failure is None:
                 self.failure = (self.running[-1] if self.running else "step", message)
@@ -175,8 +178,9 @@ class StepProgress:
         self.report: object = None
         self.rows: list[Row] = []
         self.logs: dict[str, HostLog] = {}
-        self.revision = 0
         self.last_event: float = clock()
+        # Counts the times the rows and logs were started afresh, so renderers drop theirs.
+        self.generation = 0
         self._phases = tuple(phases) if phases is not None else None
         self._depth = 0
         # Phases a host ran for no particular role: rows of its roles appearing later start
@@ -213,16 +217,16 @@ class StepProgress:
         if self.started is None:
             self.started = now
         if isinstance(event, HostStarted):
-            for row in self._rows_for(event.host, event.role, now):
-                row._start(event.phase, now)
+            for row in self._rows_for(event.host, event.role):
+                row.begin(event.phase, now)
             if event.role is None:
-                self._host_wide_row(event.host)._start(event.phase, now)
+                self._host_wide_row(event.host).begin(event.phase, now)
             return False
         if isinstance(event, HostFinished):
-            for row in self._rows_for(event.host, event.role, now):
-                row._finish(event.phase, event.ok, event.error, now)
+            for row in self._rows_for(event.host, event.role):
+                row.complete(event.phase, event.ok, event.error, now)
             if event.role is None:
-                self._host_wide_row(event.host)._finish(event.phase, event.ok, event.error, now)
+                self._host_wide_row(event.host).complete(event.phase, event.ok, event.error, now)
             if not event.ok:
                 self._log(event.host, "stderr", f"{event.phase} failed: {event.error or '(no message)'}")
             return not event.ok
@@ -248,9 +252,12 @@ class StepProgress:
         self._depth += 1
         if self._depth > 1:
             return False
+        if self.finished:
+            # Another step through the same view: it starts from nothing.
+            self.rows, self.logs, self._host_wide = [], {}, {}
+            self.generation += 1
+            self.started = self.ended = self.ok = self.report = None
         self.step = event.step
-        self.ended = None
-        self.ok = None
         if self.started is None:
             self.started = now
         for row in self.rows:
@@ -259,7 +266,6 @@ class StepProgress:
         for host in event.hosts:
             if not any(row.host == host for row in self.rows):
                 self._add_row(host, None)
-        self.revision += 1
         return True
 
     def _step_finished(self, event: StepFinished, now: float) -> bool:
@@ -273,8 +279,7 @@ class StepProgress:
         self.ended = now
         for row in self.rows:
             state, message = self._final_state(row, event.ok)
-            row._end(state, now, message)
-        self.revision += 1
+            row.settle(state, now, message)
         return True
 
     def _final_state(self, row: Row, step_ok: bool) -> tuple[State, str]:
@@ -297,7 +302,7 @@ class StepProgress:
             return "done", ""
         return "unfinished", ""
 
-    def _rows_for(self, host: str, role: str | None, now: float) -> list[Row]:
+    def _rows_for(self, host: str, role: str | None) -> list[Row]:
         rows = [row for row in self.rows if row.host == host]
         if role is None:
             return rows or [self._add_row(host, None)]
@@ -321,7 +326,6 @@ class StepProgress:
             row.failure = shared.failure
             row.started = shared.started
         self.rows.append(row)
-        self.revision += 1
         return row
 
     def _host_wide_row(self, host: str) -> Row:

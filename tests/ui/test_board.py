@@ -237,3 +237,15 @@ def test_closing_a_step_that_never_finished_draws_it_as_ended():
     assert (view.bar.bar_style, view.status.value) == (
         "warning", "<span style='color:#ef6c00'>not finished (health)</span>")
     assert "FAILED" in board.header.value
+
+
+def test_a_second_step_through_the_same_board_starts_from_nothing():
+    board = Board(interval=0)
+    feed(board, successful_deploy()[0])
+    feed(board, [StepStarted("app exec", ("db-1",)), HostStarted("db-1", "exec", "db"),
+                 OutputLine("db-1", "stdout", "ok")])
+    assert len(board.rows_box.children) == 1
+    assert board.row("db-1", "db").bar.bar_style == ""
+    assert board.logs.titles == ("db-1 · 1 line",)
+    with pytest.raises(KeyError):
+        board.row("web-1", "web")

@@ -3,6 +3,7 @@ cell that runs a step."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -39,20 +40,24 @@ class NotebookListener:
         self._clock = clock
         self.board: "Board | None" = None
         self.summary: Summary | None = None
+        self._lock = threading.RLock()
 
     def __call__(self, event: Event) -> None:
-        summary = self.summary
-        if summary is None or (isinstance(event, StepStarted) and summary.progress.finished):
-            summary = self._show(event)
-        elif self.board is not None:
-            self.board(event)
-        summary(event)
+        with self._lock:
+            summary = self.summary
+            if summary is None or (isinstance(event, StepStarted) and summary.progress.finished):
+                summary = self._show(event)
+            elif self.board is not None:
+                self.board(event)
+            summary(event)
 
     def close(self) -> None:
-        """Stop the refresh threads and draw what is pending."""
-        for view in (self.board, self.summary):
-            if view is not None:
-                view.close()
+        """Stop the refresh threads and draw what is pending; a step that never sent its
+        StepFinished is drawn as ended (see `LiveView.close`)."""
+        with self._lock:
+            for view in (self.board, self.summary):
+                if view is not None:
+                    view.close()
 
     def _show(self, first: Event) -> Summary:
         self.close()

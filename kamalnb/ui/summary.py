@@ -13,6 +13,7 @@ import html
 import time
 from typing import Any, Callable, Protocol, Sequence
 
+from kamalnb.ui.detect import ipython_shell
 from kamalnb.ui.live import LiveView
 from kamalnb.ui.progress import Row, StepProgress
 
@@ -29,8 +30,6 @@ Display = Callable[..., "DisplayHandle | None"]
 
 def kernel_display() -> Display | None:
     """IPython's `display` when running under IPython, else None (nothing to display on)."""
-    from kamalnb.ui.detect import ipython_shell
-
     if ipython_shell() is None:
         return None
     from IPython.display import display

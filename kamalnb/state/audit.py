@@ -11,14 +11,12 @@ from kamalnb.commands.auditor import AUDIT_LINES_SHOWN, Auditor
 from kamalnb.commands.base import Command
 from kamalnb.errors import HostError
 from kamalnb.facts import AuditEntry, parse_audit_line
-from kamalnb.state.base import config_of, error_text, executor_for, frame
+from kamalnb.state.base import EPOCH, config_of, error_text, executor_for, frame
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
 
 AUDIT_COLUMNS = ("time", "host", "performer", "destination", "role", "details", "message", "error")
-
-_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _tail(executor: "Executor", host: str, path: str, lines: int) -> list[str]:
@@ -53,7 +51,7 @@ def audit(app: Any, executor: "Executor | None" = None, lines: int = AUDIT_LINES
         else:
             entries += [(host, parse_audit_line(line, config.destination)) for line in answer]
     # Stable sort: lines of one host keep their order when their times are equal.
-    entries.sort(key=lambda item: (item[1].recorded_at or _EPOCH, order[item[0]]))
+    entries.sort(key=lambda item: (item[1].recorded_at or EPOCH, order[item[0]]))
     rows[:0] = [
         {"time": entry.recorded_at, "host": host, "performer": entry.performer, "destination": entry.destination,
          "role": entry.details[0] if entry.details else None, "details": ", ".join(entry.details),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import pandas as pd
@@ -14,6 +15,9 @@ from kamalnb.facts import ContainerInfo, parse_container_inspect
 if TYPE_CHECKING:
     from kamalnb.config import Configuration
     from kamalnb.executors import Executor
+
+# Sorts missing times before every real one.
+EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 # The errors that mean "we never got to run anything there".
 CONNECTION_ERRORS = (HostUnreachable, AuthenticationFailed, HostKeyUnknown, HostKeyChanged)

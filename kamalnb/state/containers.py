@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -13,6 +12,7 @@ from kamalnb.commands.base import Command
 from kamalnb.errors import HostError
 from kamalnb.facts import ContainerInfo, current_container, version_from_name
 from kamalnb.state.base import (
+    EPOCH,
     app_filters,
     config_of,
     error_text,
@@ -32,8 +32,6 @@ VERSIONS_COLUMNS = ("role", "host", "version", "container", "created", "others",
 DRIFT_COLUMNS = ("kind", "host", "role", "container", "version", "image", "state", "detail")
 DRIFT_KINDS = ("unreachable", "unknown_role", "unexpected_host", "unlabelled", "missing")
 
-_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
-
 
 def _selected_role_names(config: "Configuration") -> list[str]:
     return [role.name for role in config.specifics.roles]
@@ -49,7 +47,7 @@ def container_version(config: "Configuration", container: ContainerInfo) -> str 
 
 
 def _newest_first(containers: list[ContainerInfo]) -> list[ContainerInfo]:
-    return sorted(containers, key=lambda c: (c.labels.get("role", ""), -(c.created or _EPOCH).timestamp(), c.name))
+    return sorted(containers, key=lambda c: (c.labels.get("role", ""), -(c.created or EPOCH).timestamp(), c.name))
 
 
 def containers(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
@@ -129,7 +127,7 @@ def versions(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
 def _flag_mixed(rows: list[dict[str, Any]]) -> None:
     running = [row for row in rows if row.get("version")]
     counts = Counter(row["version"] for row in running)
-    newest = {version: max((row["created"] or _EPOCH) for row in running if row["version"] == version)
+    newest = {version: max((row["created"] or EPOCH) for row in running if row["version"] == version)
               for version in counts}
     prevailing = max(counts, key=lambda version: (counts[version], newest[version])) if counts else None
     for row in rows:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from kamalnb.commands.base import Command
 from kamalnb.errors import HostError
-from kamalnb.facts import ENGINE_INFO_FORMAT, EngineInfo, ImageInfo, parse_df_available, parse_engine_info, \
-    parse_image_inspect, split_reference
-from kamalnb.state.base import config_of, error_text, executor_for, frame, reachable, short_id
+from kamalnb.facts import (
+    ENGINE_INFO_FORMAT,
+    EngineInfo,
+    ImageInfo,
+    parse_df_available,
+    parse_engine_info,
+    parse_image_inspect,
+    split_reference,
+)
+from kamalnb.state.base import EPOCH, config_of, error_text, executor_for, frame, reachable, short_id
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
@@ -19,8 +25,6 @@ if TYPE_CHECKING:
 HOSTS_COLUMNS = ("host", "roles", "accessories", "reachable", "docker_version", "containers_running",
                  "docker_root", "disk_free", "error")
 IMAGES_COLUMNS = ("host", "repository", "tag", "id", "created", "size", "error")
-
-_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _engine(executor: "Executor", host: str) -> tuple[EngineInfo, int | None]:
@@ -87,7 +91,7 @@ def images(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
         if isinstance(answer, HostError):
             rows.append({"host": host, "error": error_text(answer)})
             continue
-        for image in sorted(answer, key=lambda image: image.created or _EPOCH, reverse=True):
+        for image in sorted(answer, key=lambda image: image.created or EPOCH, reverse=True):
             tags = [tag for repo, tag in map(split_reference, image.repo_tags) if repo == repository] or [None]
             for tag in sorted(tags, key=lambda tag: tag or ""):
                 rows.append({"host": host, "repository": repository, "tag": tag, "id": short_id(image.id),

@@ -300,3 +300,10 @@ def test_an_unreachable_host_gives_a_row_not_an_exception(fleet, sandbox, tmp_pa
     assert (table[table["host"] != down]["reachable"] == True).all()  # noqa: E712
     drift = state.drift(app, ssh)
     assert rows(drift[drift["host"] == down], "kind") == [("unreachable",)]
+
+
+def test_without_an_executor_each_table_opens_and_closes_its_own(fleet) -> None:
+    app, _, (h1, h2, h3) = fleet
+    table = state.versions(app)
+    assert rows(table, "role", "host", "version") == [
+        ("web", h1, "v2"), ("web", h2, "v2"), ("web", h3, "v1"), ("worker", h1, "v2")]

@@ -11,7 +11,7 @@ from kamalnb.commands.auditor import AUDIT_LINES_SHOWN, Auditor
 from kamalnb.commands.base import Command
 from kamalnb.errors import HostError
 from kamalnb.facts import AuditEntry, parse_audit_line
-from kamalnb.state.base import EPOCH, config_of, error_text, executor_for, frame
+from kamalnb.state.base import EPOCH, config_of, error_text, executor_for, frame, read_each
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
@@ -40,7 +40,7 @@ def audit(app: Any, executor: "Executor | None" = None, lines: int = AUDIT_LINES
     names = config.specifics.hosts
     path = Auditor(config, recorded_at=datetime.now(timezone.utc), performer="").audit_log_file
     with executor_for(config, executor) as ssh:
-        found = ssh.each(names, lambda host: _tail(ssh, host, path, lines))
+        found = read_each(ssh, names, lambda host: _tail(ssh, host, path, lines))
     order = {host: index for index, host in enumerate(names)}
     entries: list[tuple[str, AuditEntry]] = []
     rows: list[dict[str, Any]] = []

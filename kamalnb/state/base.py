@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import pandas as pd
 
@@ -15,6 +15,8 @@ from kamalnb.facts import ContainerInfo, parse_container_inspect
 if TYPE_CHECKING:
     from kamalnb.config import Configuration
     from kamalnb.executors import Executor
+
+T = TypeVar("T")
 
 # Sorts missing times before every real one.
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)
@@ -40,6 +42,19 @@ def executor_for(config: "Configuration", executor: "Executor | None") -> Iterat
         yield ssh
 
 
+def read_each(executor: "Executor", hosts: Sequence[str], task: Callable[[str], T]) -> "dict[str, T | HostError]":
+    """`task` on every host in parallel; an answer that cannot be parsed becomes that host's
+    error rather than failing the whole table."""
+
+    def guarded(host: str) -> T:
+        try:
+            return task(host)
+        except (ValueError, KeyError, TypeError) as error:
+            raise HostError(host, f"unexpected answer: {error}") from None
+
+    return executor.each(hosts, guarded)
+
+
 def error_text(error: BaseException) -> str:
     return error.detail if isinstance(error, HostError) else (str(error) or type(error).__name__)
 
@@ -53,9 +68,9 @@ def frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, times: S
     """A frame with exactly `columns` (also when empty); times in UTC, durations as Timedelta."""
     table = pd.DataFrame([{column: row.get(column) for column in columns} for row in rows], columns=list(columns))
     for column in times:
-        table[column] = pd.to_datetime(table[column], utc=True)
+        table[column] = pd.to_datetime(table[column], utc=True).astype("datetime64[ns, UTC]")
     for column in durations:
-        table[column] = pd.to_timedelta(table[column])
+        table[column] = pd.to_timedelta(table[column]).astype("timedelta64[ns]")
     for column in table.columns:
         if pd.api.types.is_object_dtype(table[column]) or pd.api.types.is_string_dtype(table[column]):
             # pandas fills gaps in text columns with NaN; None reads the same in every column.

@@ -19,6 +19,7 @@ from kamalnb.state.base import (
     executor_for,
     frame,
     inspect_containers,
+    read_each,
     role_prefix,
     short_id,
 )
@@ -60,7 +61,7 @@ def containers(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     hosts = config.specifics.app_hosts
     roles = set(_selected_role_names(config)) if config.specifics.specific_roles else None
     with executor_for(config, executor) as ssh:
-        found = ssh.each(hosts, lambda host: inspect_containers(ssh, host, app_filters(config)))
+        found = read_each(ssh, hosts, lambda host: inspect_containers(ssh, host, app_filters(config)))
     rows: list[dict[str, Any]] = []
     for host in hosts:
         answer = found[host]
@@ -104,7 +105,7 @@ def versions(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
         return inspect_containers(ssh, host, app_filters(config)), _latest_image_id(ssh, host, config)
 
     with executor_for(config, executor) as ssh:
-        found = ssh.each(hosts, read)
+        found = read_each(ssh, hosts, read)
     rows: list[dict[str, Any]] = []
     for role, host in pairs:
         answer = found[host]
@@ -176,7 +177,7 @@ def drift(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     config = config_of(app)
     hosts = config.specifics.app_hosts
     with executor_for(config, executor) as ssh:
-        found = ssh.each(hosts, lambda host: inspect_containers(ssh, host))
+        found = read_each(ssh, hosts, lambda host: inspect_containers(ssh, host))
     rows: list[dict[str, Any]] = []
     for host in hosts:
         answer = found[host]

@@ -17,7 +17,7 @@ from kamalnb.facts import (
     parse_image_inspect,
     split_reference,
 )
-from kamalnb.state.base import EPOCH, config_of, error_text, executor_for, frame, reachable, short_id
+from kamalnb.state.base import EPOCH, config_of, error_text, executor_for, frame, reachable, read_each, short_id
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
@@ -45,7 +45,7 @@ def hosts(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     config = config_of(app)
     names = config.specifics.hosts
     with executor_for(config, executor) as ssh:
-        found = ssh.each(names, lambda host: _engine(ssh, host))
+        found = read_each(ssh, names, lambda host: _engine(ssh, host))
     rows: list[dict[str, Any]] = []
     for host in names:
         row: dict[str, Any] = {
@@ -84,7 +84,7 @@ def images(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     repository = config.repository
     names = config.specifics.app_hosts
     with executor_for(config, executor) as ssh:
-        found = ssh.each(names, lambda host: _images(ssh, host, repository))
+        found = read_each(ssh, names, lambda host: _images(ssh, host, repository))
     rows: list[dict[str, Any]] = []
     for host in names:
         answer = found[host]

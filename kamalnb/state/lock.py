@@ -11,7 +11,7 @@ from kamalnb.commands.lock import Lock
 from kamalnb.errors import HostError
 from kamalnb.extension import Extension
 from kamalnb.facts import parse_lock_details
-from kamalnb.state.base import config_of, error_text, executor_for, frame
+from kamalnb.state.base import config_of, error_text, executor_for, frame, read_each
 
 if TYPE_CHECKING:
     from kamalnb.config import Configuration
@@ -45,7 +45,7 @@ def lock_status(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     if host is not None:
         with executor_for(config, executor) as ssh:
-            answer = ssh.each([host], lambda name: _status(ssh, name, config, stale_after))[host]
+            answer = read_each(ssh, [host], lambda name: _status(ssh, name, config, stale_after))[host]
         rows.append({"host": host, "error": error_text(answer)} if isinstance(answer, HostError)
                     else {"host": host, **answer})
     return frame(rows, LOCK_COLUMNS, times=("locked_at",), durations=("age",))

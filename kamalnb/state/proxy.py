@@ -9,7 +9,7 @@ import pandas as pd
 from kamalnb.errors import HostError
 from kamalnb.extension import Extension
 from kamalnb.proxy import CaddyDriver, ProxyDriver
-from kamalnb.state.base import config_of, error_text, executor_for, frame
+from kamalnb.state.base import config_of, error_text, executor_for, frame, read_each
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
@@ -26,7 +26,7 @@ def routes(app: Any, executor: "Executor | None" = None, *, driver: ProxyDriver 
     ours = {role.container_prefix: role.name for role in config.roles}
     with executor_for(config, executor) as ssh:
         proxy = driver or CaddyDriver(ssh, Extension.from_config(config.kamalnb).proxy_image)
-        found = ssh.each(names, proxy.routes)
+        found = read_each(ssh, names, proxy.routes)
     rows: list[dict[str, Any]] = []
     for host in names:
         answer = found[host]

@@ -255,3 +255,11 @@ def test_empty_tables_keep_their_columns(tmp_path) -> None:
     app = kamalnb.load(write_config(tmp_path), version="v2", root=tmp_path)
     table = state.containers(app, scripted({H1: inspect_replies([]), H2: inspect_replies([]), H3: inspect_replies([])}))
     assert table.empty and list(table.columns) == list(state.CONTAINERS_COLUMNS)
+
+
+def test_an_answer_that_cannot_be_parsed_is_that_hosts_error(app) -> None:
+    ssh = scripted({H1: [("docker ps", "abc\n"), ("docker inspect", "<html>proxy error</html>")],
+                    H2: inspect_replies([]), H3: inspect_replies([])})
+    table = state.containers(app, ssh)
+    assert records(table, "host", "container") == [(H1, None)]
+    assert table["error"][0].startswith("unexpected answer: ")

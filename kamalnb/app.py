@@ -17,6 +17,7 @@ from kamalnb.config import Configuration
 from kamalnb.config import load as load_config
 from kamalnb.config.ssh import SshJump, SshProxyCommand
 from kamalnb.errors import ConfigError
+from kamalnb.steps.api import Steps
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Options:
     skip_hooks: bool = False
 
 
-class App:
+class App(Steps):
     """A Kamal project: its frozen `config` plus the global options in force."""
 
     def __init__(self, config: Configuration, options: Options | None = None) -> None:

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "kamalnb.cli.sandbox",
     "kamalnb.cli.config_cmds",
     "kamalnb.cli.server",
+    "kamalnb.cli.deploy_cmds",
 )
 
 

@@ -71,6 +71,7 @@ retain_containers: 3
 x-kamalnb:
   proxy:
     image: {sandbox.proxy_image}
+  docker_host: {sandbox.laptop_docker_host}
 """
 
 

@@ -1,0 +1,74 @@
+"""`kamalnb setup|deploy|redeploy|rollback|audit`, `build`, `lock` and `proxy` verbs:
+each a thin call to the same method a notebook uses."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from kamalnb.cli.config_cmds import load_from_args
+
+
+def _print(args: argparse.Namespace, value: Any) -> int:
+    if not args.quiet:
+        print(value)
+    return 0
+
+
+def _deploy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-P", "--skip-push", "--skip_push", dest="skip_push", action="store_true",
+                        help="skip the image build and push (pull the --version from the registry)")
+    parser.add_argument("--no-cache", "--no_cache", dest="no_cache", action="store_true",
+                        help="build the image without the build cache")
+
+
+def _group(subparsers, name: str, help: str):
+    group = subparsers.add_parser(name, help=help, description=help, add_help=False)
+    group.add_argument("--help", action="help")
+    return group.add_subparsers(dest=f"{name}_command", metavar="<command>", required=True)
+
+
+def register(subparsers, add_command) -> None:
+    setup = add_command(None, "setup", lambda a: _print(a, load_from_args(a).setup(
+        skip_push=a.skip_push, no_cache=a.no_cache)), "check Docker on the servers, boot the proxy, deploy")
+    deploy = add_command(None, "deploy", lambda a: _print(a, load_from_args(a).deploy(
+        skip_push=a.skip_push, no_cache=a.no_cache)), "build, push and boot the new version with zero downtime")
+    redeploy = add_command(None, "redeploy", lambda a: _print(a, load_from_args(a).redeploy(
+        skip_push=a.skip_push, no_cache=a.no_cache)), "deploy without booting the proxy or pruning")
+    for parser in (setup, deploy, redeploy):
+        _deploy_options(parser)
+    rollback = add_command(None, "rollback", lambda a: _print(a, load_from_args(a).rollback(a.target_version)),
+                           "boot an earlier version whose containers still exist")
+    rollback.add_argument("target_version", metavar="VERSION")
+    add_command(None, "audit", lambda a: _print(a, load_from_args(a).audit().to_string(index=False)),
+                "the audit log of every host, merged in time order")
+
+    build = _group(subparsers, "build", "build and push the image, or pull it on the servers")
+    push = add_command(build, "push", lambda a: _print(a, load_from_args(a).build(no_cache=a.no_cache)),
+                       "build the image locally and push it")
+    push.add_argument("--no-cache", "--no_cache", dest="no_cache", action="store_true")
+    add_command(build, "pull", lambda a: _print(a, load_from_args(a).pull()), "pull the image on the servers")
+
+    lock = _group(subparsers, "lock", "the deploy lock on the primary host")
+    add_command(lock, "status", lambda a: _print(a, load_from_args(a).lock.status().describe()),
+                "who holds the lock, since when, and whether it is stale")
+    acquire = add_command(lock, "acquire", lambda a: _print(a, load_from_args(a).lock.acquire(a.message).describe()),
+                          "take the lock by hand, with a message")
+    acquire.add_argument("-m", "--message", required=True)
+    release = add_command(lock, "release", lambda a: _print(a, load_from_args(a).lock.release(force=a.force).describe()),
+                          "release the lock (--force breaks someone else's)")
+    release.add_argument("--force", action="store_true", help="release a lock held by someone else")
+
+    proxy = _group(subparsers, "proxy", "the Caddy proxy on the servers")
+    add_command(proxy, "boot", lambda a: _print(a, load_from_args(a).proxy.boot()), "start the proxy where it is not running")
+    add_command(proxy, "reboot", lambda a: _print(a, load_from_args(a).proxy.reboot()), "replace the proxy container; routes stay")
+    add_command(proxy, "remove", lambda a: _print(a, load_from_args(a).proxy.remove()), "remove the proxy container and its state")
+    add_command(proxy, "details", lambda a: _print_hosts(a, load_from_args(a).proxy.details()), "the proxy container on each host")
+    logs = add_command(proxy, "logs", lambda a: _print_hosts(a, load_from_args(a).proxy.logs(a.lines)), "the proxy's last log lines")
+    logs.add_argument("-n", "--lines", type=int, default=100)
+
+
+def _print_hosts(args: argparse.Namespace, texts: dict[str, str]) -> int:
+    for host, text in texts.items():
+        print(f"Proxy Host: {host}\n{text.rstrip()}\n")
+    return 0

@@ -1,0 +1,187 @@
+"""Booting one version of a role on one host, without dropping a request.
+
+start the new container -> health-check it through an SSH tunnel -> switch the route ->
+wait until the old container has no request in flight -> stop the old container.
+Until the switch, the old container serves and a failure (or an interrupt) stops only
+the new one; after it, the new one serves and the old one is stopped as usual.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kamalnb.commands import App as AppCommands
+from kamalnb.commands import container_hostname
+from kamalnb.commands.base import Command
+from kamalnb.errors import HealthCheckFailed, HostError
+from kamalnb.proxy import Route
+from kamalnb.results import HostOutcome
+from kamalnb.steps.context import StepContext
+
+if TYPE_CHECKING:
+    from kamalnb.config import Configuration, Role
+    from kamalnb.proxy.base import ProxyDriver
+
+POLL_INTERVAL = 0.1
+LOG_LINES_ON_FAILURE = 30
+NETWORK = "kamal"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One health check: seconds since the container started, and what came back."""
+
+    after: float
+    status: int | None = None
+    error: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.after:5.1f}s  {self.status if self.status is not None else self.error}"
+
+
+def route_for(role: "Role") -> Route:
+    proxy = role.proxy
+    prefixes = proxy.path_prefixes if proxy else []
+    return Route(id=role.container_prefix, hosts=tuple(proxy.hosts if proxy else ()),
+                 path_prefix=prefixes[0] if prefixes else None)
+
+
+def container_address(context: StepContext, host: str, container: str) -> str:
+    template = f'{{{{(index .NetworkSettings.Networks "{NETWORK}").IPAddress}}}}'
+    result = context.executor.run(host, Command.from_argv(["docker", "inspect", "--format", template, container]))
+    address = result.stdout.strip()
+    if not address:
+        raise HostError(host, f"container {container} has no address on the `{NETWORK}` network; did it exit? "
+                              f"See `docker logs {container}` on {host}")
+    return address
+
+
+def wait_healthy(context: StepContext, host: str, config: "Configuration", role: "Role", container: str) -> None:
+    """GET the health check path on the container until it answers 200, or fail with every attempt."""
+    proxy = role.proxy
+    assert proxy is not None
+    port, path = proxy.app_port, proxy.healthcheck_path
+    timeout = float(config.deploy_timeout)
+    attempts: list[Attempt] = []
+    t0 = time.monotonic()
+    address = None
+    while True:
+        context.check_cancelled(host)
+        elapsed = time.monotonic() - t0
+        try:
+            address = address or container_address(context, host, container)
+            response = context.executor.http(host, "GET", address, port, path,
+                                             timeout=min(float(proxy.healthcheck_timeout), timeout))
+            attempts.append(Attempt(elapsed, status=response.status))
+            if response.status == 200:
+                return
+        except HostError as error:
+            attempts.append(Attempt(elapsed, error=error.detail))
+        if time.monotonic() - t0 >= timeout:
+            break
+        time.sleep(POLL_INTERVAL)
+    url = f"http://{address or container}:{port}{path}"
+    raise HealthCheckFailed(host, _health_report(context, host, container, url, port, timeout, attempts))
+
+
+def wait_running(context: StepContext, host: str, config: "Configuration", app: AppCommands, version: str) -> None:
+    """Kamal's readiness for roles without the proxy: `healthy`, or still `running` after readiness_delay."""
+    timeout = float(config.deploy_timeout)
+    attempts: list[Attempt] = []
+    t0 = time.monotonic()
+    while True:
+        context.check_cancelled(host)
+        state = context.executor.run(host, app.status(version), check=False).stdout.strip()
+        attempts.append(Attempt(time.monotonic() - t0, error=state or "(no container)"))
+        if state == "healthy":
+            return
+        if state == "running":
+            time.sleep(config.readiness_delay)
+            state = context.executor.run(host, app.status(version), check=False).stdout.strip()
+            if state in ("running", "healthy"):
+                return
+        if time.monotonic() - t0 >= timeout:
+            break
+        time.sleep(POLL_INTERVAL * 5)
+    container = app.container_name(version)
+    logs = _logs(context, host, container)
+    raise HealthCheckFailed(host, f"container {container} not ready after {timeout:.0f}s "
+                                  f"({attempts[-1].error}); last log lines:\n{logs}")
+
+
+def _logs(context: StepContext, host: str, container: str) -> str:
+    result = context.executor.run(
+        host, Command.from_argv(["docker", "logs", "--tail", str(LOG_LINES_ON_FAILURE), container]), check=False)
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return "\n".join(f"    {line}" for line in lines) or "    (no output)"
+
+
+def _health_report(context: StepContext, host: str, container: str, url: str, port: int, timeout: float,
+                   attempts: list[Attempt]) -> str:
+    shown = attempts if len(attempts) <= 12 else [*attempts[:6], *attempts[-6:]]
+    skipped = len(attempts) - len(shown)
+    lines = [f"{container} did not become healthy within {timeout:.0f}s: GET {url} (app_port {port}), "
+             f"{len(attempts)} attempts:"]
+    lines += [f"    {attempt}" for attempt in shown[:6]]
+    if skipped:
+        lines.append(f"    ... {skipped} more ...")
+    lines += [f"    {attempt}" for attempt in shown[6:]]
+    lines.append(f"  last log lines of {container}:")
+    lines.append(_logs(context, host, container))
+    lines.append("  The previous version keeps serving; the new container was stopped.")
+    return "\n".join(lines)
+
+
+def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", role: "Role", host: str,
+         outcome: HostOutcome) -> None:
+    """Boot `config.version` of `role` on `host` (Kamal's App::Boot), switching traffic with `driver`."""
+    executor = context.executor
+    app = AppCommands(config, role, host)
+    version = config.version
+    new_container = app.container_name(version)
+
+    with context.phase(host, "start", role.name):
+        if executor.run(host, app.container_id_for_version(version)).stdout.strip():
+            replaced = f"{version}_replaced_{secrets.token_hex(8)}"
+            context.audit(host, f"Renaming container {version} to {replaced}", role=role.name)
+            executor.run(host, app.rename_container(version, replaced))
+        old_version = executor.run(host, app.current_running_version()).stdout.strip() or None
+        outcome.version_before = old_version
+        context.check_cancelled(host)
+        context.audit(host, f"Booted app version {version}", role=role.name)
+        executor.run(host, app.ensure_env_directory())
+        env_file = app.env_file()
+        executor.upload(host, env_file.content, env_file.path, mode=env_file.mode)
+        executor.run(host, app.run(hostname=container_hostname(host, secrets.token_hex(6))))
+
+    switched = False
+    try:
+        with context.phase(host, "health", role.name):
+            if role.running_proxy:
+                wait_healthy(context, host, config, role, new_container)
+            else:
+                wait_running(context, host, config, app, version)
+        if role.running_proxy:
+            context.check_cancelled(host)
+            route = route_for(role)
+            target = f"{new_container}:{role.proxy.app_port}"
+            with context.phase(host, "switch", role.name):
+                previous = driver.switch(host, route, target)
+                switched = True
+            if previous:
+                with context.phase(host, "drain", role.name):
+                    driver.wait_drained(host, previous, float(config.drain_timeout))
+    except BaseException:
+        if not switched:
+            executor.run(host, app.stop(version), check=False)
+        raise
+
+    with context.phase(host, "stop", role.name):
+        if old_version and old_version != version:
+            executor.run(host, app.stop(old_version), check=False)
+        if role.running_proxy:
+            driver.settle(host, route_for(role), f"{new_container}:{role.proxy.app_port}")
+    outcome.version_after = version

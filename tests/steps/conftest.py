@@ -1,0 +1,69 @@
+"""A clone of the sandbox's sample app per test module, so deploys here never touch the
+sandbox's own copy, plus helpers to read what every host serves."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+import kamalnb
+from kamalnb.sandbox import Sandbox, sample_app
+
+GIT = ["git", "-c", "user.name=Test Deployer", "-c", "user.email=deployer@example.test"]
+
+
+class SampleApp:
+    def __init__(self, sandbox: Sandbox, path: Path) -> None:
+        self.sandbox = sandbox
+        self.path = path
+
+    def load(self, **options) -> kamalnb.App:
+        return kamalnb.load(self.path / "config" / "deploy.yml", root=self.path, **options)
+
+    def commit(self, note: str) -> str:
+        return sample_app.new_version(self.path, note)
+
+    def edit_config(self, change) -> str:
+        """Change deploy.yml (a function of its parsed YAML) and commit; the new version."""
+        path = self.path / "config" / "deploy.yml"
+        data = yaml.safe_load(path.read_text())
+        change(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return self.commit("config change")
+
+    def git(self, *args: str) -> str:
+        return subprocess.run([*GIT, *args], cwd=self.path, capture_output=True, text=True, check=True).stdout.strip()
+
+    def serving(self) -> dict[str, str]:
+        """What `/version` answers on each web host."""
+        answers = {}
+        for host in self.sandbox.hosts:
+            try:
+                with urllib.request.urlopen(f"http://{host.address}/version", timeout=3) as response:
+                    answers[host.address] = response.read().decode().strip()
+            except OSError as error:
+                answers[host.address] = f"error: {error}"
+        return answers
+
+
+@pytest.fixture(scope="module")
+def sample(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> SampleApp:
+    path = tmp_path_factory.mktemp("app") / "sample"
+    subprocess.run([*GIT, "clone", "-q", str(sandbox.app_dir), str(path)], check=True)
+    (path / ".kamal" / "hooks").mkdir(parents=True, exist_ok=True)
+    (path / ".kamal" / "secrets").write_text((sandbox.app_dir / ".kamal" / "secrets").read_text())
+    yield SampleApp(sandbox, path)
+    app = kamalnb.load(path / "config" / "deploy.yml", root=path)
+    from kamalnb.commands.base import Command
+    from kamalnb.executors import SshExecutor
+
+    with SshExecutor.from_config(app.config) as executor:
+        for host in sandbox.hosts:
+            executor.run(host.address, Command(
+                ("docker ps -aq --filter label=service=sample | xargs -r docker rm -f >/dev/null;",
+                 "docker rm -f kamalnb-proxy >/dev/null 2>&1;", "docker volume rm -f kamalnb-proxy-config >/dev/null;",
+                 "rm -rf .kamal")), check=False)

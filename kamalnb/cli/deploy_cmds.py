@@ -7,12 +7,20 @@ import argparse
 from typing import Any
 
 from kamalnb.cli.config_cmds import load_from_args
+from kamalnb.steps.plan import Plan
 
 
 def _print(args: argparse.Namespace, value: Any) -> int:
-    if not args.quiet:
+    # A plan is what was asked for: printed even with -q.
+    if not args.quiet or isinstance(value, Plan):
         print(value)
     return 0
+
+
+def _plan_option(*parsers: argparse.ArgumentParser) -> None:
+    for parser in parsers:
+        parser.add_argument("--plan", action="store_true",
+                            help="print the exact commands per host and phase; run nothing, connect nowhere")
 
 
 def _deploy_options(parser: argparse.ArgumentParser) -> None:
@@ -30,24 +38,28 @@ def _group(subparsers, name: str, help: str):
 
 def register(subparsers, add_command) -> None:
     setup = add_command(None, "setup", lambda a: _print(a, load_from_args(a).setup(
-        skip_push=a.skip_push, no_cache=a.no_cache)), "check Docker on the servers, boot the proxy, deploy")
+        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)), "check Docker on the servers, boot the proxy, deploy")
     deploy = add_command(None, "deploy", lambda a: _print(a, load_from_args(a).deploy(
-        skip_push=a.skip_push, no_cache=a.no_cache)), "build, push and boot the new version with zero downtime")
+        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)),
+        "build, push and boot the new version with zero downtime")
     redeploy = add_command(None, "redeploy", lambda a: _print(a, load_from_args(a).redeploy(
-        skip_push=a.skip_push, no_cache=a.no_cache)), "deploy without booting the proxy or pruning")
+        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)), "deploy without booting the proxy or pruning")
     for parser in (setup, deploy, redeploy):
         _deploy_options(parser)
-    rollback = add_command(None, "rollback", lambda a: _print(a, load_from_args(a).rollback(a.target_version)),
-                           "boot an earlier version whose containers still exist")
+    rollback = add_command(None, "rollback", lambda a: _print(a, load_from_args(a).rollback(
+        a.target_version, plan=a.plan)), "boot an earlier version whose containers still exist")
     rollback.add_argument("target_version", metavar="VERSION")
+    _plan_option(setup, deploy, redeploy, rollback)
     add_command(None, "audit", lambda a: _print(a, load_from_args(a).audit().to_string(index=False)),
                 "the audit log of every host, merged in time order")
 
     build = _group(subparsers, "build", "build and push the image, or pull it on the servers")
-    push = add_command(build, "push", lambda a: _print(a, load_from_args(a).build(no_cache=a.no_cache)),
+    push = add_command(build, "push", lambda a: _print(a, load_from_args(a).build(no_cache=a.no_cache, plan=a.plan)),
                        "build the image locally and push it")
     push.add_argument("--no-cache", "--no_cache", dest="no_cache", action="store_true")
-    add_command(build, "pull", lambda a: _print(a, load_from_args(a).pull()), "pull the image on the servers")
+    pull = add_command(build, "pull", lambda a: _print(a, load_from_args(a).pull(plan=a.plan)),
+                       "pull the image on the servers")
+    _plan_option(push, pull)
 
     lock = _group(subparsers, "lock", "the deploy lock on the primary host")
     add_command(lock, "status", lambda a: _print(a, load_from_args(a).lock.status().describe()),
@@ -60,9 +72,14 @@ def register(subparsers, add_command) -> None:
     release.add_argument("--force", action="store_true", help="release a lock held by someone else")
 
     proxy = _group(subparsers, "proxy", "the Caddy proxy on the servers")
-    add_command(proxy, "boot", lambda a: _print(a, load_from_args(a).proxy.boot()), "start the proxy where it is not running")
-    add_command(proxy, "reboot", lambda a: _print(a, load_from_args(a).proxy.reboot()), "replace the proxy container; routes stay")
-    add_command(proxy, "remove", lambda a: _print(a, load_from_args(a).proxy.remove()), "remove the proxy container and its state")
+    _plan_option(
+        add_command(proxy, "boot", lambda a: _print(a, load_from_args(a).proxy.boot(plan=a.plan)),
+                    "start the proxy where it is not running"),
+        add_command(proxy, "reboot", lambda a: _print(a, load_from_args(a).proxy.reboot(plan=a.plan)),
+                    "replace the proxy container; routes stay"),
+        add_command(proxy, "remove", lambda a: _print(a, load_from_args(a).proxy.remove(plan=a.plan)),
+                    "remove the proxy container and its state"),
+    )
     add_command(proxy, "details", lambda a: _print_hosts(a, load_from_args(a).proxy.details()), "the proxy container on each host")
     logs = add_command(proxy, "logs", lambda a: _print_hosts(a, load_from_args(a).proxy.logs(a.lines)), "the proxy's last log lines")
     logs.add_argument("-n", "--lines", type=int, default=100)

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Any
 from kamalnb.config import schema
 from kamalnb.config.base import Frozen
 from kamalnb.config.validator import validate
+from kamalnb.errors import ConfigError
 from kamalnb.sensitive import Secret
+
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal", "unknown")
 
 if TYPE_CHECKING:
     from kamalnb.secrets.store import Secrets
@@ -34,6 +37,8 @@ class Ssh(Frozen):
         self.ssh_config: dict[str, Any] = ssh_config or {}
         self.secrets = secrets
         validate(self.ssh_config, schema.SSH, "ssh")
+        # Kamal fails on an unknown level when it first builds its SSH logger (any command).
+        self.log_level
         self._freeze()
 
     @property
@@ -95,8 +100,14 @@ class Ssh(Frozen):
 
     @property
     def log_level(self) -> str:
+        """net-ssh's logger level: debug, info, warn, error, fatal (default) or unknown."""
         level = self.ssh_config.get("log_level", "fatal")
-        return str(level).lstrip(":")
+        if isinstance(level, int) and not isinstance(level, bool):
+            return str(level)
+        name = str(level).lstrip(":")
+        if name.lower() not in LOG_LEVELS:
+            raise ConfigError(f"invalid log level: {name}")
+        return name
 
     @property
     def keepalive(self) -> bool:

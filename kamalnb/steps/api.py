@@ -14,6 +14,7 @@ from kamalnb.results import Report, StepRecorder
 from kamalnb.steps import deploy as deploy_steps
 from kamalnb.steps import lock as lock_steps
 from kamalnb.steps.context import StepContext
+from kamalnb.steps.plan import Plan, PhaseTracker, plan_executor
 
 if TYPE_CHECKING:
     import pandas
@@ -24,14 +25,27 @@ T = TypeVar("T")
 
 
 def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subcommand: str | None = None,
-             ui: str | None = "auto", executor: Executor | None = None, events: Events | None = None) -> T:
-    """Run `step` with a fresh context, its progress shown by the listener `ui` selects."""
+             ui: str | None = "auto", executor: Executor | None = None, events: Events | None = None,
+             plan: bool = False) -> Any:
+    """Run `step` with a fresh context, its progress shown by the listener `ui` selects.
+
+    With `plan=True` nothing runs and nothing is contacted: the result is a `Plan` of the
+    exact commands per host and phase.
+    """
     from kamalnb.ui.detect import listener_for
 
     listener = listener_for(ui, verbose=app.options.verbose, quiet=app.options.quiet)
     events = events or Events()
     events.subscribe(listener)
     try:
+        if plan:
+            planner = plan_executor(command)
+            planner.events = events
+            tracker = PhaseTracker(planner)
+            events.subscribe(tracker)
+            with StepContext(app, command=command, subcommand=subcommand, executor=planner, local=planner,
+                             events=events, plan=True) as context:
+                return Plan(" ".join(filter(None, (command, subcommand))), planner, tracker, step(context))
         with StepContext(app, command=command, subcommand=subcommand, executor=executor, events=events) as context:
             return step(context)
     finally:
@@ -67,7 +81,7 @@ class ProxyVerbs(_Verbs):
               **options: Any) -> Report:
         def step(context: StepContext) -> Report:
             hosts = deploy_steps.proxied_hosts(context.config)
-            recorder = StepRecorder(f"proxy {subcommand}", context.events, hosts)
+            recorder = StepRecorder(f"proxy {subcommand}", context.events, hosts, planned=context.plan)
             driver = deploy_steps.driver(context)
 
             def on(host: str) -> None:

@@ -82,7 +82,7 @@ def wait_healthy(context: StepContext, host: str, config: "Configuration", role:
             attempts.append(Attempt(elapsed, error=error.detail))
         if time.monotonic() - t0 >= timeout:
             break
-        time.sleep(POLL_INTERVAL)
+        context.sleep(POLL_INTERVAL)
     url = f"http://{address or container}:{port}{path}"
     raise HealthCheckFailed(host, _health_report(context, host, container, url, port, timeout, attempts))
 
@@ -99,13 +99,13 @@ def wait_running(context: StepContext, host: str, config: "Configuration", app: 
         if state == "healthy":
             return
         if state == "running":
-            time.sleep(config.readiness_delay)
+            context.sleep(config.readiness_delay)
             state = context.executor.run(host, app.status(version), check=False).stdout.strip()
             if state in ("running", "healthy"):
                 return
         if time.monotonic() - t0 >= timeout:
             break
-        time.sleep(POLL_INTERVAL * 5)
+        context.sleep(POLL_INTERVAL * 5)
     container = app.container_name(version)
     logs = _logs(context, host, container)
     raise HealthCheckFailed(host, f"container {container} not ready after {timeout:.0f}s "
@@ -158,6 +158,7 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
         executor.run(host, app.run(hostname=container_hostname(host, secrets.token_hex(6))))
 
     switched = False
+    previous = None
     try:
         with context.phase(host, "health", role.name):
             if role.running_proxy:
@@ -166,8 +167,7 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
                 wait_running(context, host, config, app, version)
         if role.running_proxy:
             context.check_cancelled(host)
-            route = route_for(role)
-            target = f"{new_container}:{role.proxy.app_port}"
+            route, target = route_for(role), f"{new_container}:{role.proxy.app_port}"
             with context.phase(host, "switch", role.name):
                 previous = driver.switch(host, route, target)
                 switched = True
@@ -182,6 +182,6 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
     with context.phase(host, "stop", role.name):
         if old_version and old_version != version:
             executor.run(host, app.stop(old_version), check=False)
-        if role.running_proxy:
-            driver.settle(host, route_for(role), f"{new_container}:{role.proxy.app_port}")
+        if previous:
+            driver.settle(host, route, target)
     outcome.version_after = version

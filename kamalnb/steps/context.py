@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 K = TypeVar("K")
 
+LOCAL = "local"
+
 # Hooks that get every secret in their environment, as in Kamal.
 HOOKS_WITH_SECRETS = {"pre-connect", "pre-deploy", "post-deploy"}
 
@@ -42,7 +44,9 @@ class StepContext:
         command: str,
         subcommand: str | None = None,
         executor: Executor | None = None,
+        local: Executor | None = None,
         events: Events | None = None,
+        plan: bool = False,
     ) -> None:
         from kamalnb.executors.local import LocalExecutor
 
@@ -55,8 +59,9 @@ class StepContext:
         self.subcommand = subcommand
         self._own_executor = executor is None
         self._executor = executor
+        self.plan = plan
         local_env = {"DOCKER_HOST": self.extension.docker_host} if self.extension.docker_host else {}
-        self.local = LocalExecutor(events=self.events, cwd=self.config.root, env=local_env)
+        self.local = local or LocalExecutor(events=self.events, cwd=self.config.root, env=local_env)
         self.cancel = threading.Event()
         self.started = time.monotonic()
         # Kamal sets KAMAL_LOCK=true for hooks: a nested call must not wait for its own lock.
@@ -144,10 +149,18 @@ class StepContext:
         )
         from kamalnb.sensitive import reveal
 
-        result = self.local.run("local", hook.run(name), check=False,
+        if self.plan:
+            self.local.run(LOCAL, hook.run(name), check=False)
+            return
+        result = self.local.run(LOCAL, hook.run(name), check=False,
                                 env={key: reveal(value) for key, value in env.items()})
         if not result.ok:
             raise HookFailed(name, result.exit_status, result.stderr or result.stdout)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, except in plan mode, where nothing happens that could be waited for."""
+        if not self.plan and seconds > 0:
+            time.sleep(seconds)
 
     # ---- parallel work that stops safely on interrupt ---------------------------------------
 

@@ -3,7 +3,6 @@ section 3.3), with the deploy lock, the audit log and the hooks."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -16,7 +15,7 @@ from kamalnb.proxy import CaddyDriver
 from kamalnb.results import HostOutcome, Report, StepRecorder
 from kamalnb.steps import lock
 from kamalnb.steps.boot import boot
-from kamalnb.steps.context import StepContext
+from kamalnb.steps.context import LOCAL, StepContext
 
 if TYPE_CHECKING:
     from kamalnb.config import Role
@@ -61,30 +60,30 @@ def app_hosts(config: Configuration) -> list[str]:
 def build(context: StepContext, *, no_cache: bool = False) -> Report:
     """Build the image locally with the `service` label, tagged with the version and latest, and push it."""
     config = context.config
-    recorder = StepRecorder("build", context.events, ["local"])
-    with recorder.host("local", "build") as outcome:
+    recorder = StepRecorder("build", context.events, [LOCAL], planned=context.plan)
+    with recorder.host(LOCAL, "build") as outcome:
         # Kamal builds from the project's root: `--file <dockerfile>` is relative to it.
         dockerfile = Path(config.root) / config.builder.dockerfile
         if not dockerfile.exists():
-            raise HostError("local", f"no Dockerfile at {dockerfile}: create it, or set builder/dockerfile")
+            raise HostError(LOCAL, f"no Dockerfile at {dockerfile}: create it, or set builder/dockerfile")
         local = context.local
         login = Registry(config).login()
         if login is not None:
-            outcome.record(local.run("local", login))
+            outcome.record(local.run(LOCAL, login))
         context.hook("pre-build")
         builder = builder_for(config, local_arch=_local_arch(context))
-        buildx = local.run("local", Command.from_argv(["docker", "buildx", "version"]), check=False).ok
+        buildx = local.run(LOCAL, Command.from_argv(["docker", "buildx", "version"]), check=False).ok
         if buildx:
             builder_exists = builder.inspect_builder()
-            if builder_exists is not None and not local.run("local", builder_exists, check=False).ok:
+            if builder_exists is not None and not local.run(LOCAL, builder_exists, check=False).ok:
                 create = builder.create()
                 if create is not None:
-                    outcome.record(local.run("local", create))
-            outcome.record(local.run("local", builder.push(no_cache=no_cache)))
+                    outcome.record(local.run(LOCAL, create))
+            outcome.record(local.run(LOCAL, builder.push(no_cache=no_cache)))
         else:
             # No buildx plugin (Debian's docker.io): the classic builder, then a push per tag.
-            outcome.record(local.run("local", builder.plain_build(no_cache=no_cache)))
-            outcome.record(local.run("local", builder.push_tags()))
+            outcome.record(local.run(LOCAL, builder.plain_build(no_cache=no_cache)))
+            outcome.record(local.run(LOCAL, builder.push_tags()))
         outcome.version_after = config.version
     return recorder.finish().raise_on_failure()
 
@@ -100,7 +99,7 @@ def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
     """Pull the version's image on every app host and check its `service` label."""
     config = context.config
     hosts = list(hosts or app_hosts(config))
-    recorder = StepRecorder("pull", context.events, hosts)
+    recorder = StepRecorder("pull", context.events, hosts, planned=context.plan)
     builder = builder_for(config, local_arch=_local_arch(context))
     login = Registry(config).login()
     image = config.absolute_image
@@ -141,7 +140,7 @@ def bootstrap(context: StepContext) -> None:
 
 def proxy_boot(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
     hosts = list(hosts or proxied_hosts(context.config))
-    recorder = StepRecorder("proxy boot", context.events, hosts)
+    recorder = StepRecorder("proxy boot", context.events, hosts, planned=context.plan)
     proxy = driver(context)
 
     def boot_on(host: str) -> None:
@@ -157,7 +156,7 @@ def proxy_boot(context: StepContext, hosts: Iterable[str] | None = None) -> Repo
 def app_boot(context: StepContext, config: Configuration, step: str) -> Report:
     """Boot `config.version` on every selected (host, role): the primary role first, as
     Kamal's barrier does; other roles only once every primary-role container is healthy."""
-    recorder = StepRecorder(step, context.events, app_hosts(config))
+    recorder = StepRecorder(step, context.events, app_hosts(config), planned=context.plan)
     proxy = driver(context)
     roles = list(config.specifics.roles)
     primary = [role for role in roles if role.primary] or roles[:1]
@@ -185,12 +184,13 @@ def app_boot(context: StepContext, config: Configuration, step: str) -> Report:
             break
         context.hook("post-app-boot", hosts=hosts)
         if config.boot.wait and index < len(waves) - 1:
-            time.sleep(config.boot.wait)
+            context.sleep(config.boot.wait)
 
     if recorder.report.ok:
         def tag(host: str) -> None:
-            context.audit(host, f"Tagging {config.absolute_image} as the latest image")
-            context.executor.run(host, AppCommands(config, roles[0], host).tag_latest_image())
+            with context.phase(host, "tag"):
+                context.audit(host, f"Tagging {config.absolute_image} as the latest image")
+                context.executor.run(host, AppCommands(config, roles[0], host).tag_latest_image())
 
         results = context.parallel(app_hosts(config), tag)
         for host, value in results.items():
@@ -205,6 +205,10 @@ def stop_stale_containers(context: StepContext, config: Configuration) -> None:
 
     def stop_stale(pair: tuple[str, "Role"]) -> None:
         host, role = pair
+        with context.phase(host, "stale", role.name):
+            _stop_stale(host, role)
+
+    def _stop_stale(host: str, role: "Role") -> None:
         app = AppCommands(config, role, host)
         running = context.executor.run(host, app.list_versions(), check=False).stdout.split()
         current = context.executor.run(host, app.current_running_version(), check=False).stdout.strip()
@@ -221,11 +225,12 @@ def prune(context: StepContext) -> None:
 
     def prune_on(host: str) -> None:
         run = context.executor.run
-        context.audit(host, "Pruned containers")
-        run(host, prune_commands.app_containers(config.retain_containers), check=False)
-        context.audit(host, "Pruned images")
-        run(host, prune_commands.dangling_images(), check=False)
-        run(host, prune_commands.tagged_images(), check=False)
+        with context.phase(host, "prune"):
+            context.audit(host, "Pruned containers")
+            run(host, prune_commands.app_containers(config.retain_containers), check=False)
+            context.audit(host, "Pruned images")
+            run(host, prune_commands.dangling_images(), check=False)
+            run(host, prune_commands.tagged_images(), check=False)
 
     context.parallel(config.specifics.hosts, prune_on)
 

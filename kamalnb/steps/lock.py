@@ -73,6 +73,11 @@ def status(context: StepContext) -> LockStatus:
 
 def acquire(context: StepContext, message: str = AUTOMATIC_MESSAGE, version: str | None = None) -> LockStatus:
     host = lock_host(context)
+    with context.phase(host, "lock"):
+        return _acquire(context, host, message, version)
+
+
+def _acquire(context: StepContext, host: str, message: str, version: str | None) -> LockStatus:
     config = context.config
     context.executor.run(host, Server(config).ensure_run_directory())
     command = Lock(config).acquire(message, version or config.version,
@@ -116,5 +121,7 @@ def held(context: StepContext, version: str | None = None) -> Iterator[None]:
         yield
     finally:
         # An interrupt must not leave the lock behind: release even then.
-        context.executor.run(lock_host(context), Lock(context.config).release(), check=False)
+        host = lock_host(context)
+        with context.phase(host, "unlock"):
+            context.executor.run(host, Lock(context.config).release(), check=False)
         context.lock_held = False

@@ -1,7 +1,9 @@
 """The terminal listener: one concise line per thing worth knowing.
 
-Default: step start and end, each host's phases, failed commands. `verbose` adds every
-command and its output lines; `quiet` keeps only failures and the step's end.
+Default: step start and end, and each host's phases. `verbose` adds every command, its
+output lines and its exit status; `quiet` keeps only failures. A command that exits
+non-zero is not a failure by itself (a step probing whether a lock exists expects that):
+what failed shows as a failed phase or step.
 """
 
 from __future__ import annotations
@@ -61,12 +63,14 @@ class TextListener:
         if isinstance(event, OutputLine):
             return f"  [{event.host}] {event.text}" if self.verbose else None
         if isinstance(event, CommandRan):
-            if event.exit_status is None or event.exit_status == 0:
-                return f"  [{event.host}] done in {event.duration:.2f} s" if self.verbose else None
-            if self.quiet and not self.verbose:
+            if not self.verbose:
                 return None
+            if event.exit_status is None or event.exit_status == 0:
+                return f"  [{event.host}] done in {event.duration:.2f} s"
             return f"  [{event.host}] exit {event.exit_status}: {event.command}"
         if isinstance(event, StepFinished):
+            if self.quiet and event.ok:
+                return None
             outcome = event.report.tally() if isinstance(event.report, Report) else ("ok" if event.ok else "FAILED")
             return f"{event.step}: {outcome} in {event.duration:.1f} s"
         return None

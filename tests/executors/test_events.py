@@ -96,7 +96,6 @@ def test_text_listener_default_is_concise():
         "deploy on h1, h2",
         "  [h1] web boot",
         "  [h1] web boot: ok (1.2 s)",
-        "  [h2] exit 125: docker run app",
         "  [h2] web boot: FAILED: `docker run app` exited with status 125",
         "deploy: 1 ok, 1 failed in 2.5 s",
     ]
@@ -110,6 +109,8 @@ def test_text_listener_verbose_shows_commands_and_output():
         CommandRan("h1", "uptime", 0, 0.25),
     )
     assert printed == ["  [h1] $ uptime", "  [h1] up 3 days", "  [h1] done in 0.25 s"]
+    assert lines(TextListener(verbose=True), CommandRan("h2", "docker run app", 125, 0.1)) == [
+        "  [h2] exit 125: docker run app"]
 
 
 def test_text_listener_quiet_shows_failures_and_the_end_only():

@@ -50,20 +50,26 @@ class SampleApp:
         return answers
 
 
-@pytest.fixture(scope="module")
-def sample(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> SampleApp:
-    path = tmp_path_factory.mktemp("app") / "sample"
-    subprocess.run([*GIT, "clone", "-q", str(sandbox.app_dir), str(path)], check=True)
-    (path / ".kamal" / "hooks").mkdir(parents=True, exist_ok=True)
-    (path / ".kamal" / "secrets").write_text((sandbox.app_dir / ".kamal" / "secrets").read_text())
-    yield SampleApp(sandbox, path)
-    app = kamalnb.load(path / "config" / "deploy.yml", root=path)
+def remove_sample_deploys(path: Path, sandbox: Sandbox) -> None:
+    """No container, proxy or Kamal state of the sample app left on the fleet."""
     from kamalnb.commands.base import Command
     from kamalnb.executors import SshExecutor
 
+    app = kamalnb.load(path / "config" / "deploy.yml", root=path)
     with SshExecutor.from_config(app.config) as executor:
         for host in sandbox.hosts:
             executor.run(host.address, Command(
                 ("docker ps -aq --filter label=service=sample | xargs -r docker rm -f >/dev/null;",
                  "docker rm -f kamalnb-proxy >/dev/null 2>&1;", "docker volume rm -f kamalnb-proxy-config >/dev/null;",
                  "rm -rf .kamal")), check=False)
+
+
+@pytest.fixture(scope="module")
+def sample(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> SampleApp:
+    path = tmp_path_factory.mktemp("app") / "sample"
+    subprocess.run([*GIT, "clone", "-q", str(sandbox.app_dir), str(path)], check=True)
+    (path / ".kamal" / "hooks").mkdir(parents=True, exist_ok=True)
+    (path / ".kamal" / "secrets").write_text((sandbox.app_dir / ".kamal" / "secrets").read_text())
+    remove_sample_deploys(path, sandbox)
+    yield SampleApp(sandbox, path)
+    remove_sample_deploys(path, sandbox)

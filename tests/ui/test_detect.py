@@ -59,7 +59,9 @@ def test_listener_for_text_and_quiet(monkeypatch):
     assert isinstance(quiet, TextListener) and quiet.quiet
     quiet(StepStarted("deploy", ("web-1",)))
     quiet(StepFinished("deploy", True, 1.0))
-    assert out.getvalue() == "deploy: ok in 1.0 s\n"
+    assert out.getvalue() == ""
+    quiet(StepFinished("deploy", False, 1.0))
+    assert out.getvalue() == "deploy: FAILED in 1.0 s\n"
 
     assert listener_for("quiet", verbose=True, stream=out).quiet
     assert not listener_for("text", quiet=False, stream=out).quiet

@@ -1,0 +1,125 @@
+"""Plan mode: a step goes through its usual motions against a PlanExecutor, which runs
+nothing and connects nowhere; the result lists every command per host and phase.
+
+The few read commands a step decides on get plausible answers for a fleet where the app
+does not run yet (no current version, no lock, no proxy), so a plan shows a first deploy.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kamalnb.events import Event, HostFinished, HostStarted
+from kamalnb.executors import Answer, HttpResponse, PlanExecutor
+from kamalnb.proxy import caddy_config
+
+if TYPE_CHECKING:
+    import pandas
+
+PLAN_CONTAINER_ADDRESS = "172.18.0.2"
+PLAN_CONTAINER_ID = "0123456789ab"
+LOCAL = "local"
+
+
+def plan_executor(command: str) -> PlanExecutor:
+    answers: list = [
+        ("docker inspect --format '{{(index .NetworkSettings.Networks", PLAN_CONTAINER_ADDRESS),
+        (re.compile(r"xargs docker inspect --format '\{\{if \.State\.Health"), "running"),
+    ]
+    if command == "rollback":
+        # Rolling back needs the old containers, which the boot then renames out of the way.
+        answers.append((re.compile(r"^docker container ls --all --filter 'name=\^[^']*\$' --quiet$"),
+                        Answer(stdout=PLAN_CONTAINER_ID)))
+    admin = f"http://127.0.0.1:{caddy_config.ADMIN_PORT}"
+    http_answers = {
+        re.compile(f"^GET {re.escape(admin)}/id/"): HttpResponse(404, "Not Found"),
+        f"GET {admin}/reverse_proxy/upstreams": HttpResponse(200, "OK", body=b"[]"),
+        f"GET {admin}{caddy_config.ROUTES_PATH}": HttpResponse(200, "OK", body=b"[]"),
+    }
+    return PlanExecutor(answers, http_answers=http_answers)
+
+
+@dataclass(frozen=True)
+class PlannedCommand:
+    host: str
+    phase: str
+    kind: str
+    command: str
+
+
+class PhaseTracker:
+    """Remembers which phase each host was in when each planned command was recorded."""
+
+    def __init__(self, executor: PlanExecutor) -> None:
+        self.executor = executor
+        self._marks: dict[str, list[tuple[int, str]]] = {}
+        self._stack: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, (HostStarted, HostFinished)):
+            with self._lock:
+                stack = self._stack.setdefault(event.host, [])
+                if isinstance(event, HostStarted):
+                    stack.append(event.phase)
+                elif event.phase in stack:
+                    stack.remove(event.phase)
+                self._marks.setdefault(event.host, []).append(
+                    (len(self.executor.planned), stack[-1] if stack else ""))
+
+    def phase_at(self, host: str, index: int) -> str:
+        phase = ""
+        for mark, name in self._marks.get(host, []):
+            if mark > index:
+                break
+            phase = name
+        return phase
+
+
+class Plan:
+    """What a step would run, per host and phase: `str()`, HTML in a notebook, `.to_frame()`."""
+
+    def __init__(self, step: str, executor: PlanExecutor, tracker: PhaseTracker, report: Any = None) -> None:
+        self.step = step
+        self.report = report
+        self.items = [PlannedCommand(item.host, tracker.phase_at(item.host, index), item.kind, item.text)
+                      for index, item in enumerate(executor.planned)]
+
+    @property
+    def hosts(self) -> list[str]:
+        return list(dict.fromkeys(item.host for item in self.items))
+
+    def commands(self, host: str | None = None, *, kind: str | None = None) -> list[str]:
+        return [item.command for item in self.items
+                if (host is None or item.host == host) and (kind is None or item.kind == kind)]
+
+    def to_frame(self) -> "pandas.DataFrame":
+        import pandas
+
+        return pandas.DataFrame([vars(item) for item in self.items], columns=["host", "phase", "kind", "command"])
+
+    def __str__(self) -> str:
+        lines = [f"Plan for {self.step} (nothing was run):"]
+        for host in self.hosts:
+            lines.append(f"{host}:")
+            phase = None
+            for item in (i for i in self.items if i.host == host):
+                if item.phase != phase:
+                    phase = item.phase
+                    lines.append(f"  [{phase or 'step'}]")
+                lines.append(f"    {item.command}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(i.host)}</td><td>{html.escape(i.phase)}</td><td>{html.escape(i.kind)}</td>"
+            f"<td><code>{html.escape(i.command)}</code></td></tr>" for i in self.items)
+        return (f"<p><b>Plan for {html.escape(self.step)}</b> (nothing was run)</p>"
+                "<table><thead><tr><th>host</th><th>phase</th><th>kind</th><th>command</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>")

@@ -1,0 +1,110 @@
+"""Plan mode: the exact commands per host and phase, without connecting anywhere."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+import kamalnb
+from kamalnb.events import CommandStarted, Events
+from kamalnb.executors import ssh as ssh_module
+from kamalnb.steps.plan import Plan
+
+DEPLOY_YML = """\
+service: hey
+image: acme/hey
+servers:
+  web:
+    - 192.0.2.10
+    - 192.0.2.11
+registry:
+  server: registry.example.test
+  username: acme
+  password:
+    - KAMAL_REGISTRY_PASSWORD
+builder:
+  arch: amd64
+proxy:
+  app_port: 3000
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(DEPLOY_YML)
+    (tmp_path / ".kamal").mkdir()
+    (tmp_path / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=hunter2\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    git = ["git", "-c", "user.name=A", "-c", "user.email=a@example.test"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=tmp_path, check=True)
+
+    def no_connection(*args, **kwargs):
+        raise AssertionError("plan mode must not open an SSH connection")
+
+    monkeypatch.setattr(ssh_module.SshExecutor, "__init__", no_connection)
+    return tmp_path
+
+
+def test_a_plan_lists_every_command_per_host_without_connecting(project) -> None:
+    app = kamalnb.load(project / "config" / "deploy.yml", root=project)
+    version = app.config.version
+    plan = app.deploy(plan=True, ui="quiet")
+    assert isinstance(plan, Plan)
+    assert set(plan.hosts) == {"local", "192.0.2.10", "192.0.2.11"}
+    run = plan.commands("192.0.2.11", kind="run")
+    assert "docker login registry.example.test -u [REDACTED] --password-stdin" in run
+    assert f"docker pull registry.example.test/acme/hey:{version}" in run
+    [docker_run] = [c for c in run if c.startswith("docker run --detach")]
+    assert docker_run.startswith(f"docker run --detach --restart unless-stopped --name hey-web-{version} --network kamal ")
+    assert f'--env KAMAL_VERSION="{version}"' in docker_run
+    assert "hunter2" not in str(plan) and "hunter2" not in plan.to_frame().to_string()
+    http = plan.commands("192.0.2.10", kind="http")
+    assert "GET http://172.18.0.2:3000/up" in http
+    assert "POST http://127.0.0.1:2019/config/apps/http/servers/kamalnb/routes" in http
+    frame = plan.to_frame()
+    assert list(frame.columns) == ["host", "phase", "kind", "command"]
+    assert {"build", "pull", "lock", "proxy", "start", "health", "switch", "tag", "prune", "unlock"} <= set(frame.phase)
+    assert "Plan for deploy (nothing was run):" in str(plan)
+    assert plan.report.ok and {o.status for o in plan.report} == {"planned"}
+
+
+def test_the_command_line_prints_the_plan(project) -> None:
+    result = subprocess.run(["kamalnb", "deploy", "--plan", "-q"], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Plan for deploy (nothing was run):" in result.stdout
+    assert "192.0.2.10:" in result.stdout
+
+
+def _normalized(command: str) -> str:
+    command = re.sub(r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\]", "[TIME]", command)
+    command = re.sub(r"(--hostname \S+-)[0-9a-f]{12}", r"\1HEX", command)
+    command = re.sub(r'echo "[A-Za-z0-9+/=\n]+" > (\.kamal/lock-)', r'echo "DETAILS" > \1', command)
+    return command
+
+
+@pytest.mark.sandbox
+def test_the_plan_for_a_deploy_is_what_the_deploy_then_runs(sample) -> None:
+    plan = sample.load().deploy(plan=True, ui="quiet")
+    ran: dict[str, list[str]] = {}
+
+    def collect(event) -> None:
+        if isinstance(event, CommandStarted):
+            ran.setdefault(event.host, []).append(event.command)
+
+    report = sample.load().deploy(ui="quiet", events=Events(collect))
+    assert report.ok
+    http = ("GET ", "POST ", "PATCH ", "PUT ", "DELETE ")
+    worker_host = sample.sandbox.hosts[0].address
+    for host in sample.sandbox.hosts:
+        planned = [_normalized(c) for c in plan.commands(host.address) if not c.startswith(http)]
+        real = [_normalized(c) for c in ran[host.address]]
+        # Roles sharing a host work in parallel: there only the set of commands is fixed.
+        if host.address == worker_host:
+            assert sorted(planned) == sorted(real)
+        else:
+            assert planned == real

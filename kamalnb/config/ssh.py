@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from kamalnb.secrets.store import Secrets
 
 
+def _log_level(level: Any) -> str:
+    if isinstance(level, int) and not isinstance(level, bool):
+        return str(level)
+    name = str(level).lstrip(":")
+    if name.lower() not in LOG_LEVELS:
+        raise ConfigError(f"invalid log level: {name}")
+    return name
+
+
 @dataclass(frozen=True)
 class SshJump:
     """`ssh.proxy`: a jump host, `user@host[:port]` (the user defaults to root)."""
@@ -38,7 +47,7 @@ class Ssh(Frozen):
         self.secrets = secrets
         validate(self.ssh_config, schema.SSH, "ssh")
         # Kamal fails on an unknown level when it first builds its SSH logger (any command).
-        self.log_level
+        _log_level(self.ssh_config.get("log_level", "fatal"))
         self._freeze()
 
     @property
@@ -101,13 +110,7 @@ class Ssh(Frozen):
     @property
     def log_level(self) -> str:
         """net-ssh's logger level: debug, info, warn, error, fatal (default) or unknown."""
-        level = self.ssh_config.get("log_level", "fatal")
-        if isinstance(level, int) and not isinstance(level, bool):
-            return str(level)
-        name = str(level).lstrip(":")
-        if name.lower() not in LOG_LEVELS:
-            raise ConfigError(f"invalid log level: {name}")
-        return name
+        return _log_level(self.ssh_config.get("log_level", "fatal"))
 
     @property
     def keepalive(self) -> bool:

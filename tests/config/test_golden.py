@@ -8,6 +8,9 @@ import pytest
 
 from tests.config.conftest import BASE, Case, parse_config_output, requires_kamal, run_both
 
+# Each module runs kamal dozens of times in one fixture.
+pytestmark = pytest.mark.timeout(900)
+
 REGISTRY = """\
 registry:
   server: registry.example.com

@@ -15,6 +15,9 @@ from kamalnb.config import load
 from kamalnb.errors import ConfigError
 from tests.config.conftest import BASE, KAMAL, Case, run_both, write_project
 
+# Each module runs kamal dozens of times in one fixture.
+pytestmark = pytest.mark.timeout(900)
+
 
 @dataclass
 class Bad:
@@ -114,6 +117,7 @@ BAD = [
         + "proxy:\n  hosts: [a.com]\n  run:\n    http_port: 80\n", "Conflicting proxy run configurations for host 1.1.1.1"),
     Bad("ssh-port-list", BASE + "ssh:\n  port: [22]\n", "ssh/port: should be a string"),
     Bad("ssh-config-number", BASE + "ssh:\n  config: 1\n", "ssh/config: should be a boolean or a string or an array"),
+    Bad("ssh-log-level", BASE + "ssh:\n  log_level: chatty\n", "invalid log level: chatty"),
     Bad("ssh-unknown", BASE + "ssh:\n  username: x\n", "ssh: unknown key: username"),
     Bad("sshkit-string", BASE + "sshkit:\n  max_concurrent_starts: many\n", "sshkit/max_concurrent_starts: should be an integer"),
     Bad("boot-limit-list", BASE + "boot:\n  limit: [1]\n", "boot/limit: should be a string"),

@@ -13,6 +13,9 @@ from kamalnb.errors import ConfigError
 from kamalnb.secrets.store import Secrets
 from tests.config.conftest import BASE, Case, requires_kamal, run_both, write_project
 
+# Each module runs kamal dozens of times in one fixture.
+pytestmark = pytest.mark.timeout(900)
+
 DOTENV = r"""# comment line
 A=plain value # trailing comment
 B="double \"quoted\" $HOME ${A} \$NOT \n newline"

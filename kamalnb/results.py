@@ -22,6 +22,8 @@ from kamalnb.events import Events, HostFinished, HostStarted, StepFinished, Step
 
 if TYPE_CHECKING:
     import pandas
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 Status = Literal["ok", "failed", "skipped", "planned"]
 
@@ -94,6 +96,42 @@ _OPTIONAL = ("role", "version_before", "version_after")
 _HEADINGS = {"version_before": "before", "version_after": "after"}
 
 
+@dataclass(frozen=True)
+class PhaseSpan:
+    """One phase of one host's work, in seconds since the step started."""
+
+    host: str
+    role: str | None
+    phase: str
+    start: float
+    end: float
+    ok: bool = True
+
+
+class PhaseLog:
+    """A listener that turns HostStarted/HostFinished pairs into `PhaseSpan`s."""
+
+    def __init__(self) -> None:
+        self.spans: list[PhaseSpan] = []
+        self._open: dict[tuple[str, str | None, str], datetime] = {}
+        self._t0: datetime | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: object) -> None:
+        if not isinstance(event, (HostStarted, HostFinished)):
+            return
+        with self._lock:
+            self._t0 = self._t0 or event.at
+            key = (event.host, event.role, event.phase)
+            if isinstance(event, HostStarted):
+                self._open[key] = event.at
+                return
+            started = self._open.pop(key, event.at)
+            self.spans.append(PhaseSpan(event.host, event.role, event.phase,
+                                        (started - self._t0).total_seconds(), (event.at - self._t0).total_seconds(),
+                                        event.ok))
+
+
 class Report:
     """The outcomes of one step, one row per host and role."""
 
@@ -109,6 +147,7 @@ class Report:
         self.outcomes: list[HostOutcome] = list(outcomes)
         self.started = started
         self.duration = duration
+        self.phases: list[PhaseSpan] = []
 
     @classmethod
     def from_results(
@@ -177,6 +216,35 @@ class Report:
     def summary(self) -> str:
         timing = f" in {_seconds(self.duration)}" if self.duration else ""
         return f"{self.step}: {self.tally()}{timing}"
+
+    def timeline(self, ax: "Axes | None" = None) -> "Figure":
+        """Each host's phases over time (matplotlib): where the time of the step went."""
+        import matplotlib.pyplot as plt
+
+        # Only the innermost phases: a `boot` is drawn as its start, health, switch...
+        leaves = [span for span in self.phases if not any(
+            other is not span and (other.host, other.role) == (span.host, span.role)
+            and span.start <= other.start and other.end <= span.end for other in self.phases)]
+        rows = list(dict.fromkeys((span.host, span.role) for span in leaves))
+        names = list(dict.fromkeys(span.phase for span in leaves))
+        colours = plt.get_cmap("tab20")
+        if ax is None:
+            figure, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.2))
+        else:
+            figure = ax.figure
+        for span in leaves:
+            row = rows.index((span.host, span.role))
+            ax.barh(row, max(span.end - span.start, 0.01), left=span.start, height=0.6,
+                    color=colours(names.index(span.phase) % 20), edgecolor="red" if not span.ok else "none",
+                    label=span.phase)
+        ax.set_yticks(range(len(rows)), [f"{host} {role or ''}".strip() for host, role in rows])
+        ax.invert_yaxis()
+        ax.set_xlabel("seconds")
+        ax.set_title(f"{self.step}: {self.tally()}")
+        handles = {label: handle for handle, label in zip(*ax.get_legend_handles_labels())}
+        ax.legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+        figure.tight_layout()
+        return figure
 
     def to_frame(self) -> "pandas.DataFrame":
         import pandas

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from kamalnb import state
 from kamalnb.events import Events
 from kamalnb.executors.base import Executor
-from kamalnb.results import Report, StepRecorder
+from kamalnb.errors import StepFailed
+from kamalnb.results import PhaseLog, Report, StepRecorder
 from kamalnb.steps import deploy as deploy_steps
 from kamalnb.steps import lock as lock_steps
 from kamalnb.steps.context import StepContext
@@ -37,6 +39,7 @@ def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subc
     listener = listener_for(ui, verbose=app.options.verbose, quiet=app.options.quiet)
     events = events or Events()
     events.subscribe(listener)
+    phases = events.subscribe(PhaseLog())
     try:
         if plan:
             planner = plan_executor(command)
@@ -47,8 +50,16 @@ def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subc
                              events=events, plan=True) as context:
                 return Plan(" ".join(filter(None, (command, subcommand))), planner, tracker, step(context))
         with StepContext(app, command=command, subcommand=subcommand, executor=executor, events=events) as context:
-            return step(context)
+            result = step(context)
+        if isinstance(result, Report):
+            result.phases = phases.spans
+        return result
+    except StepFailed as failure:
+        if isinstance(failure.report, Report):
+            failure.report.phases = phases.spans
+        raise
     finally:
+        events.unsubscribe(phases)
         events.unsubscribe(listener)
         listener.close()
 
@@ -120,10 +131,9 @@ class ProxyVerbs(_Verbs):
         """The proxy's last log lines, per host."""
         return self._texts("logs", lambda driver, host: driver.logs(host, lines), **options)
 
-    def routes(self, **options: Any) -> "pandas.DataFrame":
-        from kamalnb.state import routes
-
-        return routes(self._app, options.get("executor"))
+    def routes(self, *, executor: Executor | None = None) -> "pandas.DataFrame":
+        """Each host's proxy routes, their upstreams and requests in flight."""
+        return state.routes(self._app, executor or self._app.connection())
 
 
 class Steps:
@@ -157,10 +167,46 @@ class Steps:
     def pull(self: "App", **options: Any) -> Report:
         return run_step(self, "build", deploy_steps.pull, subcommand="pull", **options)
 
-    def audit(self: "App", lines: int = 50, **options: Any) -> "pandas.DataFrame":
-        from kamalnb.state import audit
+    # ---- fleet state: read-only tables, on connections kept open across calls ------------
 
-        return audit(self, options.get("executor"), lines)
+    def hosts(self: "App", *, executor: Executor | None = None) -> "pandas.DataFrame":
+        """Each host: roles, reachable, Docker version, containers running, disk free."""
+        return state.hosts(self, executor or self.connection())
+
+    def containers(self: "App", *, executor: Executor | None = None) -> "pandas.DataFrame":
+        """Every container of this service: host, role, version, state, health, created, image."""
+        return state.containers(self, executor or self.connection())
+
+    def versions(self: "App", *, executor: Executor | None = None) -> "pandas.DataFrame":
+        """Which version serves where; `mixed` marks hosts that differ from the rest."""
+        return state.versions(self, executor or self.connection())
+
+    def images(self: "App", *, executor: Executor | None = None) -> "pandas.DataFrame":
+        return state.images(self, executor or self.connection())
+
+    def drift(self: "App", *, executor: Executor | None = None) -> "pandas.DataFrame":
+        """What runs that the configuration does not know, and what it expects but is missing."""
+        return state.drift(self, executor or self.connection())
+
+    def audit(self: "App", lines: int = 50, *, executor: Executor | None = None) -> "pandas.DataFrame":
+        """The audit log lines of every host, merged in time order."""
+        return state.audit(self, executor or self.connection(), lines)
+
+    def connection(self: "App") -> Executor:
+        """The SSH executor the fleet-state tables share (opened once, reused)."""
+        executor = getattr(self, "_connection", None)
+        if executor is None:
+            from kamalnb.executors.ssh import SshExecutor
+
+            executor = self._connection = SshExecutor.from_config(self.config)
+        return executor
+
+    def close(self: "App") -> None:
+        """Close the connections the fleet-state tables opened."""
+        executor = getattr(self, "_connection", None)
+        if executor is not None:
+            executor.close()
+            self._connection = None
 
     @property
     def lock(self: "App") -> LockVerbs:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import html
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from kamalnb.commands import Lock, Server
 from kamalnb.errors import HostError, LockHeld
 from kamalnb.facts import LockInfo, parse_lock_details
 from kamalnb.steps.context import StepContext
+
+if TYPE_CHECKING:
+    import pandas
 
 AUTOMATIC_MESSAGE = "Automatic deploy lock"
 
@@ -29,6 +33,22 @@ class LockStatus:
     def stale(self) -> bool:
         age = self.age
         return self.held and age is not None and age > self.stale_after
+
+    def to_frame(self) -> "pandas.DataFrame":
+        import pandas
+
+        info = self.info
+        return pandas.DataFrame([{
+            "host": self.host, "held": self.held, "locked_by": info.locked_by if info else None,
+            "version": info.version if info else None, "message": info.message if info else None,
+            "locked_at": info.locked_at if info else None, "age": self.age, "stale": self.stale,
+        }])
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.describe())}</pre>"
+
+    def __str__(self) -> str:
+        return self.describe()
 
     def describe(self) -> str:
         if not self.held or self.info is None:

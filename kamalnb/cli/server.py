@@ -1,22 +1,17 @@
-"""`kamalnb server exec CMD`: a command on the selected hosts, output under each host's name."""
+"""`kamalnb server exec CMD` and `kamalnb app exec CMD`: a command on the selected hosts
+(or in the app's image there), output under each host's name."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
-from datetime import datetime, timezone
 from typing import Any
 
 from kamalnb.cli.config_cmds import load_from_args
-from kamalnb.commands.auditor import Auditor
-from kamalnb.commands.base import Command, run_over_ssh
-from kamalnb.errors import ConfigError, HostError
-from kamalnb.events import Events
-from kamalnb.executors.ssh import SshExecutor
-from kamalnb.results import Result
-from kamalnb.ui.text import TextListener
+from kamalnb.commands.base import run_over_ssh
+from kamalnb.errors import ConfigError
+from kamalnb.steps.api import Outputs
 
 
 def register(subparsers: Any, add_command: Any) -> None:
@@ -30,50 +25,51 @@ def register(subparsers: Any, add_command: Any) -> None:
     exec_.add_argument("cmd", nargs="+", metavar="CMD",
                        help="the command; quote it or put `--` before it when it has options")
 
-
-def performer(config: Any) -> str:
-    """Who appears in the audit log, as in Kamal: git's user.email, else the login name."""
-    return config.git.email or getpass.getuser()
+    app = add_command(None, "app", None, "Run commands in the app's containers (kamal app)")
+    app_group = app.add_subparsers(dest="app_command", metavar="<app command>")
+    app_exec = add_command(app_group, "exec", app_exec_command,
+                           "Run a command in a new container of the app's image on every host (or --reuse the running one)")
+    app_exec.add_argument("--reuse", action="store_true", help="run it in the running container (docker exec)")
+    app_exec.add_argument("-e", "--env", action="append", metavar="KEY:VALUE", help="an environment variable")
+    app_exec.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")
+    app_exec.add_argument("cmd", nargs="+", metavar="CMD")
 
 
 def exec_command(args: argparse.Namespace) -> int:
     if args.raw and args.interactive:
         raise ConfigError("--raw is not compatible with --interactive")
-    config = load_from_args(args).config
+    app = load_from_args(args)
     line = " ".join(args.cmd)
     if args.interactive:
-        return _interactive(config, line)
-
-    hosts = config.specifics.hosts
-    auditor = Auditor(config, recorded_at=datetime.now(timezone.utc), performer=performer(config))
-    audits = {host: auditor.record(f"Executed cmd '{line}' on {host}") for host in hosts}
-    events = Events(TextListener(sys.stderr, verbose=True)) if args.verbose else Events()
-    command = Command((line,))
+        return _interactive(app.config, line)
     if not args.raw and not args.quiet:
-        print(f"Running '{line}' on {', '.join(hosts)}...", flush=True)
+        print(f"Running '{line}' on {', '.join(app.config.specifics.hosts)}...", flush=True)
+    return print_outputs(args, app.server.exec(line, ui="text" if args.verbose else "silent"))
 
-    def on_host(host: str) -> Result:
-        ssh.run(host, audits[host])
-        return ssh.run(host, command)
 
-    with SshExecutor.from_config(config, events=events) as ssh:
-        results = ssh.each(hosts, on_host)
+def app_exec_command(args: argparse.Namespace) -> int:
+    app = load_from_args(args)
+    line = " ".join(args.cmd)
+    env = dict(pair.split(":", 1) if ":" in pair else (pair, "") for pair in args.env or [])
+    if not args.raw and not args.quiet:
+        where = "the running containers" if args.reuse else f"new containers of version {app.config.version}"
+        print(f"Running '{line}' in {where}...", flush=True)
+    return print_outputs(args, app.app.exec(line, reuse=args.reuse, env=env, ui="text" if args.verbose else "silent"))
 
-    failed: list[HostError] = []
-    for host in hosts:
-        value = results[host]
-        if isinstance(value, HostError):
-            failed.append(value)
-        elif args.raw:
-            sys.stdout.write(value.stdout)
+
+def print_outputs(args: argparse.Namespace, outputs: Outputs) -> int:
+    """Kamal's layout: each host's output under `App Host: <host>`; errors on stderr."""
+    for host, text in outputs.outputs.items():
+        if args.raw:
+            sys.stdout.write(text)
         else:
             if not args.quiet:
                 print(f"App Host: {host}")
-            print(f"{value.stdout.strip()}\n")
+            print(f"{text.strip()}\n")
     sys.stdout.flush()
-    for error in failed:
-        print(f"ERROR: {error}", file=sys.stderr)
-    return 1 if failed else 0
+    for host, error in outputs.errors.items():
+        print(f"ERROR: {host}: {error}", file=sys.stderr)
+    return 1 if outputs.errors else 0
 
 
 def _interactive(config: Any, line: str) -> int:

@@ -284,7 +284,8 @@ class Configuration(Frozen):
     def all_hosts(self) -> list[str]:
         """App hosts then accessory hosts, each once, in config order."""
         hosts: list[str] = []
-        for holder in (*self.roles, *self.accessories):
+        holders: list[Role | Accessory] = [*self.roles, *self.accessories]
+        for holder in holders:
             for host in holder.hosts:
                 if host not in hosts:
                     hosts.append(host)
@@ -318,12 +319,13 @@ class Configuration(Frozen):
     @property
     def proxy_hosts(self) -> list[str]:
         hosts: list[str] = []
-        for holder in (*self.proxy_roles, *self.proxy_accessories):
+        holders: list[Role | Accessory] = [*self.proxy_roles, *self.proxy_accessories]
+        for holder in holders:
             hosts += [host for host in holder.hosts if host not in hosts]
         return hosts
 
     def _proxy_runs(self, host: str) -> list[ProxyRun]:
-        holders = [*self.host_roles(host), *self.host_accessories(host)]
+        holders: list[Role | Accessory] = [*self.host_roles(host), *self.host_accessories(host)]
         return [holder.proxy.run for holder in holders if holder.proxy is not None and holder.proxy.run is not None]
 
     def proxy_run(self, host: str) -> ProxyRun | None:

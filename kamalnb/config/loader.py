@@ -33,7 +33,7 @@ class _Loader(yaml.SafeLoader):
     """YAML as Ruby's Psych reads a deploy.yml (anchors, aliases and merge keys allowed)."""
 
 
-def _read(file: Path, environ: Mapping[str, str], shown: str) -> dict[str, Any]:
+def _read(file: Path, environ: Mapping[str, str], shown: str) -> dict[Any, Any]:
     if not file.is_file():
         raise ConfigError(f"Configuration file not found in {file}")
     try:
@@ -52,7 +52,7 @@ def _read(file: Path, environ: Mapping[str, str], shown: str) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{shown}: should be a hash of settings (found {type(data).__name__})")
-    return {str(key) if not isinstance(key, (str, int, float, bool)) else key: value for key, value in data.items()}
+    return dict(data)
 
 
 def _shown(file: Path, root: Path) -> str:

@@ -63,7 +63,7 @@ class Proxy(Frozen):
         if validate_config:
             validate(self.proxy_config, schema.PROXY, context, ProxyValidator)
         run = self.proxy_config.get("run") if isinstance(self.proxy_config, dict) else None
-        self.run: ProxyRun | None = ProxyRun(config, run) if present(run) else None
+        self.run: ProxyRun | None = ProxyRun(config, run) if isinstance(run, dict) and run else None
         self._freeze()
 
     @property
@@ -260,7 +260,8 @@ class ProxyRun(Frozen):
         if not self.publish:
             return None
         groups = []
-        for ip in self.bind_ips or [None]:
+        ips: list[str | None] = list(self.bind_ips or [None])
+        for ip in ips:
             bind = _format_bind_ip(ip)
             http = ":".join(str(part) for part in (bind, self.http_port, DEFAULT_HTTP_PORT) if part is not None)
             https = ":".join(str(part) for part in (bind, self.https_port, DEFAULT_HTTPS_PORT) if part is not None)

@@ -24,7 +24,7 @@ class Role(Frozen):
     def __init__(self, name: str, config: "Configuration") -> None:
         self.name = name
         self.config = config
-        servers = config.raw_config.get("servers")
+        servers: Any = config.raw_config.get("servers")
         self.role_config: Any = {} if isinstance(servers, list) else servers[name]
         validate(self.role_config, schema.ROLE, f"servers/{name}", RoleValidator)
         self.specializations: dict[str, Any] = {} if isinstance(self.role_config, list) else self.role_config
@@ -60,7 +60,7 @@ class Role(Frozen):
     @functools.cached_property
     def tagged_hosts(self) -> dict[str, list[str]]:
         """Host -> its tags, in the order written."""
-        servers = self.config.raw_config.get("servers")
+        servers: Any = self.config.raw_config.get("servers")
         if isinstance(servers, list):
             entries = servers
         else:
@@ -110,7 +110,7 @@ class Role(Frozen):
     def labels(self) -> dict[str, Any]:
         """`service`, `role`, `destination` (None without one), then root labels, then role labels."""
         labels: dict[str, Any] = {"service": self.config.service, "role": self.name, "destination": self.config.destination}
-        if present(self.config.labels):
+        if self.config.labels and present(self.config.labels):
             labels.update(self.config.labels)
         if present(self.specializations.get("labels")):
             labels.update(self.specializations["labels"])

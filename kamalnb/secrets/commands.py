@@ -15,7 +15,9 @@ def fetch(secrets: Sequence[str], adapter: str, account: str | None = None, from
     """Fetch `secrets` with a vault adapter; returns name -> value (names as the adapter reports them)."""
     vault = lookup(adapter)
     if vault.requires_account and not account:
-        raise ConfigError(f"The {adapter} adapter needs --account (the account identifier or user name)")
+        raise ConfigError(
+            f"No value provided for required options '--account' (the {adapter} adapter needs the account or user name)"
+        )
     return vault.fetch(list(secrets), account=account, from_=from_)
 
 

@@ -6,9 +6,12 @@ and returns a report. The command line calls exactly these.
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from kamalnb import state
+from kamalnb.commands import App as AppCommands
+from kamalnb.commands.base import Command
 from kamalnb.events import Events
 from kamalnb.executors.base import Executor
 from kamalnb.errors import StepFailed
@@ -32,13 +35,14 @@ def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subc
     """Run `step` with a fresh context, its progress shown by the listener `ui` selects.
 
     With `plan=True` nothing runs and nothing is contacted: the result is a `Plan` of the
-    exact commands per host and phase.
+    exact commands per host and phase. `ui="silent"` shows nothing at all, for callers that
+    print the outcome themselves.
     """
     from kamalnb.ui.detect import listener_for
 
-    listener = listener_for(ui, verbose=app.options.verbose, quiet=app.options.quiet)
     events = events or Events()
-    events.subscribe(listener)
+    listener = None if ui == "silent" else events.subscribe(
+        listener_for(ui, verbose=app.options.verbose, quiet=app.options.quiet))
     phases = events.subscribe(PhaseLog())
     try:
         if plan:
@@ -48,7 +52,8 @@ def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subc
             events.subscribe(tracker)
             with StepContext(app, command=command, subcommand=subcommand, executor=planner, local=planner,
                              events=events, plan=True) as context:
-                return Plan(" ".join(filter(None, (command, subcommand))), planner, tracker, step(context))
+                return Plan(" ".join(filter(None, (command, subcommand))), planner, tracker, step(context),
+                            host_order=list(app.config.all_hosts))
         with StepContext(app, command=command, subcommand=subcommand, executor=executor, events=events) as context:
             result = step(context)
         if isinstance(result, Report):
@@ -60,8 +65,9 @@ def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subc
         raise
     finally:
         events.unsubscribe(phases)
-        events.unsubscribe(listener)
-        listener.close()
+        if listener is not None:
+            events.unsubscribe(listener)
+            listener.close()
 
 
 class _Verbs:
@@ -134,6 +140,97 @@ class ProxyVerbs(_Verbs):
     def routes(self, *, executor: Executor | None = None) -> "pandas.DataFrame":
         """Each host's proxy routes, their upstreams and requests in flight."""
         return state.routes(self._app, executor or self._app.connection())
+
+
+class Outputs:
+    """What a command printed on each host: Kamal's `App Host:` blocks, a table, a frame."""
+
+    def __init__(self, title: str, outputs: "dict[str, str]", errors: "dict[str, str]") -> None:
+        self.title = title
+        self.outputs = outputs
+        self.errors = errors
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def __str__(self) -> str:
+        blocks = [f"App Host: {host}\n{text.rstrip()}" for host, text in self.outputs.items()]
+        blocks += [f"App Host: {host}\nERROR: {error}" for host, error in self.errors.items()]
+        return "\n\n".join(blocks)
+
+    __repr__ = __str__
+
+    def to_frame(self) -> "pandas.DataFrame":
+        import pandas
+
+        rows = [{"host": h, "output": t, "error": None} for h, t in self.outputs.items()]
+        rows += [{"host": h, "output": None, "error": e} for h, e in self.errors.items()]
+        return pandas.DataFrame(rows, columns=["host", "output", "error"])
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cells = "".join(
+            f"<tr><td>{html.escape(host)}</td><td><pre>{html.escape(text)}</pre></td></tr>"
+            for host, text in [*self.outputs.items(), *((h, f"ERROR: {e}") for h, e in self.errors.items())])
+        return f"<p><b>{html.escape(self.title)}</b></p><table>{cells}</table>"
+
+
+def _exec_on_hosts(context: StepContext, title: str, hosts: list[str],
+                   build: Callable[[str], tuple[Command, str]]) -> Outputs:
+    """Run a command per host (with its audit line first); outputs and errors by host."""
+    recorder = StepRecorder(title, context.events, hosts, planned=context.plan)
+    outputs: dict[str, str] = {}
+
+    def on(host: str) -> None:
+        command, audit_line = build(host)
+        with recorder.host(host, "exec") as outcome:
+            context.audit(host, audit_line)
+            outputs[host] = outcome.record(context.executor.run(host, command)).stdout
+
+    context.parallel(hosts, on)
+    report = recorder.finish()
+    errors = {o.host: o.error_message for o in report.failed}
+    return Outputs(title, {h: outputs[h] for h in hosts if h in outputs}, errors)
+
+
+class AppVerbs(_Verbs):
+    """`app.app.exec(cmd)`: a command in the app's image on every selected host."""
+
+    def exec(self, command: str, *, reuse: bool = False, env: "dict[str, str] | None" = None,
+             **options: Any) -> Outputs:
+        """In a new container of the configured version, or with `reuse` in the running one.
+
+        As in Kamal, `command` is put on the remote command line as it is: quote what the
+        host's shell must not interpret."""
+        def step(context: StepContext) -> Outputs:
+            config = context.config
+            hosts = deploy_steps.app_hosts(config)
+
+            def build(host: str) -> tuple[Command, str]:
+                role = next(r for r in config.specifics.roles if host in r.hosts)
+                app = AppCommands(config, role, host)
+                audit_line = f"Executed cmd '{command}' on app version {config.version}"
+                if reuse:
+                    return app.execute_in_existing_container(command, env=env or {}), audit_line
+                return app.execute_in_new_container(command, env=env or {}, suffix=secrets.token_hex(3)), audit_line
+
+            return _exec_on_hosts(context, f"app exec: {command}", hosts, build)
+
+        return self._run("app", step, "exec", **options)
+
+
+class ServerVerbs(_Verbs):
+    """`app.server.exec(cmd)`: a shell command on every selected host."""
+
+    def exec(self, command: str, **options: Any) -> Outputs:
+        def step(context: StepContext) -> Outputs:
+            hosts = list(context.config.specifics.hosts)
+            return _exec_on_hosts(context, f"server exec: {command}", hosts,
+                                  lambda host: (Command((command,)), f"Executed cmd '{command}' on {host}"))
+
+        return self._run("server", step, "exec", **options)
 
 
 class Steps:
@@ -215,6 +312,14 @@ class Steps:
     @property
     def proxy(self: "App") -> ProxyVerbs:
         return ProxyVerbs(self)
+
+    @property
+    def app(self: "App") -> AppVerbs:
+        return AppVerbs(self)
+
+    @property
+    def server(self: "App") -> ServerVerbs:
+        return ServerVerbs(self)
 
     def _at_version(self: "App", version: str | None) -> "App":
         if not version:

@@ -83,15 +83,20 @@ class PhaseTracker:
 class Plan:
     """What a step would run, per host and phase: `str()`, HTML in a notebook, `.to_frame()`."""
 
-    def __init__(self, step: str, executor: PlanExecutor, tracker: PhaseTracker, report: Any = None) -> None:
+    def __init__(self, step: str, executor: PlanExecutor, tracker: PhaseTracker, report: Any = None,
+                 host_order: "list[str] | None" = None) -> None:
         self.step = step
         self.report = report
         self.items = [PlannedCommand(item.host, tracker.phase_at(item.host, index), item.kind, item.text)
                       for index, item in enumerate(executor.planned)]
+        self._order = [LOCAL, *(host_order or [])]
 
     @property
     def hosts(self) -> list[str]:
-        return list(dict.fromkeys(item.host for item in self.items))
+        """Hosts in the configuration's order (hosts work in parallel, so not in time order)."""
+        seen = list(dict.fromkeys(item.host for item in self.items))
+        rank = {host: index for index, host in enumerate(self._order)}
+        return sorted(seen, key=lambda host: rank.get(host, len(rank)))
 
     def commands(self, host: str | None = None, *, kind: str | None = None) -> list[str]:
         return [item.command for item in self.items

@@ -233,7 +233,7 @@ def test_enpass(tools: Tools) -> None:
 def test_missing_tool_and_account() -> None:
     with pytest.raises(ConfigError, match="1Password CLI is not installed"):
         fetch(["V/I"], "1password", account="a")
-    with pytest.raises(ConfigError, match="needs --account"):
+    with pytest.raises(ConfigError, match="^No value provided for required options '--account'"):
         fetch(["V/I"], "1password")
     with pytest.raises(ConfigError, match="Unknown secrets adapter: vaultx"):
         fetch(["x"], "vaultx")

@@ -55,7 +55,7 @@ class OnePassword(Adapter):
         return result.stdout
 
     @staticmethod
-    def _fields_map(fields: list[dict[str, Any]]) -> dict[str, str]:
+    def _fields_map(fields: list[dict[str, Any]]) -> dict[str, Any]:
         mapped = {}
         for field in fields:
             reference = str(field.get("reference", "")).removeprefix("op://").removesuffix("/password")

@@ -37,8 +37,10 @@ class Passbolt(Adapter):
         top = self.parse_json(result.stdout, "passbolt list folders")
         folders = list(top)
         for path in paths:
-            parent = next((folder for folder in top if folder.get("name") == path[0]), None)
-            for name in path[1:] if parent else []:
+            parent: dict[str, Any] | None = next((folder for folder in top if folder.get("name") == path[0]), None)
+            for name in path[1:]:
+                if parent is None:
+                    break
                 condition = f"Name == {_quoted(self.esc(name))} && FolderParentID == {_quoted(self.esc(str(parent['id'])))}"
                 nested_result = self.sh(f"passbolt list folders --filter '{condition}' --json")
                 if not nested_result.ok:

@@ -25,7 +25,8 @@ def register(subparsers, add_command) -> None:
     up.add_argument("--subnet", help="IPv4 network for the bridge (default 10.231.x.0/24)")
     status = verb("status", _status, "one row per host, and the sample app's directory")
     down = verb("down", _down, "stop the sandbox and remove all it created")
-    for parser in (up, status, down):
+    demo = verb("demo", _demo, "deploy the sample app to the sandbox (v1, then v2) and show the fleet")
+    for parser in (up, status, down, demo):
         parser.add_argument("--name", default=DEFAULT_NAME, help="sandbox name (default: default)")
 
 
@@ -38,6 +39,13 @@ def _up(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     return _print_status(Sandbox.find(args.name))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from kamalnb.sandbox import demo
+
+    demo.run(Sandbox.find(args.name))
+    return 0
 
 
 def _down(args: argparse.Namespace) -> int:

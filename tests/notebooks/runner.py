@@ -1,0 +1,104 @@
+"""Runs a notebook headless in a real kernel, as papermill and nbmake do, with its
+`parameters` cell given new values and every outgoing TCP connection of the kernel recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+# Runs in the kernel before the notebook: every TCP connection attempt (paramiko's included)
+# is recorded, and with `refuse` fails at once instead of waiting for an unreachable host.
+RECORD_CONNECTIONS = """
+import socket as _socket
+
+_kamalnb_test_connections = []
+_kamalnb_test_connect = _socket.socket.connect
+_kamalnb_test_connect_ex = _socket.socket.connect_ex
+
+
+def _kamalnb_test_record(address, refuse):
+    _kamalnb_test_connections.append(repr(address))
+    if refuse:
+        raise ConnectionRefusedError(f"the test refuses connections (to {address!r})")
+
+
+def _kamalnb_test_connect_recorded(sock, address):
+    if sock.family in (_socket.AF_INET, _socket.AF_INET6):
+        _kamalnb_test_record(address, {refuse})
+    return _kamalnb_test_connect(sock, address)
+
+
+def _kamalnb_test_connect_ex_recorded(sock, address):
+    if sock.family in (_socket.AF_INET, _socket.AF_INET6):
+        _kamalnb_test_record(address, {refuse})
+    return _kamalnb_test_connect_ex(sock, address)
+
+
+_socket.socket.connect = _kamalnb_test_connect_recorded
+_socket.socket.connect_ex = _kamalnb_test_connect_ex_recorded
+"""
+
+REPORT_CONNECTIONS = """
+import json as _json
+print("CONNECTIONS=" + _json.dumps(_kamalnb_test_connections))
+"""
+
+
+class Executed:
+    """An executed notebook: its cells by tag, their outputs as text and HTML."""
+
+    def __init__(self, notebook: NotebookNode) -> None:
+        self.notebook = notebook
+
+    @property
+    def code_cells(self) -> list[NotebookNode]:
+        return [cell for cell in self.notebook.cells if cell.cell_type == "code"]
+
+    def cell(self, tag: str) -> NotebookNode:
+        tagged = [cell for cell in self.notebook.cells if tag in cell.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"expected one cell tagged {tag!r}, found {len(tagged)}"
+        return tagged[0]
+
+    def html(self, tag: str) -> list[str]:
+        return [output["data"]["text/html"] for output in self.cell(tag).outputs
+                if "text/html" in output.get("data", {})]
+
+    def text(self, tag: str) -> str:
+        """Everything a text-only viewer shows of the cell: streams and text/plain."""
+        parts = []
+        for output in self.cell(tag).outputs:
+            if output["output_type"] == "stream":
+                parts.append(output["text"])
+            elif "text/plain" in output.get("data", {}):
+                parts.append(output["data"]["text/plain"])
+        return "\n".join(parts)
+
+    def errors(self) -> list[str]:
+        return [f"{output['ename']}: {output['evalue']}" for cell in self.code_cells
+                for output in cell.outputs if output["output_type"] == "error"]
+
+    def connections(self) -> list[str]:
+        last = self.code_cells[-1]
+        line = next(o["text"] for o in last.outputs if o["output_type"] == "stream" and "CONNECTIONS=" in o["text"])
+        return json.loads(line.split("CONNECTIONS=", 1)[1])
+
+
+def execute(name: str, parameters: dict[str, Any], *, refuse_connections: bool = False,
+            timeout: int = 240) -> Executed:
+    """Run notebooks/<name> in its own directory with `parameters` set after the defaults."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert "parameters" in first.metadata.get("tags", []), "the first code cell must be tagged `parameters`"
+    first.source += "".join(f"\n{key} = {value!r}" for key, value in parameters.items())
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(RECORD_CONNECTIONS.replace("{refuse}", str(refuse_connections))))
+    notebook.cells.append(nbformat.v4.new_code_cell(REPORT_CONNECTIONS))
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    return Executed(notebook)

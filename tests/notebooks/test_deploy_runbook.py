@@ -1,0 +1,93 @@
+"""notebooks/02-deploy.ipynb executed headless: against the sandbox (deploy, new version,
+rollback) and in plan mode with no host at all, as Binder runs it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.notebooks.runner import execute
+from tests.steps.conftest import sample  # noqa: F401  (the fixture: a clone of the sandbox's sample app)
+
+pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+NOTEBOOK = "02-deploy.ipynb"
+
+
+def final_report(run, tag: str) -> str:
+    """The last HTML the cell shows: the step's report, which replaced its live table."""
+    html = run.html(tag)
+    assert html, f"cell {tag!r} shows no HTML"
+    return html[-1]
+
+
+@pytest.mark.parametrize("environment", [{}, {"KAMALNB_PLAN": "1"}], ids=["no-sandbox", "binder"])
+def test_with_no_host_the_runbook_plans_every_step_and_connects_nowhere(environment, tmp_path, monkeypatch):
+    monkeypatch.setenv("KAMALNB_SANDBOX_ROOT", str(tmp_path / "no-sandbox-here"))
+    monkeypatch.delenv("KAMALNB_PLAN", raising=False)
+    monkeypatch.delenv("VERSION", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    started = time.monotonic()
+    run = execute(NOTEBOOK, {}, refuse_connections=True, timeout=60)
+    elapsed = time.monotonic() - started
+
+    assert run.errors() == []
+    assert run.connections() == []
+    assert elapsed < 60
+    assert "PLAN MODE" in run.text("load") and "examples/hey" in run.text("load")
+
+    plan_html = "\n".join(run.html("plan"))
+    for column in ("host", "phase", "kind", "command"):
+        assert f"<th>{column}</th>" in plan_html
+    assert "docker pull registry.example.com/acme/hey:v1" in plan_html
+    assert "docker run --detach --restart unless-stopped --name hey-web-v1" in plan_html
+    for host in ("192.0.2.10", "192.0.2.11", "192.0.2.12"):
+        assert host in plan_html
+    assert "not-a-real-password" not in plan_html and "[REDACTED]" in plan_html
+
+    assert final_report(run, "deploy").startswith("<div class='kamalnb-report'><strong>deploy: 3 planned")
+    assert final_report(run, "deploy-next").startswith("<div class='kamalnb-report'><strong>deploy: 3 planned")
+    assert ">v2<" in final_report(run, "deploy-next")
+    assert final_report(run, "rollback").startswith("<div class='kamalnb-report'><strong>rollback: 3 planned")
+    for tag in ("versions-after-deploy", "versions-after-next", "versions-after-rollback", "drift"):
+        assert run.text(tag).strip() == f"Plan mode: {'drift' if tag == 'drift' else 'versions'}() reads the hosts, skipped."
+
+
+@pytest.mark.sandbox
+@pytest.mark.timeout(300)
+def test_against_the_sandbox_the_runbook_deploys_a_new_version_and_rolls_back(sample, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("KAMALNB_UI", raising=False)  # the board and table a user sees in JupyterLab
+    monkeypatch.delenv("KAMALNB_PLAN", raising=False)
+    monkeypatch.delenv("VERSION", raising=False)
+    first = sample.git("rev-parse", "HEAD")
+    run = execute(NOTEBOOK, {"config_path": str(sample.path / "config" / "deploy.yml")}, timeout=240)
+    second = sample.git("rev-parse", "HEAD")
+
+    assert run.errors() == []
+    assert second != first
+    assert "PLAN MODE" not in run.text("load") and f"first version {first}" in run.text("load")
+
+    deployed = final_report(run, "deploy")
+    assert deployed.startswith("<div class='kamalnb-report'><strong>deploy: 4 ok")
+    assert deployed.count(f">{first}<") == 4
+    assert "running" not in deployed and "0%" not in run.text("deploy")
+    assert any("image/png" in output.get("data", {}) for output in run.cell("timeline").outputs)
+
+    versions = "\n".join(run.html("versions-after-deploy"))
+    assert versions.count(f">{first}<") == 4 and second not in versions
+
+    deployed_next = final_report(run, "deploy-next")
+    assert deployed_next.startswith("<div class='kamalnb-report'><strong>deploy: 4 ok")
+    assert deployed_next.count(f">{second}<") == 4
+    versions = "\n".join(run.html("versions-after-next"))
+    assert versions.count(f">{second}<") == 4 and f">{first}<" not in versions
+
+    rolled_back = final_report(run, "rollback")
+    assert rolled_back.startswith("<div class='kamalnb-report'><strong>rollback: 4 ok")
+    versions = "\n".join(run.html("versions-after-rollback"))
+    assert versions.count(f">{first}<") == 4 and f">{second}<" not in versions
+
+    assert sample.serving() == {host.address: first for host in sample.sandbox.hosts}

@@ -84,6 +84,11 @@ class Executed:
         return [f"{output['ename']}: {output['evalue']}" for cell in self.code_cells
                 for output in cell.outputs if output["output_type"] == "error"]
 
+    def widget_models(self, model_name: str) -> list[dict[str, Any]]:
+        """The saved state of every widget of that model (e.g. FloatProgressModel)."""
+        state = self.notebook.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+        return [model for model in state.get("state", {}).values() if model["model_name"] == model_name]
+
     def connections(self) -> list[str]:
         last = self.code_cells[-1]
         line = next(o["text"] for o in last.outputs if o["output_type"] == "stream" and "CONNECTIONS=" in o["text"])

@@ -3,17 +3,22 @@ rollback) and in plan mode with no host at all, as Binder runs it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
-
-from tests.notebooks.runner import execute
-from tests.steps.conftest import sample  # noqa: F401  (the fixture: a clone of the sandbox's sample app)
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
+from tests.notebooks.runner import execute  # noqa: E402
+from tests.steps.conftest import sample  # noqa: E402, F401  (the fixture: a clone of the sandbox's sample app)
+
 NOTEBOOK = "02-deploy.ipynb"
+BINDER_START = Path(__file__).resolve().parents[2] / "binder" / "start"
 
 
 def final_report(run, tag: str) -> str:
@@ -56,9 +61,17 @@ def test_with_no_host_the_runbook_plans_every_step_and_connects_nowhere(environm
         assert run.text(tag).strip() == f"Plan mode: {'drift' if tag == 'drift' else 'versions'}() reads the hosts, skipped."
 
 
+def test_binder_sessions_start_in_plan_mode():
+    environment = {key: value for key, value in os.environ.items() if key != "KAMALNB_PLAN"}
+    shown = subprocess.run([str(BINDER_START), sys.executable, "-c", "import os; print(os.environ['KAMALNB_PLAN'])"],
+                           env=environment, capture_output=True, text=True, check=True)
+    assert shown.stdout == "1\n"
+
+
 @pytest.mark.sandbox
 @pytest.mark.timeout(300)
 def test_against_the_sandbox_the_runbook_deploys_a_new_version_and_rolls_back(sample, monkeypatch):  # noqa: F811
+    pytest.importorskip("matplotlib", reason="the runbook draws the deploy's timeline")
     monkeypatch.delenv("KAMALNB_UI", raising=False)  # the board and table a user sees in JupyterLab
     monkeypatch.delenv("KAMALNB_PLAN", raising=False)
     monkeypatch.delenv("VERSION", raising=False)
@@ -75,6 +88,8 @@ def test_against_the_sandbox_the_runbook_deploys_a_new_version_and_rolls_back(sa
     assert deployed.count(f">{first}<") == 4
     assert "running" not in deployed and "0%" not in run.text("deploy")
     assert any("image/png" in output.get("data", {}) for output in run.cell("timeline").outputs)
+    bars = [model["state"] for model in run.widget_models("FloatProgressModel")]
+    assert bars and all(bar["value"] > 0 and bar["bar_style"] != "danger" for bar in bars)
 
     versions = "\n".join(run.html("versions-after-deploy"))
     assert versions.count(f">{first}<") == 4 and second not in versions

@@ -260,7 +260,7 @@ class ProxyRun(Frozen):
         if not self.publish:
             return None
         groups = []
-        ips: list[str | None] = list(self.bind_ips or [None])
+        ips: list[str | None] = [*self.bind_ips] if self.bind_ips else [None]
         for ip in ips:
             bind = _format_bind_ip(ip)
             http = ":".join(str(part) for part in (bind, self.http_port, DEFAULT_HTTP_PORT) if part is not None)

@@ -127,6 +127,17 @@ class Configuration(Frozen):
         dest = f", destination={self.destination!r}" if self.destination else ""
         return f"<Configuration service={self.service!r}{dest} roles={[r.name for r in self.roles]}>"
 
+    def _repr_html_(self) -> str:
+        """Notebook display: a table of roles, hosts and settings (never secret values)."""
+        from kamalnb.config import display
+
+        return display.html_table(self, f"Configuration {self.service_and_destination}")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from kamalnb.config import display
+
+        printer.text(repr(self) if cycle else display.text(self, f"Configuration {self.service_and_destination}"))
+
     # -- raw settings -----------------------------------------------------------------
     @property
     def service(self) -> str:

@@ -76,12 +76,15 @@ def _kamal1_hints(raw: Mapping[str, Any]) -> list[str]:
     return [f"`{key}`: {hint}" for key, hint in KAMAL1_REPLACEMENTS.items() if key in raw]
 
 
-def _legacy_env_warnings(root: Path, destination: str | None) -> list[str]:
+def _legacy_env_warnings(root: Path, config_dir: Path, destination: str | None) -> list[str]:
     names = [".env"] + ([f".env.{destination}"] if destination else [])
+    found: list[str] = []
+    for directory in dict.fromkeys([root, config_dir]):
+        found += [_shown(directory / name, root) for name in names if (directory / name).is_file()]
     return [
         f"Found {name}: Kamal 2 no longer reads it (Kamal 1 did). Put secrets in .kamal/secrets "
         f"(dotenv syntax; `NAME=$NAME` passes one through from your environment) and list them under `env: secret:`."
-        for name in names if (root / name).is_file()
+        for name in found
     ]
 
 
@@ -118,7 +121,7 @@ def load(
     try:
         return Configuration(
             raw, destination, version, root=root_path, environ=env, specific_hosts=hosts, specific_roles=roles,
-            primary=primary, config_file=str(config_file), warnings=_legacy_env_warnings(root_path, destination),
+            primary=primary, config_file=str(config_file), warnings=_legacy_env_warnings(root_path, config_file.parent, destination),
         )
     except ConfigError as error:
         hints = _kamal1_hints(raw)

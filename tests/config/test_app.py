@@ -56,7 +56,7 @@ def test_text_and_html_display(project: Path) -> None:
     assert text.splitlines()[0] == "App app"
     assert "web" in text and "1.1.1.1, 1.1.1.2" in text and "primary" in text
     assert "db (accessory)" in text and "mysql:8" in text
-    assert "registry.example.com (user / [REDACTED])" in text
+    assert "registry.example.com (user / secret KAMAL_REGISTRY_PASSWORD)" in text
     assert "RAILS_MASTER_KEY (secret)" in text
     html = app._repr_html_()
     assert html.startswith("<div>") and "<table>" in html and "1.1.1.3" in html
@@ -109,3 +109,24 @@ def test_init_template_is_read_the_same_by_kamal(tmp_path: Path, monkeypatch: py
     kamal, ours, _ = run_both(tmp_path / "golden", [Case("init", files)], ["config"])["init"]
     assert kamal.returncode == 0 and ours.returncode == 0
     assert parse_config_output(ours.stdout) == parse_config_output(kamal.stdout)
+
+
+def test_config_display_reads_no_secrets(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    write_project(tmp_path, {"config/deploy.yml": DEPLOY, ".kamal/secrets": f"X=$(touch {marker})\n"})
+    config = kamalnb.load(root=tmp_path, version="1", environ={}).config
+    html = config._repr_html_()
+    assert html.startswith("<div><strong>Configuration app</strong>") and "1.1.1.9" in html
+
+    class Printer:
+        def __init__(self) -> None:
+            self.out = ""
+
+        def text(self, value: str) -> None:
+            self.out += value
+
+    printer = Printer()
+    config._repr_pretty_(printer, cycle=False)
+    assert printer.out.splitlines()[0] == "Configuration app"
+    assert "RAILS_MASTER_KEY (secret)" in printer.out
+    assert not marker.exists()

@@ -227,3 +227,6 @@ def test_kamal1_env_file_warns(tmp_path: Path) -> None:
     config = load(root=tmp_path, version="1", environ={})
     assert len(config.warnings) == 1
     assert config.warnings[0].startswith("Found .env: Kamal 2 no longer reads it")
+    write_project(tmp_path, {"config/.env.staging": "A=1\n", "config/deploy.staging.yml": "servers: [1.1.1.1]\n"})
+    config = load(root=tmp_path, version="1", destination="staging", environ={})
+    assert [warning.split(":")[0] for warning in config.warnings] == ["Found .env", "Found config/.env.staging"]

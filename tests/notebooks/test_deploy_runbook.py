@@ -42,7 +42,8 @@ def test_with_no_host_the_runbook_plans_every_step_and_connects_nowhere(environm
     assert run.errors() == []
     assert run.connections() == []
     assert elapsed < 60
-    assert "PLAN MODE" in run.text("load") and "examples/hey" in run.text("load")
+    assert "PLAN MODE" in run.text("setup") and "examples/hey" in run.text("setup")
+    assert "First version: v1; then v2" in run.text("load")
 
     plan_html = "\n".join(run.html("plan"))
     for column in ("host", "phase", "kind", "command"):
@@ -81,7 +82,8 @@ def test_against_the_sandbox_the_runbook_deploys_a_new_version_and_rolls_back(sa
 
     assert run.errors() == []
     assert second != first
-    assert "PLAN MODE" not in run.text("load") and f"first version {first}" in run.text("load")
+    assert "PLAN MODE" not in run.text("setup")
+    assert f"First version: {first}; then a new commit of the sample app" in run.text("load")
 
     deployed = final_report(run, "deploy")
     assert deployed.startswith("<div class='kamalnb-report'><strong>deploy: 4 ok")

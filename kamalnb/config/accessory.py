@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import posixpath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kamalnb.config import schema
+from kamalnb.config import erb, schema
 from kamalnb.config.base import Frozen
 from kamalnb.config.env import Env
 from kamalnb.config.proxy import Proxy
@@ -15,6 +16,7 @@ from kamalnb.config.ruby import argumentize, either, optionize, present, to_s
 from kamalnb.config.validator import AccessoryValidator, validate
 from kamalnb.config.volume import Volume
 from kamalnb.errors import ConfigError
+from kamalnb.sensitive import Secret
 
 if TYPE_CHECKING:
     from kamalnb.config.configuration import Configuration
@@ -179,6 +181,22 @@ class Accessory(Frozen):
         `*.erb` files are rendered with the accessory env when uploaded.
         """
         return self._parse_paths("files", "755", is_file=True)
+
+    def file_content(self, path: AccessoryPath) -> bytes | Secret:
+        """What to upload for one of `files`: the file's bytes, or for `*.erb` the rendered text.
+
+        ERB files see the accessory's env (clear and secret values) on top of the local
+        environment, as in Kamal, so the rendered text is a Secret.
+        """
+        source = Path(self.config.root) / path.local
+        if not source.is_file():
+            raise ConfigError(f"accessories/{self.name}/files: {path.local} does not exist")
+        if not path.local.endswith("erb"):
+            return source.read_bytes()
+        environ = dict(self.config.environ)
+        environ.update({name: to_s(value) for name, value in self.env.clear.items()})
+        environ.update({name: value.reveal() for name, value in self.env.secret_values.items()})
+        return Secret(erb.render(source.read_text(encoding="utf-8"), environ, path.local))
 
     @property
     def directories(self) -> dict[str, AccessoryPath]:

@@ -92,7 +92,7 @@ class Ssh(Frozen):
                 warnings.warn(
                     "Inline key_data usage is deprecated and will be removed in Kamal 3. "
                     "Please store your key_data in a secret.",
-                    DeprecationWarning,
+                    UserWarning,
                     stacklevel=2,
                 )
                 keys.append(Secret(str(name)))

@@ -230,3 +230,22 @@ def test_kamal1_env_file_warns(tmp_path: Path) -> None:
     write_project(tmp_path, {"config/.env.staging": "A=1\n", "config/deploy.staging.yml": "servers: [1.1.1.1]\n"})
     config = load(root=tmp_path, version="1", destination="staging", environ={})
     assert [warning.split(":")[0] for warning in config.warnings] == ["Found .env", "Found config/.env.staging"]
+
+
+def test_accessory_file_contents(tmp_path: Path) -> None:
+    write_project(tmp_path, {
+        "config/deploy.yml": DEPLOY.replace("      - config/my.cnf:/etc/mysql/my.cnf\n",
+                                            "      - config/my.cnf:/etc/mysql/my.cnf\n"
+                                            "      - config/init.sql.erb:/docker-entrypoint-initdb.d/init.sql\n")
+        .replace("    port: 3306\n", "    port: 3306\n    env:\n      clear: {DB_USER: app}\n      secret: [DB_PASSWORD]\n"),
+        "config/my.cnf": "[mysqld]\n",
+        "config/init.sql.erb": "CREATE USER '<%= ENV[\"DB_USER\"] %>' IDENTIFIED BY '<%= ENV.fetch(\"DB_PASSWORD\") %>';\n",
+        ".kamal/secrets": "DB_PASSWORD='pw \"#$'\n",
+    })
+    db = load(root=tmp_path, version="1", environ={}).accessory("db")
+    plain, template = db.files.values()
+    assert db.file_content(plain) == b"[mysqld]\n"
+    rendered = db.file_content(template)
+    assert str(rendered) == "[REDACTED]"
+    assert rendered.reveal() == "CREATE USER 'app' IDENTIFIED BY 'pw \"#$';\n"
+    assert template.host_path == "app-db/docker-entrypoint-initdb.d/init.sql"

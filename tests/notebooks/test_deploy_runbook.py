@@ -14,7 +14,9 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-from tests.notebooks.runner import execute  # noqa: E402
+import nbformat  # noqa: E402
+
+from tests.notebooks.runner import NOTEBOOKS, execute  # noqa: E402
 from tests.steps.conftest import sample  # noqa: E402, F401  (the fixture: a clone of the sandbox's sample app)
 
 NOTEBOOK = "02-deploy.ipynb"
@@ -60,6 +62,16 @@ def test_with_no_host_the_runbook_plans_every_step_and_connects_nowhere(environm
     assert final_report(run, "rollback").startswith("<div class='kamalnb-report'><strong>rollback: 3 planned")
     for tag in ("versions-after-deploy", "versions-after-next", "versions-after-rollback", "drift"):
         assert run.text(tag).strip() == f"Plan mode: {'drift' if tag == 'drift' else 'versions'}() reads the hosts, skipped."
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda path: path.name)
+def test_committed_notebooks_carry_no_outputs_and_start_with_parameters(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert [(cell.outputs, cell.execution_count) for cell in code] == [([], None)] * len(code)
+    assert "widgets" not in notebook.metadata
 
 
 def test_binder_sessions_start_in_plan_mode():

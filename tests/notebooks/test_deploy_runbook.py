@@ -33,6 +33,7 @@ def final_report(run, tag: str) -> str:
 @pytest.mark.parametrize("environment", [{}, {"KAMALNB_PLAN": "1"}], ids=["no-sandbox", "binder"])
 def test_with_no_host_the_runbook_plans_every_step_and_connects_nowhere(environment, tmp_path, monkeypatch):
     monkeypatch.setenv("KAMALNB_SANDBOX_ROOT", str(tmp_path / "no-sandbox-here"))
+    monkeypatch.delenv("KAMALNB_UI", raising=False)
     monkeypatch.delenv("KAMALNB_PLAN", raising=False)
     monkeypatch.delenv("VERSION", raising=False)
     for name, value in environment.items():

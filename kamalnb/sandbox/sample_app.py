@@ -112,7 +112,8 @@ def ensure(sandbox: "Sandbox") -> Path:
 def new_version(app_dir: Path | str, note: str | None = None) -> str:
     """Commit a change to the app (a new fingerprinted asset); the new version (git sha)."""
     app_dir = Path(app_dir)
-    write_asset(app_dir, note or f"version of {time.time_ns()}")
+    # The time makes every version differ, even with the same note.
+    write_asset(app_dir, f"{note or 'new version'} at {time.time_ns()}")
     _git(app_dir, "add", "-A")
     _git(app_dir, "commit", "-q", "-m", note or "New version of the sample app")
     return _git(app_dir, "rev-parse", "HEAD")

@@ -140,6 +140,16 @@ def test_a_deploy_while_the_lock_is_held_is_refused_and_names_the_holder(sample)
     assert not app.lock.status(ui="quiet").held
 
 
+def test_deploy_of_a_given_version_without_building(sample) -> None:
+    first = sample.load().deploy(ui="quiet").outcomes[0].version_after
+    second = sample.commit("another version")
+    assert sample.load().deploy(ui="quiet").ok
+    assert set(sample.serving().values()) == {second}
+    report = sample.load(version=first).deploy(skip_push=True, ui="quiet")
+    assert {o.version_after for o in report} == {first}
+    assert set(sample.serving().values()) == {first}
+
+
 def test_draining_with_nothing_in_flight_takes_far_less_than_the_drain_timeout(sample) -> None:
     sample.load().deploy(ui="quiet")
     sample.edit_config(lambda data: data.update(drain_timeout=30))

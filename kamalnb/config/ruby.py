@@ -28,8 +28,9 @@ def to_s(value: Any) -> str:
 
 
 def inspect(value: Any) -> str:
-    """Ruby's `inspect` for plain strings (used in a few messages)."""
-    return '"' + to_s(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """Ruby's `String#inspect` (non-ASCII characters are kept as they are)."""
+    parts = re.findall(r"[\x00-\x7F]+|[^\x00-\x7F]+", to_s(value))
+    return '"' + "".join(dump_ascii(part) if part.isascii() else part for part in parts) + '"'
 
 
 def either(value: Any, default: Any) -> Any:

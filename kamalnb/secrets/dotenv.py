@@ -13,6 +13,7 @@ import os
 import re
 from typing import Callable, Mapping
 
+from kamalnb.config.ruby import inspect
 from kamalnb.errors import ConfigError
 
 _LINE = re.compile(
@@ -134,7 +135,9 @@ def parse(text: str, *, run: CommandRunner, environ: Mapping[str, str] | None = 
         if match.group("export") and raw is None:
             if key not in values:
                 where = f"{filename}: " if filename else ""
-                raise ConfigError(f"{where}line {match.group(0).strip()!r} exports {key}, which has no value")
+                raise ConfigError(
+                    f"{where}Line {inspect(match.group(0))} has an unset variable (export {key} without a value)"
+                )
             continue
         values[key] = _parse_value(raw or "", values, environ, run)
     return values

@@ -197,3 +197,46 @@ def test_unclosed_quote_in_inline_command_is_a_config_error(tmp_path: Path) -> N
     write_project(tmp_path, {".kamal/secrets": 'X=$(kamal secrets extract A "unclosed)\n'})
     with pytest.raises(ConfigError, match="cannot split"):
         Secrets(root=tmp_path, environ={})["X"]
+
+
+# -- generated secrets files ----------------------------------------------------------------
+
+TOKENS = ["a", "b c", " ", '"', "'", "\\", "$A", "${A}", "$", "#", "\\n", "=", ":", "$(echo x)", "\\$(echo y)",
+          "${B", "$UNSET_VAR", "é", '\\"', "\\'", "`", "(", ")", "}", "{", "\t"]
+
+
+def _generated_secrets(count: int, seed: int = 7) -> list[Case]:
+    import random
+
+    rng = random.Random(seed)
+    cases = []
+    for index in range(count):
+        lines = ["A=first"]
+        for key in range(rng.randint(1, 4)):
+            value = "".join(rng.choice(TOKENS) for _ in range(rng.randint(0, 6)))
+            lines.append(f"{rng.choice(['', '', 'export '])}K{key}{rng.choice(['=', '=', ' = ', ': '])}{value}")
+        cases.append(Case(f"dotenv-{index}", {"config/deploy.yml": BASE, ".kamal/secrets": "\n".join(lines) + "\n"},
+                          env={"VERSION": "1"}))
+    return cases
+
+
+GENERATED_SECRETS = _generated_secrets(40)
+
+
+@pytest.fixture(scope="module")
+def generated_printed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return run_both(tmp_path_factory.mktemp("dotenv"), GENERATED_SECRETS, ["secrets", "print"])
+
+
+@requires_kamal
+@pytest.mark.parametrize("case", GENERATED_SECRETS, ids=[case.id for case in GENERATED_SECRETS])
+def test_generated_secrets_files_parse_as_in_kamal(case: Case, generated_printed: dict) -> None:
+    kamal, _, root = generated_printed[case.id]
+    try:
+        secrets = load(root=root, environ=case.env).secrets.to_dict()
+    except ConfigError as error:
+        assert kamal.returncode != 0
+        assert f"{str(error).split(': ', 1)[1].split(' (export')[0]} (Dotenv::FormatError)" in kamal.stderr
+        return
+    assert kamal.returncode == 0, kamal.stderr
+    assert "".join(f"{key}={value.reveal()}\n" for key, value in secrets.items()) == kamal.stdout

@@ -7,12 +7,13 @@ and returns a report. The command line calls exactly these.
 from __future__ import annotations
 
 import secrets
+import time
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from kamalnb import state
 from kamalnb.commands import App as AppCommands
 from kamalnb.commands.base import Command
-from kamalnb.events import Events
+from kamalnb.events import Events, StepFinished, StepStarted
 from kamalnb.executors.base import Executor
 from kamalnb.errors import StepFailed
 from kamalnb.results import PhaseLog, Report, StepRecorder
@@ -44,6 +45,11 @@ def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subc
     listener = None if ui == "silent" else events.subscribe(
         listener_for(ui, verbose=app.options.verbose, quiet=app.options.quiet))
     phases = events.subscribe(PhaseLog())
+    name = " ".join(filter(None, (command, subcommand)))
+    # One step around the inner ones (build, pull, boot...): a display shows them as one.
+    events.emit(StepStarted(name))
+    started = time.monotonic()
+    ok, report = False, None
     try:
         if plan:
             planner = plan_executor(command)
@@ -52,18 +58,22 @@ def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subc
             events.subscribe(tracker)
             with StepContext(app, command=command, subcommand=subcommand, executor=planner, local=planner,
                              events=events, plan=True) as context:
-                return Plan(" ".join(filter(None, (command, subcommand))), planner, tracker, step(context),
-                            host_order=list(app.config.all_hosts))
+                report = step(context)
+            ok = True
+            return Plan(name, planner, tracker, report, host_order=list(app.config.all_hosts))
         with StepContext(app, command=command, subcommand=subcommand, executor=executor, events=events) as context:
-            result = step(context)
-        if isinstance(result, Report):
-            result.phases = phases.spans
-        return result
+            report = step(context)
+        if isinstance(report, Report):
+            report.phases = phases.spans
+        ok = True
+        return report
     except StepFailed as failure:
-        if isinstance(failure.report, Report):
-            failure.report.phases = phases.spans
+        report = failure.report
+        if isinstance(report, Report):
+            report.phases = phases.spans
         raise
     finally:
+        events.emit(StepFinished(name, ok, time.monotonic() - started, report if isinstance(report, Report) else None))
         events.unsubscribe(phases)
         if listener is not None:
             events.unsubscribe(listener)

@@ -18,7 +18,7 @@ from kamalnb.commands import container_hostname
 from kamalnb.commands.base import Command
 from kamalnb.errors import HealthCheckFailed, HostError
 from kamalnb.proxy import Route
-from kamalnb.results import HostOutcome
+from kamalnb.results import HostOutcome, Result
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
@@ -140,22 +140,26 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
     """Boot `config.version` of `role` on `host` (Kamal's App::Boot), switching traffic with `driver`."""
     executor = context.executor
     app = AppCommands(config, role, host)
+
+    def run(command: Command, check: bool = True) -> Result:
+        return outcome.record(executor.run(host, command, check=check))
+
     version = config.version
     new_container = app.container_name(version)
 
     with context.phase(host, "start", role.name):
-        if executor.run(host, app.container_id_for_version(version)).stdout.strip():
+        if run(app.container_id_for_version(version)).stdout.strip():
             replaced = f"{version}_replaced_{secrets.token_hex(8)}"
             context.audit(host, f"Renaming container {version} to {replaced}", role=role.name)
-            executor.run(host, app.rename_container(version, replaced))
-        old_version = executor.run(host, app.current_running_version()).stdout.strip() or None
+            run(app.rename_container(version, replaced))
+        old_version = run(app.current_running_version()).stdout.strip() or None
         outcome.version_before = old_version
         context.check_cancelled(host)
         context.audit(host, f"Booted app version {version}", role=role.name)
-        executor.run(host, app.ensure_env_directory())
+        run(app.ensure_env_directory())
         env_file = app.env_file()
-        executor.upload(host, env_file.content, env_file.path, mode=env_file.mode)
-        executor.run(host, app.run(hostname=container_hostname(host, secrets.token_hex(6))))
+        outcome.record(executor.upload(host, env_file.content, env_file.path, mode=env_file.mode))
+        run(app.run(hostname=container_hostname(host, secrets.token_hex(6))))
 
     switched = False
     previous = None
@@ -176,12 +180,12 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
                     driver.wait_drained(host, previous, float(config.drain_timeout))
     except BaseException:
         if not switched:
-            executor.run(host, app.stop(version), check=False)
+            run(app.stop(version), check=False)
         raise
 
     with context.phase(host, "stop", role.name):
         if old_version and old_version != version:
-            executor.run(host, app.stop(old_version), check=False)
+            run(app.stop(old_version), check=False)
         if previous:
             driver.settle(host, route, target)
     outcome.version_after = version

@@ -155,8 +155,9 @@ def proxy_boot(context: StepContext, hosts: Iterable[str] | None = None) -> Repo
 
 def app_boot(context: StepContext, config: Configuration, step: str) -> Report:
     """Boot `config.version` on every selected (host, role): the primary role first, as
-    Kamal's barrier does; other roles only once every primary-role container is healthy."""
-    recorder = StepRecorder(step, context.events, app_hosts(config), planned=context.plan)
+    Kamal's barrier does; other roles only once every primary-role container is healthy.
+    The report carries the name of the `step` it is the outcome of (deploy, rollback...)."""
+    recorder = StepRecorder("boot", context.events, app_hosts(config), planned=context.plan)
     proxy = driver(context)
     roles = list(config.specifics.roles)
     primary = [role for role in roles if role.primary] or roles[:1]
@@ -196,7 +197,9 @@ def app_boot(context: StepContext, config: Configuration, step: str) -> Report:
         for host, value in results.items():
             if isinstance(value, HostError):
                 recorder.report.add(HostOutcome(host, status="failed", error=value))
-    return recorder.finish()
+    report = recorder.finish()
+    report.step = step
+    return report
 
 
 def stop_stale_containers(context: StepContext, config: Configuration) -> None:

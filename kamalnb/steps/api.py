@@ -104,19 +104,27 @@ class LockVerbs(_Verbs):
 class ProxyVerbs(_Verbs):
     """`app.proxy.boot()`, `.reboot()`, `.remove()`, `.details()`, `.logs()`, `.routes()`."""
 
-    def _each(self, subcommand: str, action: Callable[[deploy_steps.CaddyDriver, str], Any],
-              **options: Any) -> Report:
+    def _each(self, subcommand: str, action: Callable[[deploy_steps.CaddyDriver, str], Any], audit_line: str,
+              hook: str | None = None, **options: Any) -> Report:
+        """`action` on every proxy host, each with Kamal's audit line; `hook` names the
+        pre-/post- hooks around it (Kamal's pre-proxy-reboot and post-proxy-reboot)."""
         def step(context: StepContext) -> Report:
             hosts = deploy_steps.proxied_hosts(context.config)
             recorder = StepRecorder(f"proxy {subcommand}", context.events, hosts, planned=context.plan)
             driver = deploy_steps.driver(context)
+            if hook:
+                context.hook(f"pre-{hook}", hosts=hosts)
 
             def on(host: str) -> None:
                 with recorder.host(host, "proxy"):
+                    context.audit(host, audit_line)
                     action(driver, host)
 
             context.parallel(hosts, on)
-            return recorder.finish().raise_on_failure()
+            report = recorder.finish().raise_on_failure()
+            if hook:
+                context.hook(f"post-{hook}", hosts=hosts)
+            return report
 
         return self._run("proxy", step, subcommand, **options)
 
@@ -124,10 +132,11 @@ class ProxyVerbs(_Verbs):
         return self._run("proxy", deploy_steps.proxy_boot, "boot", **options)
 
     def reboot(self, **options: Any) -> Report:
-        return self._each("reboot", lambda driver, host: driver.reboot(host), **options)
+        return self._each("reboot", lambda driver, host: driver.reboot(host), "Rebooted proxy",
+                          hook="proxy-reboot", **options)
 
     def remove(self, **options: Any) -> Report:
-        return self._each("remove", lambda driver, host: driver.remove(host), **options)
+        return self._each("remove", lambda driver, host: driver.remove(host), "Removed proxy container", **options)
 
     def _texts(self, subcommand: str, action: Callable[[deploy_steps.CaddyDriver, str], str],
                **options: Any) -> dict[str, str]:

@@ -71,7 +71,7 @@ def build(context: StepContext, *, no_cache: bool = False) -> Report:
         if login is not None:
             outcome.record(local.run(LOCAL, login))
         context.hook("pre-build")
-        builder = builder_for(config, local_arch=_local_arch(context))
+        builder = builder_for(config, local_arch=_local_arch())
         buildx = local.run(LOCAL, Command.from_argv(["docker", "buildx", "version"]), check=False).ok
         if buildx:
             builder_exists = builder.inspect_builder()
@@ -88,7 +88,7 @@ def build(context: StepContext, *, no_cache: bool = False) -> Report:
     return recorder.finish().raise_on_failure()
 
 
-def _local_arch(context: StepContext) -> str:
+def _local_arch() -> str:
     import platform
 
     machine = platform.machine().lower()
@@ -100,7 +100,7 @@ def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
     config = context.config
     hosts = list(hosts or app_hosts(config))
     recorder = StepRecorder("pull", context.events, hosts, planned=context.plan)
-    builder = builder_for(config, local_arch=_local_arch(context))
+    builder = builder_for(config, local_arch=_local_arch())
     login = Registry(config).login()
     image = config.absolute_image
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import schema
 from kamalnb.config.base import Frozen
-from kamalnb.config.ruby import either
+from kamalnb.config.ruby import either, to_s
 from kamalnb.config.validator import BuilderValidator, validate
 from kamalnb.sensitive import Secret
 
@@ -46,7 +46,7 @@ class Builder(Frozen):
     @property
     def arches(self) -> list[str]:
         arch = self.builder_config.get("arch", [] if self.docker_driver else ["amd64", "arm64"])
-        return [str(a) for a in arch] if isinstance(arch, list) else [str(arch)]
+        return [to_s(a) for a in arch] if isinstance(arch, list) else [to_s(arch)]
 
     def local_arches(self, docker_arch: str) -> list[str]:
         """Arches built locally, given the local Docker engine's arch (`amd64`/`arm64`)."""
@@ -74,7 +74,7 @@ class Builder(Frozen):
 
     @property
     def driver(self) -> str:
-        return str(self.builder_config.get("driver", "docker-container"))
+        return to_s(self.builder_config.get("driver", "docker-container"))
 
     @property
     def docker_driver(self) -> bool:
@@ -110,7 +110,7 @@ class Builder(Frozen):
 
     @property
     def dockerfile(self) -> str:
-        return str(self.builder_config.get("dockerfile", "Dockerfile"))
+        return to_s(self.builder_config.get("dockerfile", "Dockerfile"))
 
     @property
     def target(self) -> str | None:
@@ -118,7 +118,7 @@ class Builder(Frozen):
 
     @property
     def context(self) -> str:
-        return str(self.builder_config.get("context", "."))
+        return to_s(self.builder_config.get("context", "."))
 
     @property
     def ssh(self) -> str | None:

@@ -449,7 +449,8 @@ class Configuration(Frozen):
 
     def _ensure_valid_hooks_output(self) -> None:
         setting = self.raw_config.get("hooks_output")
-        levels = setting.items() if isinstance(setting, dict) else ([(None, setting)] if setting is not None else [])
+        # Kamal checks a string, or every level of a hash; other scalars pass unchecked.
+        levels = setting.items() if isinstance(setting, dict) else ([(None, setting)] if isinstance(setting, str) else [])
         for hook, level in levels:
             name = to_s(level).lstrip(":")
             if name not in HOOKS_OUTPUT_LEVELS:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import schema
 from kamalnb.config.base import Frozen
-from kamalnb.config.ruby import argumentize, deep_merge, either, optionize, present
+from kamalnb.config.ruby import argumentize, deep_merge, either, optionize, present, to_s
 from kamalnb.config.validator import ProxyValidator, validate
 from kamalnb.config.volume import Volume
 from kamalnb.sensitive import Secret
@@ -80,7 +80,7 @@ class Proxy(Frozen):
         if self.proxy_config.get("hosts"):
             return list(self.proxy_config["hosts"])
         host = self.proxy_config.get("host")
-        return str(host).split(",") if host is not None else []
+        return to_s(host).split(",") if host is not None else []
 
     @property
     def custom_ssl_certificate(self) -> bool:
@@ -123,7 +123,7 @@ class Proxy(Frozen):
         if self.proxy_config.get("path_prefixes"):
             return list(self.proxy_config["path_prefixes"])
         prefix = self.proxy_config.get("path_prefix")
-        return str(prefix).split(",") if prefix is not None else []
+        return to_s(prefix).split(",") if prefix is not None else []
 
     @property
     def healthcheck(self) -> dict[str, Any]:
@@ -263,8 +263,8 @@ class ProxyRun(Frozen):
         ips: list[str | None] = [*self.bind_ips] if self.bind_ips else [None]
         for ip in ips:
             bind = _format_bind_ip(ip)
-            http = ":".join(str(part) for part in (bind, self.http_port, DEFAULT_HTTP_PORT) if part is not None)
-            https = ":".join(str(part) for part in (bind, self.https_port, DEFAULT_HTTPS_PORT) if part is not None)
+            http = ":".join(to_s(part) for part in (bind, self.http_port, DEFAULT_HTTP_PORT) if part is not None)
+            https = ":".join(to_s(part) for part in (bind, self.https_port, DEFAULT_HTTPS_PORT) if part is not None)
             groups.append(" ".join(argumentize("--publish", [http, https])))
         return " ".join(groups)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import schema
 from kamalnb.config.base import Frozen
+from kamalnb.config.ruby import to_s
 from kamalnb.config.validator import RegistryValidator, validate
 from kamalnb.sensitive import Secret
 
@@ -25,7 +26,7 @@ class Registry(Frozen):
     def server(self) -> str | None:
         """The registry host; None means Docker Hub."""
         server = self.registry_config.get("server")
-        return None if server is None else str(server)
+        return None if server is None else to_s(server)
 
     def _lookup(self, key: str) -> Any:
         value = self.registry_config.get(key)
@@ -37,7 +38,7 @@ class Registry(Frozen):
     def username(self) -> str | Secret | None:
         """A literal username, or a Secret when given as `[SECRET_NAME]`."""
         value = self._lookup("username")
-        return value if isinstance(value, Secret) or value is None else str(value)
+        return value if isinstance(value, Secret) or value is None else to_s(value)
 
     @property
     def password(self) -> Secret | None:
@@ -45,7 +46,7 @@ class Registry(Frozen):
         value = self._lookup("password")
         if value is None or isinstance(value, Secret):
             return value
-        return Secret(str(value))
+        return Secret(to_s(value))
 
     @property
     def local(self) -> bool:

@@ -51,10 +51,6 @@ def present(value: Any) -> bool:
     return True
 
 
-def blank(value: Any) -> bool:
-    return not present(value)
-
-
 def deep_merge(base: Mapping[Any, Any], other: Mapping[Any, Any]) -> dict[Any, Any]:
     """ActiveSupport's `deep_merge`: nested hashes merge key by key, anything else replaces."""
     merged = copy.deepcopy(dict(base))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import schema
 from kamalnb.config.base import Frozen
+from kamalnb.config.ruby import to_s
 from kamalnb.config.validator import validate
 from kamalnb.errors import ConfigError
 from kamalnb.sensitive import Secret
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 def _log_level(level: Any) -> str:
     if isinstance(level, int) and not isinstance(level, bool):
         return str(level)
-    name = str(level).lstrip(":")
+    name = to_s(level).lstrip(":")
     if name.lower() not in LOG_LEVELS:
         raise ConfigError(f"invalid log level: {name}")
     return name
@@ -52,7 +53,7 @@ class Ssh(Frozen):
 
     @property
     def user(self) -> str:
-        return str(self.ssh_config.get("user", "root"))
+        return to_s(self.ssh_config.get("user", "root"))
 
     @property
     def port(self) -> int:
@@ -62,11 +63,11 @@ class Ssh(Frozen):
     def proxy(self) -> SshJump | SshProxyCommand | None:
         proxy = self.ssh_config.get("proxy")
         if proxy:
-            proxy = str(proxy)
+            proxy = to_s(proxy)
             return SshJump(proxy if "@" in proxy else f"root@{proxy}")
         command = self.ssh_config.get("proxy_command")
         if command:
-            return SshProxyCommand(str(command))
+            return SshProxyCommand(to_s(command))
         return None
 
     @property

@@ -3,6 +3,7 @@
 Supported, with ERB's `-` trim mode as Kamal renders it:
 
     <%= ENV["NAME"] %>              value, or nothing when unset
+    <%= ENV["NAME"] || "dflt" %>    value, or the default when unset
     <%= ENV.fetch("NAME") %>        value; an error when unset
     <%= ENV.fetch("NAME", "dflt") %>  value, or the default when unset
     <%# comment %>                  nothing
@@ -19,7 +20,7 @@ from typing import Mapping
 from kamalnb.errors import ConfigError
 
 _STRING = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
-_ENV_INDEX = re.compile(rf"\AENV\s*\[\s*(?P<name>{_STRING})\s*\]\Z")
+_ENV_INDEX = re.compile(rf"\AENV\s*\[\s*(?P<name>{_STRING})\s*\](?:\s*\|\|\s*(?P<default>{_STRING}))?\Z")
 _ENV_FETCH = re.compile(
     rf"\AENV\.fetch\s*\(\s*(?P<name>{_STRING})\s*(?:,\s*(?P<default>{_STRING}|nil)\s*)?\)\Z"
 )
@@ -39,7 +40,8 @@ def _evaluate(code: str, env: Mapping[str, str], where: str) -> str:
     code = code.strip()
     match = _ENV_INDEX.match(code)
     if match:
-        return env.get(_ruby_string(match["name"]), "")
+        default = _ruby_string(match["default"]) if match["default"] else ""
+        return env.get(_ruby_string(match["name"]), default)
     match = _ENV_FETCH.match(code)
     if match:
         name = _ruby_string(match["name"])

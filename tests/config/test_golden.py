@@ -290,6 +290,7 @@ service: <%= ENV["SERVICE_NAME"] %>
 image: dhh/<%= ENV.fetch("IMAGE_NAME") %>
 servers:
   - <%= ENV.fetch("HOST", "9.9.9.9") %>
+  - <%= ENV["THIRD_HOST"] || "9.9.9.7" %>
   - <%= ENV.fetch('SECOND_HOST', '9.9.9.8') -%>
 
 registry:

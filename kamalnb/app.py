@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from kamalnb.config import Configuration
@@ -59,8 +60,14 @@ def load(
     """Load a Kamal project: `kamalnb.load("config/deploy.yml", "staging", roles="web")`.
 
     The keyword arguments are Kamal's global options (`--version`, `-h`, `-r`, `-p`, `-v`,
-    `-q`, `-H`). Raises ConfigError; warns (UserWarning) about a leftover Kamal 1 `.env`.
+    `-q`, `-H`). `root` is the project directory (secrets, hooks); by default the directory
+    holding `config/` when the file is in one, so a notebook in a sub-directory can load
+    `"../config/deploy.yml"`, else the current directory. Raises ConfigError; warns
+    (UserWarning) about a leftover Kamal 1 `.env`.
     """
+    if root is None:
+        path = Path(os.path.abspath(path))
+        root = path.parent.parent if path.parent.name == "config" else Path.cwd()
     config = load_config(
         path, destination, version=version, hosts=hosts, roles=roles, primary=primary, root=root, environ=environ,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import kamalnb
@@ -22,6 +23,7 @@ def load_from_args(args: argparse.Namespace) -> App:
         app = load_app(
             args.config_file, args.destination, version=args.version, hosts=args.hosts, roles=args.roles,
             primary=args.primary, verbose=args.verbose, quiet=args.quiet, skip_hooks=args.skip_hooks,
+            root=Path.cwd(),
         )
     for warning in caught:
         if issubclass(warning.category, UserWarning):

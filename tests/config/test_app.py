@@ -130,3 +130,11 @@ def test_config_display_reads_no_secrets(tmp_path: Path) -> None:
     assert printer.out.splitlines()[0] == "Configuration app"
     assert "RAILS_MASTER_KEY (secret)" in printer.out
     assert not marker.exists()
+
+
+def test_notebook_in_a_subdirectory_finds_the_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "notebooks").mkdir()
+    monkeypatch.chdir(project / "notebooks")
+    app = kamalnb.load("../config/deploy.yml")
+    assert app.config.root == project
+    assert app.config.secrets["RAILS_MASTER_KEY"].reveal() == "s3cr3t-value"

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from kamalnb.commands import Auditor, Hook
-from kamalnb.commands.base import Command
 from kamalnb.errors import HookFailed, HostError, KamalnbError
 from kamalnb.events import Events, HostFinished, HostStarted
 from kamalnb.executors.base import Executor
@@ -121,11 +120,10 @@ class StepContext:
 
     # ---- audit -----------------------------------------------------------------------------
 
-    def audit_command(self, line: str, **details: object) -> Command:
-        return Auditor(self.config, recorded_at=self.now(), performer=self.performer).record(line, **details)
-
     def audit(self, host: str, line: str, **details: object) -> None:
-        self.executor.run(host, self.audit_command(line, **details))
+        """Append Kamal's audit line to the host's `.kamal/<service>-audit.log`."""
+        auditor = Auditor(self.config, recorded_at=self.now(), performer=self.performer)
+        self.executor.run(host, auditor.record(line, **details))
 
     # ---- hooks -----------------------------------------------------------------------------
 

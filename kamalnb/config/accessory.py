@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import erb, schema
-from kamalnb.config.base import Frozen
+from kamalnb.config.base import DockerOptions, Frozen
 from kamalnb.config.env import Env
 from kamalnb.config.proxy import Proxy
 from kamalnb.config.registry import Registry
-from kamalnb.config.ruby import argumentize, either, optionize, present, to_s
+from kamalnb.config.ruby import argumentize, either, present, to_s
 from kamalnb.config.validator import AccessoryValidator, validate
 from kamalnb.config.volume import Volume
 from kamalnb.errors import ConfigError
@@ -44,7 +44,7 @@ class AccessoryPath(Frozen):
         return f"AccessoryPath({self.local!r} -> {self.host_path!r}:{self.container_path!r})"
 
 
-class Accessory(Frozen):
+class Accessory(DockerOptions, Frozen):
     def __init__(self, name: str, config: "Configuration") -> None:
         self.name = name
         self.config = config
@@ -223,21 +223,6 @@ class Accessory(Frozen):
     @property
     def docker_options(self) -> dict[str, Any]:
         return dict(self.accessory_config.get("options") or {})
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return {key: value for key, value in self.docker_options.items() if to_s(key) != "restart"}
-
-    @property
-    def option_args(self) -> list[str]:
-        return optionize(self.options)
-
-    @property
-    def restart_policy(self) -> str:
-        for key, value in self.docker_options.items():
-            if to_s(key) == "restart":
-                return value
-        return "unless-stopped"
 
     @property
     def cmd(self) -> str | None:

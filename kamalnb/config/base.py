@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kamalnb.config.ruby import optionize, to_s
+
 
 class Frozen:
     """Attributes are set in `__init__`, then `_freeze()` makes the object read-only.
@@ -23,3 +25,26 @@ class Frozen:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is read-only")
+
+
+class DockerOptions:
+    """`options:` of a role or an accessory: `docker run` flags, except `restart`, which
+    is the container's restart policy. The class defines `docker_options`."""
+
+    docker_options: dict[str, Any]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Docker run options without `restart` (which becomes `restart_policy`)."""
+        return {key: value for key, value in self.docker_options.items() if to_s(key) != "restart"}
+
+    @property
+    def option_args(self) -> list[str]:
+        return optionize(self.options)
+
+    @property
+    def restart_policy(self) -> str:
+        for key, value in self.docker_options.items():
+            if to_s(key) == "restart":
+                return value
+        return "unless-stopped"

@@ -7,11 +7,11 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import schema
-from kamalnb.config.base import Frozen
+from kamalnb.config.base import DockerOptions, Frozen
 from kamalnb.config.env import Env, EnvTag
 from kamalnb.config.logging import Logging
 from kamalnb.config.proxy import Proxy
-from kamalnb.config.ruby import argumentize, either, optionize, present, to_s
+from kamalnb.config.ruby import argumentize, either, present, to_s
 from kamalnb.config.validator import RoleValidator, validate
 from kamalnb.config.volume import Volume
 from kamalnb.errors import ConfigError
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from kamalnb.config.configuration import Configuration
 
 
-class Role(Frozen):
+class Role(DockerOptions, Frozen):
     def __init__(self, name: str, config: "Configuration") -> None:
         self.name = name
         self.config = config
@@ -128,22 +128,6 @@ class Role(Frozen):
     @property
     def docker_options(self) -> dict[str, Any]:
         return dict(self.specializations.get("options") or {})
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """Docker run options without `restart` (which becomes `restart_policy`)."""
-        return {key: value for key, value in self.docker_options.items() if to_s(key) != "restart"}
-
-    @property
-    def option_args(self) -> list[str]:
-        return optionize(self.options)
-
-    @property
-    def restart_policy(self) -> str:
-        for key, value in self.docker_options.items():
-            if to_s(key) == "restart":
-                return value
-        return "unless-stopped"
 
     @functools.cached_property
     def logging(self) -> Logging:

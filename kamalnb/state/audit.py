@@ -9,9 +9,8 @@ import pandas as pd
 
 from kamalnb.commands.auditor import AUDIT_LINES_SHOWN, Auditor
 from kamalnb.commands.base import Command
-from kamalnb.errors import HostError
 from kamalnb.facts import AuditEntry, parse_audit_line
-from kamalnb.state.base import EPOCH, config_of, error_text, executor_for, frame, read_each
+from kamalnb.state.base import EPOCH, answers, config_of, executor_for, frame, read_each
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
@@ -44,12 +43,8 @@ def audit(app: Any, executor: "Executor | None" = None, lines: int = AUDIT_LINES
     order = {host: index for index, host in enumerate(names)}
     entries: list[tuple[str, AuditEntry]] = []
     rows: list[dict[str, Any]] = []
-    for host in names:
-        answer = found[host]
-        if isinstance(answer, HostError):
-            rows.append({"host": host, "error": error_text(answer)})
-        else:
-            entries += [(host, parse_audit_line(line, config.destination)) for line in answer]
+    for host, answer in answers(found, names, rows):
+        entries += [(host, parse_audit_line(line, config.destination)) for line in answer]
     # Stable sort: lines of one host keep their order when their times are equal.
     entries.sort(key=lambda item: (item[1].recorded_at or EPOCH, order[item[0]]))
     rows[:0] = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import pandas as pd
 
@@ -53,6 +53,17 @@ def read_each(executor: "Executor", hosts: Sequence[str], task: Callable[[str], 
             raise HostError(host, f"unexpected answer: {error}") from None
 
     return executor.each(hosts, guarded)
+
+
+def answers(found: Mapping[str, Any], hosts: Iterable[str], rows: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """Each host's answer, in host order; a host that could not be read gets a row with
+    its error instead."""
+    for host in hosts:
+        answer = found[host]
+        if isinstance(answer, HostError):
+            rows.append({"host": host, "error": error_text(answer)})
+        else:
+            yield host, answer
 
 
 def error_text(error: BaseException) -> str:

@@ -13,6 +13,7 @@ from kamalnb.errors import HostError
 from kamalnb.facts import ContainerInfo, current_container, version_from_name
 from kamalnb.state.base import (
     EPOCH,
+    answers,
     app_filters,
     config_of,
     error_text,
@@ -63,11 +64,7 @@ def containers(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     with executor_for(config, executor) as ssh:
         found = read_each(ssh, hosts, lambda host: inspect_containers(ssh, host, app_filters(config)))
     rows: list[dict[str, Any]] = []
-    for host in hosts:
-        answer = found[host]
-        if isinstance(answer, HostError):
-            rows.append({"host": host, "error": error_text(answer)})
-            continue
+    for host, answer in answers(found, hosts, rows):
         for container in _newest_first(answer):
             role = container.labels.get("role")
             if roles is not None and role not in roles:

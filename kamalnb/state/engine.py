@@ -17,7 +17,7 @@ from kamalnb.facts import (
     parse_image_inspect,
     split_reference,
 )
-from kamalnb.state.base import EPOCH, config_of, error_text, executor_for, frame, reachable, read_each, short_id
+from kamalnb.state.base import EPOCH, answers, config_of, error_text, executor_for, frame, reachable, read_each, short_id
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
@@ -86,11 +86,7 @@ def images(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     with executor_for(config, executor) as ssh:
         found = read_each(ssh, names, lambda host: _images(ssh, host, repository))
     rows: list[dict[str, Any]] = []
-    for host in names:
-        answer = found[host]
-        if isinstance(answer, HostError):
-            rows.append({"host": host, "error": error_text(answer)})
-            continue
+    for host, answer in answers(found, names, rows):
         for image in sorted(answer, key=lambda image: image.created or EPOCH, reverse=True):
             tags = [tag for repo, tag in map(split_reference, image.repo_tags) if repo == repository] or [None]
             for tag in sorted(tags, key=lambda tag: tag or ""):

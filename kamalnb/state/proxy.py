@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kamalnb.errors import HostError
 from kamalnb.extension import Extension
 from kamalnb.proxy import CaddyDriver, ProxyDriver
-from kamalnb.state.base import config_of, error_text, executor_for, frame, read_each
+from kamalnb.state.base import answers, config_of, executor_for, frame, read_each
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
@@ -28,11 +27,7 @@ def routes(app: Any, executor: "Executor | None" = None, *, driver: ProxyDriver 
         proxy = driver or CaddyDriver(ssh, Extension.from_config(config.kamalnb).proxy_image)
         found = read_each(ssh, names, proxy.routes)
     rows: list[dict[str, Any]] = []
-    for host in names:
-        answer = found[host]
-        if isinstance(answer, HostError):
-            rows.append({"host": host, "error": error_text(answer)})
-            continue
+    for host, answer in answers(found, names, rows):
         for state in sorted(answer, key=lambda state: state.id):
             base = {"host": host, "route": state.id, "role": ours.get(state.id), "domains": ", ".join(state.hosts)}
             for upstream in state.upstreams or (None,):

@@ -87,6 +87,11 @@ class LocalExecutor(BaseExecutor):
                 pass
         try:
             exit_status = process.wait(timeout)
+        except KeyboardInterrupt:
+            # The process runs in its own session, out of the terminal's reach: stop it here.
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
+            raise
         except subprocess.TimeoutExpired:
             # The whole process group: a shell's children must not outlive the timeout.
             os.killpg(process.pid, signal.SIGKILL)

@@ -1,4 +1,5 @@
 import os
+import signal
 import stat
 import time
 
@@ -63,3 +64,28 @@ def test_upload_sets_the_mode_whatever_the_umask(tmp_path):
     assert result.command == "upload web.env (6 bytes, mode 0600)"
     assert stat.S_IMODE((tmp_path / "web.env").stat().st_mode) == 0o600
     assert (tmp_path / "web.env").read_text() == "KEY=1\n"
+
+
+def test_an_interrupt_stops_the_local_process_too(tmp_path):
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    pidfile = tmp_path / "pid"
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            LocalExecutor().run("local", Command((f"echo $$ > {pidfile}; exec sleep 30",)))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"process {pid} outlived the interrupt")

@@ -26,6 +26,8 @@ def register(subparsers, add_command) -> None:
     status = verb("status", _status, "one row per host, and the sample app's directory")
     down = verb("down", _down, "stop the sandbox and remove all it created")
     demo = verb("demo", _demo, "deploy the sample app to the sandbox (v1, then v2) and show the fleet")
+    down.add_argument("--purge", action="store_true",
+                      help="also delete its files: keys, the sample app's repository, images")
     for parser in (up, status, down, demo):
         parser.add_argument("--name", default=DEFAULT_NAME, help="sandbox name (default: default)")
 
@@ -49,7 +51,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    Sandbox(args.name).down()
+    Sandbox(args.name).down(purge=args.purge)
     print(f"Sandbox {args.name!r} is down.")
     return 0
 

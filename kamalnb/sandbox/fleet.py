@@ -453,12 +453,15 @@ class Sandbox:
 
     # ---- down --------------------------------------------------------------------------
 
-    def down(self) -> None:
-        """Stop every process, remove namespaces, links and mounts; keep nothing running."""
+    def down(self, *, purge: bool = False) -> None:
+        """Stop every process, remove namespaces, links and mounts; keep nothing running.
+        Its files (keys, the sample app, image data) stay for the next `up` unless `purge`."""
         if os.geteuid() != 0:
             raise SandboxError("the sandbox needs root: run `kamalnb sandbox down` as root")
         self._remove_runtime()
         self.state_file.unlink(missing_ok=True)
+        if purge:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def _remove_runtime(self) -> None:
         state = self._state() or {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -52,9 +51,7 @@ def second_name():
     """A name for a second sandbox, which is taken down and deleted even if the test fails."""
     name = f"t{uuid.uuid4().hex[:6]}"
     yield name
-    second = Sandbox(name)
-    second.down()
-    shutil.rmtree(second.dir, ignore_errors=True)
+    Sandbox(name).down(purge=True)
 
 
 def test_second_sandbox_up_twice_recovers_from_a_crash_and_down_leaves_nothing(

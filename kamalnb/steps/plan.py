@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from kamalnb.events import Event, HostFinished, HostStarted
 from kamalnb.executors import Answer, HttpResponse, PlanExecutor
 from kamalnb.proxy import caddy_config
+from kamalnb.steps.context import LOCAL
 
 if TYPE_CHECKING:
     import pandas
 
 PLAN_CONTAINER_ADDRESS = "172.18.0.2"
 PLAN_CONTAINER_ID = "0123456789ab"
-LOCAL = "local"
 
 
 def plan_executor(command: str) -> PlanExecutor:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from kamalnb.commands.base import Command
 from kamalnb.errors import KamalnbError
 from kamalnb.executors import SshExecutor, SshSettings
+from kamalnb.fanout import fan_out
 from kamalnb.sandbox import Sandbox
 
 COMMAND = ["true"]
@@ -25,10 +26,9 @@ COMMAND = ["true"]
 def through_executor(sandbox: Sandbox, hosts: list[str], count: int) -> float:
     started = time.perf_counter()
     with SshExecutor(SshSettings(config=str(sandbox.ssh_config))) as ssh:
-        results = ssh.each(hosts, lambda host: [ssh.run(host, Command.from_argv(COMMAND)) for _ in range(count)])
-    failed = {host: value for host, value in results.items() if isinstance(value, Exception)}
-    if failed:
-        raise SystemExit(f"executor failed: {failed}")
+        outcomes = fan_out(hosts, lambda host: [ssh.run(host, Command.from_argv(COMMAND)) for _ in range(count)])
+    if outcomes.errors:
+        raise SystemExit(f"executor failed: {outcomes.errors}")
     return time.perf_counter() - started
 
 

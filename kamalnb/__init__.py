@@ -1,4 +1,10 @@
-"""kamalnb: Kamal's zero-downtime container deploys, from Jupyter notebooks."""
+"""kamalnb: Kamal's zero-downtime container deploys, from Jupyter notebooks.
+
+`App` and `load` are imported on first use, so that `import kamalnb` (and every command
+line verb) pays only for what it uses.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from kamalnb.errors import (
     AuthenticationFailed,
@@ -17,7 +23,9 @@ from kamalnb.errors import (
     StepFailed,
 )
 from kamalnb.sensitive import Secret
-from kamalnb.app import App, load
+
+if TYPE_CHECKING:
+    from kamalnb.app import App, load
 
 __version__ = "0.1.0"
 
@@ -41,3 +49,11 @@ __all__ = [
     "__version__",
     "load",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("App", "load"):
+        from kamalnb import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,41 +1,151 @@
-"""`App`: one loaded Kamal project, the handle every step hangs off.
+"""`App`: one loaded Kamal project, and every verb as a call on it.
 
     app = kamalnb.load("config/deploy.yml", destination="staging")
     app                  # in a notebook: roles, hosts and settings (secrets redacted)
-    app.config.role("web").container_name()
+    app.deploy()         # live progress, then the report
+    app.versions()       # fleet state as a DataFrame
+
+This is the API layer: it calls the steps (`kamalnb.steps`) and the fleet-state tables
+(`kamalnb.state`, loaded on first use with pandas); neither of them imports it.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from kamalnb.config import Configuration
 from kamalnb.config import display
 from kamalnb.config import load as load_config
-from kamalnb.steps.api import Steps
+from kamalnb.options import Options
+from kamalnb.results import Report
+from kamalnb.steps import deploy as deploy_steps
+from kamalnb.verbs import AppVerbs, LockVerbs, ProxyVerbs, ServerVerbs, run_step
+
+if TYPE_CHECKING:
+    import pandas
+
+    from kamalnb.executors.base import Executor
+
+__all__ = ["App", "Options", "load"]
 
 
-@dataclass(frozen=True)
-class Options:
-    """Kamal's global options, as given to `kamalnb.load()` or on the command line."""
-
-    verbose: bool = False
-    quiet: bool = False
-    skip_hooks: bool = False
-
-
-class App(Steps):
+class App:
     """A Kamal project: its frozen `config` plus the global options in force."""
 
     def __init__(self, config: Configuration, options: Options | None = None) -> None:
         self.config = config
         self.options = options or Options()
+        self._connection: "Executor | None" = None
+        self._connection_lock = threading.Lock()
 
-    # -- display ------------------------------------------------------------------
+    # ---- the deploy verbs ---------------------------------------------------------------
+
+    def setup(self, *, skip_push: bool = False, no_cache: bool = False, **options: Any) -> Report:
+        return run_step(self, "setup", lambda c: deploy_steps.setup(c, skip_push=skip_push, no_cache=no_cache),
+                        **options)
+
+    def deploy(self, *, version: str | None = None, skip_push: bool = False, no_cache: bool = False,
+               **options: Any) -> Report:
+        """Build, push, and boot the new version everywhere without dropping a request."""
+        return run_step(self._at_version(version), "deploy",
+                        lambda c: deploy_steps.deploy(c, skip_push=skip_push, no_cache=no_cache), **options)
+
+    def redeploy(self, *, version: str | None = None, skip_push: bool = False, no_cache: bool = False,
+                 **options: Any) -> Report:
+        return run_step(self._at_version(version), "redeploy",
+                        lambda c: deploy_steps.redeploy(c, skip_push=skip_push, no_cache=no_cache), **options)
+
+    def rollback(self, version: str, **options: Any) -> Report:
+        return run_step(self._at_version(version), "rollback", deploy_steps.rollback, **options)
+
+    def build(self, *, no_cache: bool = False, **options: Any) -> Report:
+        """Build the image locally and push it to the registry."""
+        return run_step(self, "build", lambda c: deploy_steps.build(c, no_cache=no_cache), subcommand="push",
+                        **options)
+
+    def pull(self, **options: Any) -> Report:
+        return run_step(self, "build", deploy_steps.pull, subcommand="pull", **options)
+
+    @property
+    def lock(self) -> LockVerbs:
+        return LockVerbs(self)
+
+    @property
+    def proxy(self) -> ProxyVerbs:
+        return ProxyVerbs(self)
+
+    @property
+    def app(self) -> AppVerbs:
+        return AppVerbs(self)
+
+    @property
+    def server(self) -> ServerVerbs:
+        return ServerVerbs(self)
+
+    def _at_version(self, version: str | None) -> "App":
+        if not version:
+            return self
+        return App(self.config.with_version(version), self.options)
+
+    # ---- fleet state: read-only tables, on connections kept open across calls ------------
+
+    def hosts(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+        """Each host: roles, reachable, Docker version, containers running, disk free."""
+        from kamalnb import state
+
+        return state.hosts(self, executor or self.connection())
+
+    def containers(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+        """Every container of this service: host, role, version, state, health, created, image."""
+        from kamalnb import state
+
+        return state.containers(self, executor or self.connection())
+
+    def versions(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+        """Which version serves where; `mixed` marks hosts that differ from the rest."""
+        from kamalnb import state
+
+        return state.versions(self, executor or self.connection())
+
+    def images(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+        from kamalnb import state
+
+        return state.images(self, executor or self.connection())
+
+    def drift(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+        """What runs that the configuration does not know, and what it expects but is missing."""
+        from kamalnb import state
+
+        return state.drift(self, executor or self.connection())
+
+    def audit(self, lines: int = 50, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+        """The audit log lines of every host, merged in time order."""
+        from kamalnb import state
+
+        return state.audit(self, executor or self.connection(), lines)
+
+    def connection(self) -> "Executor":
+        """The SSH executor the fleet-state tables share (opened once, reused)."""
+        with self._connection_lock:
+            if self._connection is None:
+                from kamalnb.executors.ssh import SshExecutor
+
+                self._connection = SshExecutor.from_config(self.config)
+            return self._connection
+
+    def close(self) -> None:
+        """Close the connections the fleet-state tables opened."""
+        with self._connection_lock:
+            executor, self._connection = self._connection, None
+        if executor is not None:
+            executor.close()
+
+    # ---- display --------------------------------------------------------------------------
+
     def __repr__(self) -> str:
         return display.text(self.config, f"App {self.config.service_and_destination}")
 

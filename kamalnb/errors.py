@@ -10,7 +10,9 @@
     │   ├── HostKeyChanged
     │   ├── CommandFailed      exit status and the last lines of stderr
     │   ├── CommandTimedOut
-    │   └── HealthCheckFailed
+    │   ├── HealthCheckFailed
+    │   └── Interrupted        the user interrupted; the host stopped at a safe point
+    ├── HostsFailed            one action failed on several hosts; names each with its cause
     ├── LockHeld               the deploy lock is taken by someone else
     ├── HookFailed             a hook exited non-zero
     └── StepFailed             a step failed on some hosts; carries the partial report
@@ -79,6 +81,25 @@ class HealthCheckFailed(HostError):
     pass
 
 
+class Interrupted(HostError):
+    """The user interrupted the step; this host stopped at a safe point."""
+
+
+class HostsFailed(KamalnbError):
+    """`what` failed on one or more hosts; `errors` holds each host's error, in host order."""
+
+    def __init__(self, what: str, errors: "list[HostError]") -> None:
+        self.what = what
+        self.errors = list(errors)
+        hosts = ", ".join(dict.fromkeys(error.host for error in self.errors))
+        causes = "\n".join(f"  {error.host}: {error.detail}" for error in self.errors)
+        super().__init__(f"{what} failed on {hosts}:\n{causes}")
+
+    @property
+    def hosts(self) -> list[str]:
+        return list(dict.fromkeys(error.host for error in self.errors))
+
+
 class LockHeld(KamalnbError):
     pass
 
@@ -100,3 +121,8 @@ class StepFailed(KamalnbError):
     def __init__(self, message: str, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+def error_text(error: BaseException) -> str:
+    """What a user reads of an error: a host error's detail (its host is shown beside it)."""
+    return error.detail if isinstance(error, HostError) else (str(error) or type(error).__name__)

@@ -12,9 +12,35 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any, Callable, Literal
 
 log = logging.getLogger(__name__)
+
+
+class Phase(StrEnum):
+    """The phases a host goes through, shared by the steps (which emit them) and the
+    displays (which draw them). Members are strings: `Phase.PULL == "pull"`."""
+
+    BUILD = "build"
+    PULL = "pull"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    PROXY = "proxy"
+    STALE = "stale"
+    BOOT = "boot"
+    START = "start"
+    HEALTH = "health"
+    SWITCH = "switch"
+    DRAIN = "drain"
+    STOP = "stop"
+    TAG = "tag"
+    PRUNE = "prune"
+    EXEC = "exec"
+
+
+# Booting a role's container on a host, in the order it happens (the pull comes first).
+BOOT_PHASES: tuple[Phase, ...] = (Phase.PULL, Phase.START, Phase.HEALTH, Phase.SWITCH, Phase.DRAIN, Phase.STOP)
 
 
 def _now() -> datetime:

@@ -1,4 +1,12 @@
-"""Pure parsers of what the hosts answer: command output -> records. No I/O here."""
+"""What kamalnb asks the hosts, and how it reads the answers. No I/O here.
+
+Every read of a host is a `Read`: the fact it asks for (a name), the request that asks it
+(a command from `kamalnb.commands`, or an HTTP request), and the parser of the answer.
+Executors answer a read with `executor.read(host, read)`: the SSH executor runs the
+command and parses what came back; the plan executor answers by the fact's name, from
+an assumed fleet, without running anything. Steps and the fleet-state tables ask through
+the same reads, so both see a host the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,42 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+
+from kamalnb.commands.base import Command, HttpRequest
+
+if TYPE_CHECKING:
+    from kamalnb.executors.base import HttpResponse
+    from kamalnb.results import Result
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Read(Generic[T]):
+    """One question to a host. `parse` gets the command's `Result` (whatever its exit
+    status) or the `HttpResponse`; an answer it cannot make sense of (ValueError, KeyError,
+    TypeError) becomes the host's error: `unexpected answer: ...`."""
+
+    fact: str
+    request: Command | HttpRequest
+    parse: Callable[[Any], T]
+
+    def __str__(self) -> str:
+        return str(self.request)
+
+
+def _stdout(result: "Result") -> str:
+    return result.check().stdout.strip()
+
+
+def _words(result: "Result") -> list[str]:
+    return result.check().stdout.split()
+
+
+def _first_word(result: "Result") -> str | None:
+    words = _words(result)
+    return words[0] if words else None
 
 _LOCKED_BY = re.compile(r"^Locked by: (?P<by>.*) at (?P<at>\S+)$")
 
@@ -23,6 +67,18 @@ class LockInfo:
         if self.locked_at is None:
             return None
         return ((now or datetime.now(timezone.utc)) - self.locked_at).total_seconds()
+
+
+def _lock(result: "Result") -> LockInfo | None:
+    # Kamal's own test: `stat` says "No such file or directory" when nobody holds the lock.
+    if not result.ok and "No such file or directory" in result.stderr:
+        return None
+    return parse_lock_details(result.check().stdout)
+
+
+def lock(lock_commands: Any) -> Read[LockInfo | None]:
+    """The deploy lock's details; None when nobody holds it. `lock_commands`: commands.Lock."""
+    return Read("lock", lock_commands.status(), _lock)
 
 
 def parse_lock_details(text: str) -> LockInfo:
@@ -251,3 +307,115 @@ def parse_audit_line(line: str, destination: str | None = None) -> AuditEntry:
     if destination and rest and rest[0] == destination:
         found_destination, rest = rest[0], rest[1:]
     return AuditEntry(recorded_at, performer, found_destination, tuple(rest), text[position:], text)
+
+
+# -- the reads of the app's containers ----------------------------------------------------
+
+def running_version(app: Any) -> Read[str | None]:
+    """The version a role runs on a host as Kamal decides it (`app`: commands.App)."""
+    return Read("running_version", app.current_running_version(), lambda r: _stdout(r) or None)
+
+
+def running_versions(app: Any) -> Read[list[str]]:
+    """Every version of the role with a running container on the host."""
+    return Read("running_versions", app.list_versions(), _words)
+
+
+def container_id(app: Any, version: str) -> Read[str | None]:
+    """The ID of the role's container of `version` (any state); None when there is none."""
+    return Read("container_id", app.container_id_for_version(version), _first_word)
+
+
+def container_status(app: Any, version: str) -> Read[str]:
+    """`healthy`, `unhealthy`, `starting` or, without a health check, the container's state;
+    empty when the container is gone."""
+    return Read("container_status", app.status(version), lambda r: r.stdout.strip())
+
+
+def container_address(container: str, network: str) -> Read[str | None]:
+    """The container's address on `network`; None when it has none (it exited)."""
+    template = f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}'
+    return Read("container_address", Command.from_argv(["docker", "inspect", "--format", template, container]),
+                lambda r: _stdout(r) or None)
+
+
+def containers(docker_commands: Any, filters: list[str] | tuple[str, ...] = ()) -> Read[list[ContainerInfo]]:
+    """Every container matching `filters`, inspected (`docker_commands`: commands.Docker)."""
+    return Read("containers", docker_commands.inspect_containers(filters), _containers)
+
+
+def _containers(result: "Result") -> list[ContainerInfo]:
+    # A container removed between `ps` and `inspect` makes inspect fail but still print the others.
+    if result.ok or result.stdout.strip().startswith("["):
+        return parse_container_inspect(result.stdout)
+    result.check()
+    return []
+
+
+def latest_image_id(app: Any) -> Read[str | None]:
+    """The ID of the image tagged `latest[-<destination>]`; None when there is none."""
+    return Read("latest_image_id", app.latest_image_id(), _first_word)
+
+
+def images(docker_commands: Any, repository: str) -> Read[list[ImageInfo]]:
+    """Every image of `repository`, inspected."""
+    return Read("images", docker_commands.inspect_images(repository),
+                lambda r: _unique_images(parse_image_inspect(r.check().stdout)))
+
+
+def _unique_images(found: list[ImageInfo]) -> list[ImageInfo]:
+    # An image with several tags is listed once per tag.
+    return list({image.id: image for image in found}.values())
+
+
+# -- the engine and the host ---------------------------------------------------------------
+
+def docker_installed(docker_commands: Any) -> Read[bool]:
+    return Read("docker_installed", docker_commands.installed(), lambda r: r.ok)
+
+
+def engine(docker_commands: Any) -> Read[EngineInfo]:
+    return Read("engine", docker_commands.info(ENGINE_INFO_FORMAT), lambda r: parse_engine_info(r.check().stdout))
+
+
+def disk_free(docker_commands: Any, path: str) -> Read[int | None]:
+    """Bytes available on the file system holding `path`; None when df cannot tell."""
+    return Read("disk_free", docker_commands.disk_free(path), lambda r: parse_df_available(r.stdout) if r.ok else None)
+
+
+def audit_lines(auditor: Any, lines: int) -> Read[list[str]]:
+    """The last `lines` lines of the audit log; none when there is no log yet."""
+    return Read("audit_lines", auditor.reveal(lines), _audit_lines)
+
+
+def _audit_lines(result: "Result") -> list[str]:
+    if not result.ok and "No such file or directory" in result.stderr:
+        return []
+    return [line for line in result.check().stdout.splitlines() if line.strip()]
+
+
+# -- the proxy -----------------------------------------------------------------------------
+
+def container_state(command: Command, fact: str) -> Read[str]:
+    """A container's state (`running`, `exited`...) by a `docker ps --format` command; empty
+    when there is no such container."""
+    return Read(fact, command, _stdout)
+
+
+def admin_json(fact: str, request: HttpRequest, missing: tuple[int, ...] = ()) -> Read[Any]:
+    """A JSON answer of a proxy's admin API; None for the `missing` statuses."""
+    def parse(response: "HttpResponse") -> Any:
+        if response.status in missing:
+            return None
+        if not response.ok:
+            raise ValueError(f"Caddy refused {request.method} {request.path}: {response.status} {response.text.strip()}")
+        return response.json() if response.body.strip() else None
+
+    return Read(fact, request, parse)
+
+
+def proxy_in_flight(request: HttpRequest) -> Read[dict[str, int]]:
+    """Requests in flight per upstream address, from Caddy's `GET /reverse_proxy/upstreams`."""
+    listed = admin_json("proxy_in_flight", request)
+    return Read(listed.fact, request,
+                lambda response: {u["address"]: int(u.get("num_requests", 0)) for u in listed.parse(response) or []})

@@ -15,13 +15,15 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Sequence
 
-from kamalnb.errors import CommandFailed, HostError, StepFailed
+from kamalnb.errors import CommandFailed, HostError, StepFailed, error_text
 from kamalnb.events import Events, HostFinished, HostStarted, StepFinished, StepStarted
 
 if TYPE_CHECKING:
     import pandas
+
+    from kamalnb.fanout import Outcomes
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -73,11 +75,7 @@ class HostOutcome:
 
     @property
     def error_message(self) -> str:
-        if self.error is None:
-            return ""
-        if isinstance(self.error, HostError):
-            return self.error.detail
-        return str(self.error) or type(self.error).__name__
+        return "" if self.error is None else error_text(self.error)
 
     def fail(self, error: BaseException) -> "HostOutcome":
         self.status = "failed"
@@ -153,13 +151,14 @@ class Report:
     def from_results(
         cls,
         step: str,
-        results: "dict[str, Result | BaseException]",
+        results: "Outcomes[str, Result]",
         *,
         roles: "dict[str, str] | None" = None,
     ) -> "Report":
-        """A report of one command per host, as returned by `Executor.each`."""
+        """A report of one command per host, as returned by `Executor.run_all`."""
         outcomes = []
-        for host, value in results.items():
+        values: dict[str, Result | BaseException] = {**results.results, **results.errors}
+        for host, value in values.items():
             outcome = HostOutcome(host, role=(roles or {}).get(host))
             if isinstance(value, Result):
                 outcome.commands.append(value)
@@ -349,7 +348,7 @@ class StepRecorder:
     >>> def boot(host):
     ...     with step.host(host, "boot", role="web") as outcome:
     ...         outcome.record(ssh.run(host, command))
-    >>> ssh.each(hosts, boot)
+    >>> step.absorb(fan_out(hosts, boot))
     >>> report = step.finish()
 
     `host()` emits HostStarted and HostFinished, times the phase, and records a HostError
@@ -385,8 +384,49 @@ class StepRecorder:
             self.events.emit(HostFinished(host, phase, role, ok=outcome.ok, duration=outcome.duration,
                                           error=outcome.error_message or None))
 
+    def absorb(self, outcomes: "Outcomes[Any, Any]") -> None:
+        """Record as failed every item of a fan-out that raised instead of recording its own
+        outcome (one interrupted before it started, a failure outside `host()`)."""
+        for item, error in outcomes.errors.items():
+            host, role = (item[0], getattr(item[1], "name", item[1])) if isinstance(item, tuple) else (item, None)
+            with self._lock:
+                self.report.add(HostOutcome(host, role=role, status="failed", error=error))
+
     def finish(self) -> Report:
         """The report, after emitting StepFinished."""
         self.report.duration = time.monotonic() - self._t0
         self.events.emit(StepFinished(self.report.step, self.report.ok, self.report.duration, self.report))
         return self.report
+
+
+class Outputs:
+    """What a command printed on each host: Kamal's `App Host:` blocks, a table, a frame."""
+
+    def __init__(self, title: str, outputs: "dict[str, str]", errors: "dict[str, str]") -> None:
+        self.title = title
+        self.outputs = outputs
+        self.errors = errors
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def __str__(self) -> str:
+        blocks = [f"App Host: {host}\n{text.rstrip()}" for host, text in self.outputs.items()]
+        blocks += [f"App Host: {host}\nERROR: {error}" for host, error in self.errors.items()]
+        return "\n\n".join(blocks)
+
+    __repr__ = __str__
+
+    def to_frame(self) -> "pandas.DataFrame":
+        import pandas
+
+        rows = [{"host": h, "output": t, "error": None} for h, t in self.outputs.items()]
+        rows += [{"host": h, "output": None, "error": e} for h, e in self.errors.items()]
+        return pandas.DataFrame(rows, columns=["host", "output", "error"])
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f"<tr><td>{html.escape(host)}</td><td><pre>{html.escape(text)}</pre></td></tr>"
+            for host, text in [*self.outputs.items(), *((h, f"ERROR: {e}") for h, e in self.errors.items())])
+        return f"<p><b>{html.escape(self.title)}</b></p><table>{cells}</table>"

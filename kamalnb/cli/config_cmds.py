@@ -6,17 +6,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import kamalnb
-from kamalnb.app import App
-from kamalnb.app import load as load_app
 from kamalnb.config.printer import dump
 
+if TYPE_CHECKING:
+    from kamalnb.app import App
 
-def load_from_args(args: argparse.Namespace) -> App:
+
+def load_from_args(args: argparse.Namespace) -> "App":
     """The App the global options describe; warnings go to stderr."""
     import warnings
+
+    from kamalnb.app import load as load_app
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)

@@ -7,11 +7,12 @@ import argparse
 from typing import Any
 
 from kamalnb.cli.config_cmds import load_from_args
-from kamalnb.steps.plan import Plan
 
 
 def _print(args: argparse.Namespace, value: Any) -> int:
     # A plan is what was asked for: printed even with -q.
+    from kamalnb.steps.plan import Plan
+
     if not args.quiet or isinstance(value, Plan):
         print(value)
     return 0

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from kamalnb.sandbox import Sandbox
-from kamalnb.sandbox.fleet import DEFAULT_NAME
+from typing import TYPE_CHECKING
+
+from kamalnb.sandbox import DEFAULT_NAME
+
+if TYPE_CHECKING:
+    from kamalnb.sandbox import Sandbox
 
 
 def register(subparsers, add_command) -> None:
@@ -33,6 +37,8 @@ def register(subparsers, add_command) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from kamalnb.sandbox import Sandbox
+
     sandbox = Sandbox(args.name, hosts=args.host_count, subnet=args.subnet)
     print(f"Starting sandbox {args.name!r} with {args.host_count} hosts ...", flush=True)
     sandbox.up()
@@ -40,23 +46,27 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from kamalnb.sandbox import Sandbox
+
     return _print_status(Sandbox.find(args.name))
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from kamalnb.sandbox import demo
+    from kamalnb.sandbox import Sandbox, demo
 
     demo.run(Sandbox.find(args.name))
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
+    from kamalnb.sandbox import Sandbox
+
     Sandbox(args.name).down(purge=args.purge)
     print(f"Sandbox {args.name!r} is down.")
     return 0
 
 
-def _print_status(sandbox: Sandbox) -> int:
+def _print_status(sandbox: "Sandbox") -> int:
     rows = sandbox.status()
     header = f"{'host':<6} {'address':<15} {'ssh':<4} {'docker':<16} containers"
     print(header)

@@ -11,7 +11,7 @@ from typing import Any
 from kamalnb.cli.config_cmds import load_from_args
 from kamalnb.commands.base import run_over_ssh
 from kamalnb.errors import ConfigError
-from kamalnb.steps.api import Outputs
+from kamalnb.results import Outputs
 
 
 def register(subparsers: Any, add_command: Any) -> None:

@@ -11,6 +11,7 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from kamalnb.config.base import NETWORK
 from kamalnb.commands.base import (
     Command,
     Upload,
@@ -32,7 +33,6 @@ from kamalnb.commands.base import (
 ACTIVE_DOCKER_STATUSES = ("running", "restarting")
 DOCKER_HEALTH_STATUS_FORMAT = "'{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}'"
 DOCKER_HEALTH_LOG_FORMAT = "'{{json .State.Health}}'"
-NETWORK = "kamal"
 
 
 def container_hostname(host: str, suffix: str) -> str:
@@ -311,7 +311,7 @@ class App:
     def _container_filter_args(self, statuses: Iterable[str] | None = None) -> tuple:
         return argumentize("--filter", self._container_filters(statuses))
 
-    def _latest_image_id(self) -> Command:
+    def latest_image_id(self) -> Command:
         return docker(
             "image", "ls", argumentize("--filter", [f"reference={self.config.latest_image}"]), "--format", "'{{.ID}}'"
         )
@@ -323,7 +323,7 @@ class App:
         )
 
     def _current_running_container(self, format_: str) -> Command:
-        latest_image_container = self._latest_container(format_, [f"ancestor=$({self._latest_image_id()})"])
+        latest_image_container = self._latest_container(format_, [f"ancestor=$({self.latest_image_id()})"])
         return pipe(shell(chain(latest_image_container, self._latest_container(format_))), command("head", "-1"))
 
     def _extract_version_from_name(self) -> str:

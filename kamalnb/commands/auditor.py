@@ -39,5 +39,5 @@ class Auditor:
             append(command("echo", escape_shell_value(self.audit_line(line, **details))), self.audit_log_file),
         )
 
-    def reveal(self) -> Command:
-        return command("tail", "-n", str(AUDIT_LINES_SHOWN), self.audit_log_file)
+    def reveal(self, lines: int = AUDIT_LINES_SHOWN) -> Command:
+        return command("tail", "-n", str(lines), self.audit_log_file)

@@ -37,6 +37,21 @@ class Command:
         return " ".join(str(word) for word in self.words)
 
 
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request to `address:port` as seen from a host (its loopback, a container),
+    sent through the SSH connection; shown as `METHOD http://address:port/path`."""
+
+    method: str
+    address: str
+    port: int
+    path: str
+    timeout: float = 10.0
+
+    def __str__(self) -> str:
+        return f"{self.method} http://{self.address}:{self.port}{self.path}"
+
+
 class Sensitive(Secret):
     """A secret word whose display keeps its non-secret part, like Kamal's `sensitive(redaction:)`.
 

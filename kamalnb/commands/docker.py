@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import shlex
+from typing import Any, Sequence
 
 from kamalnb.commands.base import Command, any_of, command, docker, pipe, shell
 
-NETWORK = "kamal"
+from kamalnb.config.base import NETWORK
 INSTALL_SCRIPT_URL = "https://get.docker.com"
 
 
@@ -25,6 +26,23 @@ class Docker:
 
     def installed(self) -> Command:
         return docker("-v")
+
+    def info(self, format_: str) -> Command:
+        return docker("info", "--format", shlex.quote(format_))
+
+    def inspect_containers(self, filters: Sequence[str] = ()) -> Command:
+        """`docker inspect` of every container `docker ps --all` lists with `filters`
+        (`--filter` pairs); no output when there is none."""
+        listed = docker("ps", "--all", "--quiet", "--no-trunc", *map(shlex.quote, filters))
+        return pipe(listed, command("xargs", "--no-run-if-empty", "docker", "inspect"))
+
+    def inspect_images(self, repository: str) -> Command:
+        """`docker image inspect` of every image of `repository`; no output when there is none."""
+        listed = docker("image", "ls", "--quiet", "--no-trunc", shlex.quote(repository))
+        return pipe(listed, command("xargs", "--no-run-if-empty", "docker", "image", "inspect"))
+
+    def disk_free(self, path: str) -> Command:
+        return command("df", "-Pk", shlex.quote(path))
 
     def running(self) -> Command:
         return docker("version")

@@ -12,6 +12,7 @@ Names follow Kamal's Ruby classes in snake_case (`Configuration`, `Role`, `Env`,
 
 from kamalnb.config.accessory import Accessory, AccessoryPath
 from kamalnb.config.alias import Alias
+from kamalnb.config.base import NETWORK
 from kamalnb.config.boot import Boot
 from kamalnb.config.builder import Builder
 from kamalnb.config.configuration import KAMAL_VERSION, Configuration, Servers
@@ -31,6 +32,6 @@ Config = Configuration
 
 __all__ = [
     "Accessory", "AccessoryPath", "Alias", "Boot", "Builder", "Config", "Configuration", "Env", "EnvTag",
-    "KAMAL_VERSION", "Logging", "Output", "Proxy", "ProxyBoot", "ProxyRun", "Registry", "Role", "Servers",
+    "KAMAL_VERSION", "Logging", "NETWORK", "Output", "Proxy", "ProxyBoot", "ProxyRun", "Registry", "Role", "Servers",
     "Specifics", "Ssh", "SshJump", "SshProxyCommand", "Sshkit", "Volume", "env_file_content", "load",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kamalnb.config import erb, schema
-from kamalnb.config.base import DockerOptions, Frozen
+from kamalnb.config.base import NETWORK, DockerOptions, Frozen
 from kamalnb.config.env import Env
 from kamalnb.config.proxy import Proxy
 from kamalnb.config.registry import Registry
@@ -21,7 +21,6 @@ from kamalnb.sensitive import Secret
 if TYPE_CHECKING:
     from kamalnb.config.configuration import Configuration
 
-DEFAULT_NETWORK = "kamal"
 
 
 class AccessoryPath(Frozen):
@@ -130,7 +129,7 @@ class Accessory(DockerOptions, Frozen):
 
     @property
     def network(self) -> str:
-        return to_s(either(self.accessory_config.get("network"), DEFAULT_NETWORK))
+        return to_s(either(self.accessory_config.get("network"), NETWORK))
 
     @property
     def labels(self) -> dict[str, Any]:

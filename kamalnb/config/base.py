@@ -7,6 +7,10 @@ from typing import Any
 from kamalnb.config.ruby import optionize, to_s
 
 
+# The docker network Kamal puts the proxy, the app and the accessories on.
+NETWORK = "kamal"
+
+
 class Frozen:
     """Attributes are set in `__init__`, then `_freeze()` makes the object read-only.
 

@@ -123,6 +123,18 @@ class Configuration(Frozen):
         self.specifics = Specifics.select(self, specific_hosts, specific_roles, primary)
         self._freeze()
 
+    def with_version(self, version: str | None) -> "Configuration":
+        """This configuration (files, destination, -h/-r/-p selection, warnings) for another version."""
+        if not version or version == self.declared_version:
+            return self
+        specifics = self.specifics
+        return Configuration(
+            self.raw_config, self.destination, version, root=self.root, environ=self.environ,
+            specific_hosts=specifics.specific_hosts,
+            specific_roles=[role.name for role in specifics.specific_roles] if specifics.specific_roles else None,
+            config_file=self.config_file, warnings=self.warnings,
+        )
+
     def __repr__(self) -> str:
         dest = f", destination={self.destination!r}" if self.destination else ""
         return f"<Configuration service={self.service!r}{dest} roles={[r.name for r in self.roles]}>"

@@ -105,6 +105,15 @@ class Specifics(Frozen):
     def _primary_role_hosts_first(self, hosts: list[str]) -> list[str]:
         return sorted(hosts, key=lambda host: 0 if any(role == self.primary_role for role in self.roles_on(host)) else 1)
 
+    def hosts_of(self, role: "Role") -> list[str]:
+        """The selected hosts of `role`, in the role's own order."""
+        return [host for host in role.hosts if host in self.hosts]
+
+    @property
+    def role_hosts(self) -> "list[tuple[str, Role]]":
+        """Every selected (host, role) pair: primary role first, each role's hosts in order."""
+        return [(host, role) for role in self.roles for host in self.hosts_of(role)]
+
     @property
     def app_hosts(self) -> list[str]:
         hosts = [host for host in self.config.app_hosts if host in self.hosts]

@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Self, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Protocol, Self, TypeVar, runtime_checkable
 
-from kamalnb.commands.base import Command
+from kamalnb.commands.base import Command, HttpRequest
 from kamalnb.errors import CommandTimedOut, HostError
 from kamalnb.events import CommandRan, CommandStarted, Events, OutputLine
+from kamalnb.fanout import DEFAULT_LIMIT, Outcomes, fan_out
 from kamalnb.results import Result
 from kamalnb.sensitive import Secret
+
+if TYPE_CHECKING:
+    from kamalnb.facts import Read
 
 T = TypeVar("T")
 
 Content = bytes | str | Secret | Path
 
-DEFAULT_PARALLELISM = 100
+DEFAULT_PARALLELISM = DEFAULT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,13 @@ class Executor(Protocol):
     ) -> HttpResponse:
         """An HTTP request to `address:port` as seen from `host` (its loopback, a container)."""
 
-    def each(self, hosts: Iterable[str], task: Callable[[str], T]) -> "dict[str, T | HostError]":
-        """`task(host)` on every host in parallel; a host's HostError is its value."""
+    def read(self, host: str, read: "Read[T]") -> T:
+        """Ask `host` one question (`kamalnb.facts`) and return the parsed answer; an answer
+        that makes no sense is that host's HostError."""
 
     def run_all(
         self, hosts: Iterable[str], command: Command, *, timeout: float | None = None, check: bool = True
-    ) -> "dict[str, Result | HostError]":
+    ) -> "Outcomes[str, Result]":
         """One command on every host in parallel."""
 
     def close(self) -> None:
@@ -138,41 +142,34 @@ class LineSplitter:
 
 
 class BaseExecutor:
-    """Parallel fan-out, event helpers and context management shared by the executors."""
+    """Reads, `run_all`, event helpers and context management shared by the executors."""
 
     events: Events
     parallelism: int = DEFAULT_PARALLELISM
 
-    def each(self, hosts: Iterable[str], task: Callable[[str], T]) -> "dict[str, T | HostError]":
-        """Run `task(host)` for every host in parallel, at most `parallelism` at a time.
-
-        A HostError raised by one host becomes that host's value and the other hosts carry
-        on. Any other exception is a bug: it is raised once every host has finished.
-        """
-        unique = list(dict.fromkeys(hosts))
-        if not unique:
-            return {}
-        results: dict[str, T | HostError] = {}
-        unexpected: BaseException | None = None
-        workers = max(1, min(self.parallelism, len(unique)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kamalnb") as pool:
-            futures = {host: pool.submit(task, host) for host in unique}
-            for host, future in futures.items():
-                try:
-                    results[host] = future.result()
-                except HostError as error:
-                    results[host] = error
-                except BaseException as error:
-                    unexpected = unexpected or error
-        if unexpected is not None:
-            raise unexpected
-        return results
-
     def run_all(
         self, hosts: Iterable[str], command: Command, *, timeout: float | None = None, check: bool = True
-    ) -> "dict[str, Result | HostError]":
-        """One command on every host in parallel."""
-        return self.each(hosts, lambda host: self.run(host, command, timeout=timeout, check=check))
+    ) -> "Outcomes[str, Result]":
+        """One command on every host in parallel, at most `parallelism` hosts at a time."""
+        return fan_out(hosts, lambda host: self.run(host, command, timeout=timeout, check=check),
+                       limit=self.parallelism)
+
+    def read(self, host: str, read: "Read[T]") -> T:
+        request = read.request
+        if isinstance(request, HttpRequest):
+            answer: Any = self.http(host, request.method, request.address, request.port, request.path,
+                                    timeout=request.timeout)
+        else:
+            answer = self.run(host, request, check=False)
+        try:
+            return read.parse(answer)
+        except (ValueError, KeyError, TypeError) as error:
+            raise HostError(host, f"unexpected answer: {error}") from None
+
+    def http(self, host: str, method: str, address: str, port: int, path: str, *,
+             body: bytes | str | None = None, headers: Mapping[str, str] | None = None,
+             timeout: float = 10.0) -> HttpResponse:
+        raise NotImplementedError
 
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
         raise NotImplementedError

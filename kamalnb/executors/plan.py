@@ -9,21 +9,29 @@ decide (which version runs now, is the lock free) get canned answers:
 A string key matches commands that start with it, a compiled pattern matches with
 `search`, a callable `(host, command) -> Answer | str | None` can answer anything. The
 first match wins; unmatched commands succeed with no output.
+
+Reads (`kamalnb.facts`) are answered by the fact they ask for: `facts={"running_version":
+None, "container_address": "172.18.0.2"}` gives every host that answer, without looking
+at the command's text; a fact not given is read from an empty, successful answer.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, TypeVar, Union
 
-from kamalnb.commands.base import Command
+from kamalnb.commands.base import Command, HttpRequest
 from kamalnb.events import Events
 from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, upload_label
 from kamalnb.results import Result
 
 if TYPE_CHECKING:
     import pandas
+
+    from kamalnb.facts import Read
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,11 @@ class PlanExecutor(BaseExecutor):
         answers: "Mapping[str | re.Pattern[str], AnswerLike] | Iterable[tuple[Matcher, AnswerLike]] | None" = None,
         *,
         http_answers: "Mapping[str | re.Pattern[str], HttpResponse] | None" = None,
+        facts: Mapping[str, Any] | None = None,
         events: Events | None = None,
     ) -> None:
         self.events = events or Events()
+        self.facts = dict(facts or {})
         self.planned: list[Planned] = []
         self._answers: list[tuple[Matcher, AnswerLike]] = []
         self._http_answers: list[tuple[Matcher, HttpResponse]] = list((http_answers or {}).items())
@@ -96,6 +106,20 @@ class PlanExecutor(BaseExecutor):
         display = f"{method} http://{address}:{port}{path}"
         self.planned.append(Planned(host, "http", display))
         return _lookup(self._http_answers, host, display) or HttpResponse(200, "OK")
+
+    def read(self, host: str, read: "Read[T]") -> T:
+        if read.fact not in self.facts:
+            return super().read(host, read)
+        request = read.request
+        display = str(request)
+        if isinstance(request, HttpRequest):
+            self.planned.append(Planned(host, "http", display))
+        else:
+            started, t0 = self._started(host, display)
+            self.planned.append(Planned(host, "run", display))
+            self._finished(host, display, 0, started, t0, "", "", check=False)
+        answer: T = self.facts[read.fact]
+        return answer
 
     def commands(self, host: str | None = None) -> list[str]:
         """What would run, in order (on one host, or everywhere)."""

@@ -2,7 +2,8 @@
 
 One connection per host, opened on first use and kept for the whole run: every command is
 a new channel on the same transport, so a deploy of fifty commands costs one handshake per
-host. Hosts run in parallel (`each`), with a bound on how many handshakes are in flight at
+host (a connection unused for sshkit's `pool_idle_timeout`, 900 s, is opened anew). Hosts
+run in parallel (`kamalnb.fanout`), with a bound on how many handshakes are in flight at
 once (sshkit's `max_concurrent_starts`, 30) and on how many hosts work at once.
 
 Host keys are checked against known_hosts. An unknown host is refused with the command
@@ -54,6 +55,7 @@ from kamalnb.results import Result
 from kamalnb.sensitive import reveal
 
 DEFAULT_MAX_CONCURRENT_STARTS = 30
+DEFAULT_POOL_IDLE_TIMEOUT = 900.0
 DEFAULT_CONNECT_TIMEOUT = 30.0
 
 _PARAMIKO_LEVELS = {
@@ -178,11 +180,16 @@ class _Connection:
         self._sftp: paramiko.SFTPClient | None = None
         self._lock = threading.Lock()
         self._sftp_lock = threading.Lock()
+        self._last_used = time.monotonic()
 
     def transport(self) -> paramiko.Transport:
         with self._lock:
             transport = self._client.get_transport() if self._client else None
-            if transport is None or not transport.is_active():
+            # sshkit's pool_idle_timeout: a connection idle that long is not trusted any more
+            # (a NAT or firewall on the way may have dropped it silently); open a new one.
+            idle = time.monotonic() - self._last_used
+            self._last_used = time.monotonic()
+            if transport is None or not transport.is_active() or idle > self.executor.pool_idle_timeout:
                 self._close_locked()
                 self._client = self.executor._open(self.target)
                 transport = self._client.get_transport()
@@ -231,8 +238,9 @@ class SshExecutor(BaseExecutor):
     >>> with SshExecutor(SshSettings(user="root", keys=["~/.ssh/id_ed25519"])) as ssh:
     ...     results = ssh.run_all(["10.0.0.1", "10.0.0.2"], Command.from_argv(["docker", "-v"]))
 
-    `parallelism` bounds how many hosts work at once in `each`/`run_all`;
+    `parallelism` bounds how many hosts work at once in `run_all`;
     `max_concurrent_starts` bounds how many handshakes are in flight at once;
+    `pool_idle_timeout` is how many seconds a connection may stay unused and still be reused;
     `command_timeout` is the default per-command timeout in seconds (None: no limit).
     """
 
@@ -243,6 +251,7 @@ class SshExecutor(BaseExecutor):
         events: Events | None = None,
         max_concurrent_starts: int = DEFAULT_MAX_CONCURRENT_STARTS,
         parallelism: int = DEFAULT_PARALLELISM,
+        pool_idle_timeout: float = DEFAULT_POOL_IDLE_TIMEOUT,
         command_timeout: float | None = None,
     ) -> None:
         if max_concurrent_starts < 1 or parallelism < 1:
@@ -250,6 +259,7 @@ class SshExecutor(BaseExecutor):
         self.settings = settings or SshSettings()
         self.events = events or Events()
         self.parallelism = parallelism
+        self.pool_idle_timeout = pool_idle_timeout
         self.command_timeout = command_timeout
         self.connections_opened = 0
         self._starts = threading.BoundedSemaphore(max_concurrent_starts)
@@ -269,6 +279,7 @@ class SshExecutor(BaseExecutor):
             settings_from_config(config),
             events=events,
             max_concurrent_starts=config.sshkit.max_concurrent_starts,
+            pool_idle_timeout=config.sshkit.pool_idle_timeout,
             command_timeout=command_timeout,
         )
 

@@ -7,7 +7,8 @@ import json
 import time
 from typing import Any
 
-from kamalnb.commands.base import Command
+from kamalnb import facts
+from kamalnb.commands.base import Command, HttpRequest
 from kamalnb.errors import HostError
 from kamalnb.executors.base import Executor, HttpResponse
 from kamalnb.proxy import caddy_config as cc
@@ -27,14 +28,14 @@ class CaddyDriver:
     # ---- the container -----------------------------------------------------------------
 
     def boot(self, host: str) -> None:
-        if self.executor.run(host, cc.kamal_proxy_running()).stdout.strip():
+        if self.executor.read(host, facts.container_state(cc.kamal_proxy_running(), "kamal_proxy_running")):
             raise HostError(
                 host,
                 "runs Kamal's kamal-proxy, which holds ports 80 and 443; kamalnb drives Caddy. "
                 "Remove it with `kamal proxy remove` first, or keep deploying this host with Kamal",
             )
         self.executor.run(host, cc.ensure_network())
-        state = self.executor.run(host, cc.container_state()).stdout.strip()
+        state = self.executor.read(host, facts.container_state(cc.container_state(), "proxy_state"))
         if state == "running":
             return
         if state:
@@ -64,11 +65,11 @@ class CaddyDriver:
     # ---- routes ------------------------------------------------------------------------
 
     def switch(self, host: str, route: Route, target: str) -> str | None:
-        current = self._admin(host, "GET", f"/id/{route.id}", allow=(404,))
-        if current.status == 404:
+        current = self.executor.read(host, self._admin_read("proxy_route", f"/id/{route.id}", missing=(404,)))
+        if current is None:
             self._add_route(host, route, cc.route_config(route, target))
             return None
-        previous = next((p for p in cc.route_upstreams(current.json()) if p != target), None)
+        previous = next((p for p in cc.route_upstreams(current) if p != target), None)
         # One PATCH replaces the whole route: matchers and upstreams change together.
         self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route, target, draining=previous))
         return previous
@@ -98,8 +99,7 @@ class CaddyDriver:
         self._admin(host, "DELETE", f"/id/{route_id}", allow=(404,))
 
     def routes(self, host: str) -> list[RouteState]:
-        response = self._admin(host, "GET", cc.ROUTES_PATH, allow=(400, 404))
-        configs = response.json() if response.ok and response.body.strip() != b"null" else []
+        configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
         in_flight = self._in_flight(host)
         states = []
         for config in configs or []:
@@ -113,8 +113,14 @@ class CaddyDriver:
     # ---- plumbing ----------------------------------------------------------------------
 
     def _in_flight(self, host: str) -> dict[str, int]:
-        response = self._admin(host, "GET", "/reverse_proxy/upstreams")
-        return {u["address"]: int(u.get("num_requests", 0)) for u in response.json() or []}
+        return self.executor.read(host, facts.proxy_in_flight(self._admin_request("/reverse_proxy/upstreams")))
+
+    @staticmethod
+    def _admin_request(path: str) -> HttpRequest:
+        return HttpRequest("GET", "127.0.0.1", cc.ADMIN_PORT, path)
+
+    def _admin_read(self, fact: str, path: str, *, missing: tuple[int, ...]) -> "facts.Read[Any]":
+        return facts.admin_json(fact, self._admin_request(path), missing)
 
     def _wait_for_admin(self, host: str) -> None:
         deadline = time.monotonic() + ADMIN_READY_TIMEOUT

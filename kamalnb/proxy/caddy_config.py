@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from kamalnb.commands.base import Command
+from kamalnb.config.base import NETWORK
 from kamalnb.proxy.base import Route
 
 CONTAINER = "kamalnb-proxy"
 KAMAL_PROXY_CONTAINER = "kamal-proxy"
-NETWORK = "kamal"
 ADMIN_PORT = 2019
 SERVER = "kamalnb"
 CONFIG_DIR = ".kamal/proxy/kamalnb"

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kamalnb.errors import SandboxError
-from kamalnb.sandbox import images, sample_app
+from kamalnb.sandbox import DEFAULT_NAME, images, sample_app
 from kamalnb.sandbox.system import (
     check_prerequisites,
     ok,
@@ -38,7 +38,6 @@ from kamalnb.sandbox.system import (
 )
 
 ROOT = Path(os.environ.get("KAMALNB_SANDBOX_ROOT", "/var/lib/kamalnb"))
-DEFAULT_NAME = "default"
 DEFAULT_SUBNET = "10.231.0.0/24"
 REGISTRY_PORT = 5000
 FIRST_HOST_OFFSET = 11

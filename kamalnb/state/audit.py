@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kamalnb import facts
 from kamalnb.commands.auditor import AUDIT_LINES_SHOWN, Auditor
-from kamalnb.commands.base import Command
 from kamalnb.facts import AuditEntry, parse_audit_line
 from kamalnb.state.base import EPOCH, answers, config_of, executor_for, frame, read_each
 
@@ -16,15 +16,6 @@ if TYPE_CHECKING:
     from kamalnb.executors import Executor
 
 AUDIT_COLUMNS = ("time", "host", "performer", "destination", "role", "details", "message", "error")
-
-
-def _tail(executor: "Executor", host: str, path: str, lines: int) -> list[str]:
-    result = executor.run(host, Command.from_argv(["tail", "-n", str(lines), path]), check=False)
-    if not result.ok:
-        if "No such file or directory" in result.stderr:
-            return []
-        result.check()
-    return [line for line in result.stdout.splitlines() if line.strip()]
 
 
 def audit(app: Any, executor: "Executor | None" = None, lines: int = AUDIT_LINES_SHOWN) -> pd.DataFrame:
@@ -37,9 +28,9 @@ def audit(app: Any, executor: "Executor | None" = None, lines: int = AUDIT_LINES
         raise ValueError(f"lines should be a whole number above 0, not {lines!r}")
     config = config_of(app)
     names = config.specifics.hosts
-    path = Auditor(config, recorded_at=datetime.now(timezone.utc), performer="").audit_log_file
+    read = facts.audit_lines(Auditor(config, recorded_at=datetime.now(timezone.utc), performer=""), lines)
     with executor_for(config, executor) as ssh:
-        found = read_each(ssh, names, lambda host: _tail(ssh, host, path, lines))
+        found = read_each(names, lambda host: ssh.read(host, read))
     order = {host: index for index, host in enumerate(names)}
     entries: list[tuple[str, AuditEntry]] = []
     rows: list[dict[str, Any]] = []

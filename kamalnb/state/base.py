@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 
 import pandas as pd
 
-from kamalnb.commands.base import Command
-from kamalnb.errors import AuthenticationFailed, HostError, HostKeyChanged, HostKeyUnknown, HostUnreachable
-from kamalnb.facts import ContainerInfo, parse_container_inspect
+from kamalnb import facts
+from kamalnb.commands import Docker
+from kamalnb.errors import AuthenticationFailed, HostError, HostKeyChanged, HostKeyUnknown, HostUnreachable, error_text
+from kamalnb.facts import ContainerInfo
+from kamalnb.fanout import Outcomes, fan_out
 
 if TYPE_CHECKING:
     from kamalnb.config import Configuration
@@ -42,7 +44,7 @@ def executor_for(config: "Configuration", executor: "Executor | None") -> Iterat
         yield ssh
 
 
-def read_each(executor: "Executor", hosts: Sequence[str], task: Callable[[str], T]) -> "dict[str, T | HostError]":
+def read_each(hosts: Sequence[str], task: Callable[[str], T]) -> "Outcomes[str, T]":
     """`task` on every host in parallel; an answer that cannot be parsed becomes that host's
     error rather than failing the whole table."""
 
@@ -52,22 +54,18 @@ def read_each(executor: "Executor", hosts: Sequence[str], task: Callable[[str], 
         except (ValueError, KeyError, TypeError) as error:
             raise HostError(host, f"unexpected answer: {error}") from None
 
-    return executor.each(hosts, guarded)
+    return fan_out(hosts, guarded)
 
 
-def answers(found: Mapping[str, Any], hosts: Iterable[str], rows: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
+def answers(found: "Outcomes[str, Any]", hosts: Iterable[str], rows: list[dict[str, Any]]
+            ) -> Iterator[tuple[str, Any]]:
     """Each host's answer, in host order; a host that could not be read gets a row with
     its error instead."""
     for host in hosts:
-        answer = found[host]
-        if isinstance(answer, HostError):
-            rows.append({"host": host, "error": error_text(answer)})
+        if host in found.errors:
+            rows.append({"host": host, "error": error_text(found.errors[host])})
         else:
-            yield host, answer
-
-
-def error_text(error: BaseException) -> str:
-    return error.detail if isinstance(error, HostError) else (str(error) or type(error).__name__)
+            yield host, found.results[host]
 
 
 def reachable(error: BaseException) -> bool:
@@ -100,17 +98,8 @@ def app_filters(config: "Configuration") -> list[str]:
 
 
 def inspect_containers(executor: "Executor", host: str, filters: Sequence[str] = ()) -> list[ContainerInfo]:
-    """`docker ps` for the IDs, then one `docker inspect` of them all."""
-    listed = executor.run(host, Command.from_argv(["docker", "ps", "--all", "--quiet", "--no-trunc", *filters]))
-    ids = listed.stdout.split()
-    if not ids:
-        return []
-    result = executor.run(host, Command.from_argv(["docker", "inspect", *ids]), check=False)
-    # A container removed between the two commands makes inspect fail but still print the others.
-    if result.ok or result.stdout.strip().startswith("["):
-        return parse_container_inspect(result.stdout)
-    result.check()
-    return []
+    """Every container matching `filters`, inspected, in one command."""
+    return executor.read(host, facts.containers(Docker(), filters))
 
 
 def role_prefix(service: str, role: str | None, destination: str | None) -> str:

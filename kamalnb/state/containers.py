@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kamalnb.commands.base import Command
-from kamalnb.errors import HostError
+from kamalnb import facts
+from kamalnb.commands import App as AppCommands
 from kamalnb.facts import ContainerInfo, current_container, version_from_name
 from kamalnb.state.base import (
     EPOCH,
@@ -62,7 +62,7 @@ def containers(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     hosts = config.specifics.app_hosts
     roles = set(_selected_role_names(config)) if config.specifics.specific_roles else None
     with executor_for(config, executor) as ssh:
-        found = read_each(ssh, hosts, lambda host: inspect_containers(ssh, host, app_filters(config)))
+        found = read_each(hosts, lambda host: inspect_containers(ssh, host, app_filters(config)))
     rows: list[dict[str, Any]] = []
     for host, answer in answers(found, hosts, rows):
         for container in _newest_first(answer):
@@ -78,13 +78,6 @@ def containers(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     return frame(rows, CONTAINERS_COLUMNS, times=("created",))
 
 
-def _latest_image_id(executor: "Executor", host: str, config: "Configuration") -> str | None:
-    listed = executor.run(host, Command.from_argv(
-        ["docker", "image", "ls", "--no-trunc", "--filter", f"reference={config.latest_image}", "--format", "{{.ID}}"]))
-    ids = listed.stdout.split()
-    return ids[0] if ids else None
-
-
 def versions(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     """Which version serves where: one row per configured role and host.
 
@@ -94,22 +87,21 @@ def versions(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     version is not the one most of the fleet runs (on a tie: the most recently started).
     """
     config = config_of(app)
-    selected = set(config.specifics.hosts)
-    pairs = [(role, host) for role in config.specifics.roles for host in role.hosts if host in selected]
-    hosts = list(dict.fromkeys(host for _, host in pairs))
+    pairs = config.specifics.role_hosts
+    hosts = list(dict.fromkeys(host for host, _ in pairs))
+    latest = facts.latest_image_id(AppCommands(config, None))
 
     def read(host: str) -> tuple[list[ContainerInfo], str | None]:
-        return inspect_containers(ssh, host, app_filters(config)), _latest_image_id(ssh, host, config)
+        return inspect_containers(ssh, host, app_filters(config)), ssh.read(host, latest)
 
     with executor_for(config, executor) as ssh:
-        found = read_each(ssh, hosts, read)
+        found = read_each(hosts, read)
     rows: list[dict[str, Any]] = []
-    for role, host in pairs:
-        answer = found[host]
-        if isinstance(answer, HostError):
-            rows.append({"role": role.name, "host": host, "error": error_text(answer)})
+    for host, role in pairs:
+        if host in found.errors:
+            rows.append({"role": role.name, "host": host, "error": error_text(found.errors[host])})
             continue
-        listed, latest_id = answer
+        listed, latest_id = found.results[host]
         own = [c for c in listed if c.labels.get("role") == role.name]
         current = current_container(own, latest_id)
         version = container_version(config, current) if current else None
@@ -174,13 +166,13 @@ def drift(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     config = config_of(app)
     hosts = config.specifics.app_hosts
     with executor_for(config, executor) as ssh:
-        found = read_each(ssh, hosts, lambda host: inspect_containers(ssh, host))
+        found = read_each(hosts, lambda host: inspect_containers(ssh, host))
     rows: list[dict[str, Any]] = []
     for host in hosts:
-        answer = found[host]
-        if isinstance(answer, HostError):
-            rows.append(_finding("unreachable", host, None, config, error_text(answer)))
+        if host in found.errors:
+            rows.append(_finding("unreachable", host, None, config, error_text(found.errors[host])))
             continue
+        answer = found.results[host]
         rows += [row for row in (_classify(config, host, c) for c in answer) if row is not None]
         for role in config.specifics.roles_on(host):
             if not any(c.active and c.labels.get("service") == config.service

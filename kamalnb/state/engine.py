@@ -6,17 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kamalnb.commands.base import Command
-from kamalnb.errors import HostError
-from kamalnb.facts import (
-    ENGINE_INFO_FORMAT,
-    EngineInfo,
-    ImageInfo,
-    parse_df_available,
-    parse_engine_info,
-    parse_image_inspect,
-    split_reference,
-)
+from kamalnb import facts
+from kamalnb.commands import Docker
+from kamalnb.facts import EngineInfo, split_reference
 from kamalnb.state.base import EPOCH, answers, config_of, error_text, executor_for, frame, reachable, read_each, short_id
 
 if TYPE_CHECKING:
@@ -28,13 +20,9 @@ IMAGES_COLUMNS = ("host", "repository", "tag", "id", "created", "size", "error")
 
 
 def _engine(executor: "Executor", host: str) -> tuple[EngineInfo, int | None]:
-    info = executor.run(host, Command.from_argv(["docker", "info", "--format", ENGINE_INFO_FORMAT]))
-    try:
-        engine = parse_engine_info(info.stdout)
-    except ValueError as error:
-        raise HostError(host, str(error)) from None
-    df = executor.run(host, Command.from_argv(["df", "-Pk", engine.docker_root]), check=False)
-    return engine, parse_df_available(df.stdout) if df.ok else None
+    docker = Docker()
+    engine = executor.read(host, facts.engine(docker))
+    return engine, executor.read(host, facts.disk_free(docker, engine.docker_root))
 
 
 def hosts(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
@@ -45,7 +33,7 @@ def hosts(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     config = config_of(app)
     names = config.specifics.hosts
     with executor_for(config, executor) as ssh:
-        found = read_each(ssh, names, lambda host: _engine(ssh, host))
+        found = read_each(names, lambda host: _engine(ssh, host))
     rows: list[dict[str, Any]] = []
     for host in names:
         row: dict[str, Any] = {
@@ -53,11 +41,10 @@ def hosts(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
             "roles": ", ".join(role.name for role in config.host_roles(host)),
             "accessories": ", ".join(accessory.name for accessory in config.host_accessories(host)),
         }
-        answer = found[host]
-        if isinstance(answer, HostError):
-            row.update(reachable=reachable(answer), error=error_text(answer))
+        if host in found.errors:
+            row.update(reachable=reachable(found.errors[host]), error=error_text(found.errors[host]))
         else:
-            engine, free = answer
+            engine, free = found.results[host]
             row.update(reachable=True, docker_version=engine.server_version,
                        containers_running=engine.containers_running, docker_root=engine.docker_root, disk_free=free)
         rows.append(row)
@@ -65,14 +52,6 @@ def hosts(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     for column in ("containers_running", "disk_free"):
         table[column] = table[column].astype("Int64")
     return table
-
-
-def _images(executor: "Executor", host: str, repository: str) -> list[ImageInfo]:
-    listed = executor.run(host, Command.from_argv(["docker", "image", "ls", "--quiet", "--no-trunc", repository]))
-    ids = list(dict.fromkeys(listed.stdout.split()))
-    if not ids:
-        return []
-    return parse_image_inspect(executor.run(host, Command.from_argv(["docker", "image", "inspect", *ids])).stdout)
 
 
 def images(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
@@ -84,7 +63,8 @@ def images(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     repository = config.repository
     names = config.specifics.app_hosts
     with executor_for(config, executor) as ssh:
-        found = read_each(ssh, names, lambda host: _images(ssh, host, repository))
+        read = facts.images(Docker(), repository)
+        found = read_each(names, lambda host: ssh.read(host, read))
     rows: list[dict[str, Any]] = []
     for host, answer in answers(found, names, rows):
         for image in sorted(answer, key=lambda image: image.created or EPOCH, reverse=True):

@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kamalnb import facts
 from kamalnb.commands.lock import Lock
-from kamalnb.errors import HostError
 from kamalnb.extension import Extension
-from kamalnb.facts import parse_lock_details
 from kamalnb.state.base import config_of, error_text, executor_for, frame, read_each
 
 if TYPE_CHECKING:
@@ -21,13 +20,9 @@ LOCK_COLUMNS = ("host", "held", "locked_by", "version", "message", "locked_at", 
 
 
 def _status(executor: "Executor", host: str, config: "Configuration", stale_after: float) -> dict[str, Any]:
-    result = executor.run(host, Lock(config).status(), check=False)
-    if not result.ok:
-        # Kamal's own test: `stat` says "No such file or directory" when nobody holds the lock.
-        if "No such file or directory" in result.stderr:
-            return {"held": False}
-        result.check()
-    details = parse_lock_details(result.stdout)
+    details = executor.read(host, facts.lock(Lock(config)))
+    if details is None:
+        return {"held": False}
     age = details.age(datetime.now(timezone.utc))
     return {
         "held": True, "locked_by": details.locked_by, "version": details.version, "message": details.message,
@@ -45,7 +40,7 @@ def lock_status(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     if host is not None:
         with executor_for(config, executor) as ssh:
-            answer = read_each(ssh, [host], lambda name: _status(ssh, name, config, stale_after))[host]
-        rows.append({"host": host, "error": error_text(answer)} if isinstance(answer, HostError)
-                    else {"host": host, **answer})
+            found = read_each([host], lambda name: _status(ssh, name, config, stale_after))
+        rows.append({"host": host, "error": error_text(found.errors[host])} if host in found.errors
+                    else {"host": host, **found.results[host]})
     return frame(rows, LOCK_COLUMNS, times=("locked_at",), durations=("age",))

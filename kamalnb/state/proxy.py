@@ -25,7 +25,7 @@ def routes(app: Any, executor: "Executor | None" = None, *, driver: ProxyDriver 
     ours = {role.container_prefix: role.name for role in config.roles}
     with executor_for(config, executor) as ssh:
         proxy = driver or CaddyDriver(ssh, Extension.from_config(config.kamalnb).proxy_image)
-        found = read_each(ssh, names, proxy.routes)
+        found = read_each(names, proxy.routes)
     rows: list[dict[str, Any]] = []
     for host, answer in answers(found, names, rows):
         for state in sorted(answer, key=lambda state: state.id):

@@ -13,10 +13,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kamalnb import facts
 from kamalnb.commands import App as AppCommands
 from kamalnb.commands import container_hostname
 from kamalnb.commands.base import Command
+from kamalnb.config import NETWORK
 from kamalnb.errors import HealthCheckFailed, HostError
+from kamalnb.events import Phase
 from kamalnb.proxy import Route
 from kamalnb.results import HostOutcome, Result
 from kamalnb.steps.context import StepContext
@@ -27,7 +30,6 @@ if TYPE_CHECKING:
 
 POLL_INTERVAL = 0.1
 LOG_LINES_ON_FAILURE = 30
-NETWORK = "kamal"
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,7 @@ def route_for(role: "Role") -> Route:
 
 
 def container_address(context: StepContext, host: str, container: str) -> str:
-    template = f'{{{{(index .NetworkSettings.Networks "{NETWORK}").IPAddress}}}}'
-    result = context.executor.run(host, Command.from_argv(["docker", "inspect", "--format", template, container]))
-    address = result.stdout.strip()
+    address = context.executor.read(host, facts.container_address(container, NETWORK))
     if not address:
         raise HostError(host, f"container {container} has no address on the `{NETWORK}` network; did it exit? "
                               f"See `docker logs {container}` on {host}")
@@ -94,13 +94,13 @@ def wait_running(context: StepContext, host: str, config: "Configuration", app: 
     t0 = time.monotonic()
     while True:
         context.check_cancelled(host)
-        state = context.executor.run(host, app.status(version), check=False).stdout.strip()
+        state = context.executor.read(host, facts.container_status(app, version))
         attempts.append(Attempt(time.monotonic() - t0, error=state or "(no container)"))
         if state == "healthy":
             return
         if state == "running":
             context.sleep(config.readiness_delay)
-            state = context.executor.run(host, app.status(version), check=False).stdout.strip()
+            state = context.executor.read(host, facts.container_status(app, version))
             if state in ("running", "healthy"):
                 return
         if time.monotonic() - t0 >= timeout:
@@ -147,12 +147,12 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
     version = config.version
     new_container = app.container_name(version)
 
-    with context.phase(host, "start", role.name):
-        if run(app.container_id_for_version(version)).stdout.strip():
+    with context.phase(host, Phase.START, role.name):
+        if executor.read(host, facts.container_id(app, version)):
             replaced = f"{version}_replaced_{secrets.token_hex(8)}"
             context.audit(host, f"Renaming container {version} to {replaced}", role=role.name)
             run(app.rename_container(version, replaced))
-        old_version = run(app.current_running_version()).stdout.strip() or None
+        old_version = executor.read(host, facts.running_version(app))
         outcome.version_before = old_version
         context.check_cancelled(host)
         context.audit(host, f"Booted app version {version}", role=role.name)
@@ -164,7 +164,7 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
     switched = False
     previous = None
     try:
-        with context.phase(host, "health", role.name):
+        with context.phase(host, Phase.HEALTH, role.name):
             if role.running_proxy:
                 wait_healthy(context, host, config, role, new_container)
             else:
@@ -172,18 +172,18 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
         if role.running_proxy:
             context.check_cancelled(host)
             route, target = route_for(role), f"{new_container}:{role.proxy.app_port}"
-            with context.phase(host, "switch", role.name):
+            with context.phase(host, Phase.SWITCH, role.name):
                 previous = driver.switch(host, route, target)
                 switched = True
             if previous:
-                with context.phase(host, "drain", role.name):
+                with context.phase(host, Phase.DRAIN, role.name):
                     driver.wait_drained(host, previous, float(config.drain_timeout))
     except BaseException:
         if not switched:
             run(app.stop(version), check=False)
         raise
 
-    with context.phase(host, "stop", role.name):
+    with context.phase(host, Phase.STOP, role.name):
         if old_version and old_version != version:
             run(app.stop(old_version), check=False)
         if previous:

@@ -1,5 +1,5 @@
-"""What one step needs while it runs: configuration, executors, events, hooks, audit, and
-a cancel flag that worker threads honour when the user interrupts."""
+"""What one step needs while it runs: configuration, options, executors, events, hooks,
+audit, and a cancel flag that worker threads honour when the user interrupts."""
 
 from __future__ import annotations
 
@@ -7,23 +7,22 @@ import getpass
 import os
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Hashable, Iterable, Iterator, TypeVar
 
 from kamalnb.commands import Auditor, Hook
-from kamalnb.errors import HookFailed, HostError, KamalnbError
+from kamalnb.config import Configuration
+from kamalnb.errors import HookFailed, Interrupted, KamalnbError, error_text
 from kamalnb.events import Events, HostFinished, HostStarted
 from kamalnb.executors.base import Executor
 from kamalnb.extension import Extension
-
-if TYPE_CHECKING:
-    from kamalnb.app import App
+from kamalnb.fanout import Outcomes, fan_out
+from kamalnb.options import Options
 
 T = TypeVar("T")
-K = TypeVar("K")
+K = TypeVar("K", bound=Hashable)
 
 LOCAL = "local"
 
@@ -31,14 +30,11 @@ LOCAL = "local"
 HOOKS_WITH_SECRETS = {"pre-connect", "pre-deploy", "post-deploy"}
 
 
-class Interrupted(HostError):
-    """The user interrupted the step; this host stopped at a safe point."""
-
-
 class StepContext:
     def __init__(
         self,
-        app: "App",
+        config: Configuration,
+        options: Options | None = None,
         *,
         command: str,
         subcommand: str | None = None,
@@ -49,15 +45,15 @@ class StepContext:
     ) -> None:
         from kamalnb.executors.local import LocalExecutor
 
-        self.app = app
-        self.config = app.config
-        self.options = app.options
+        self.config = config
+        self.options = options or Options()
         self.extension = Extension.from_config(self.config.kamalnb)
         self.events = events or Events()
         self.command = command
         self.subcommand = subcommand
         self._own_executor = executor is None
         self._executor = executor
+        self._executor_lock = threading.Lock()
         self.plan = plan
         local_env = {"DOCKER_HOST": self.extension.docker_host} if self.extension.docker_host else {}
         self.local = local or LocalExecutor(events=self.events, cwd=self.config.root, env=local_env)
@@ -72,15 +68,19 @@ class StepContext:
 
     @property
     def executor(self) -> Executor:
-        """The hosts' executor, opened on first use after the `pre-connect` hook."""
-        if not self._connected:
-            self._connected = True
-            self.hook("pre-connect")
-        if self._executor is None:
-            from kamalnb.executors.ssh import SshExecutor
+        """The hosts' executor, opened once, on first use, after the `pre-connect` hook.
 
-            self._executor = SshExecutor.from_config(self.config, events=self.events)
-        return self._executor
+        Worker threads of a fan-out may all ask at once: the lock makes sure one executor
+        is made (and so closed), never one per thread."""
+        with self._executor_lock:
+            if not self._connected:
+                self.hook("pre-connect")
+                self._connected = True
+            if self._executor is None:
+                from kamalnb.executors.ssh import SshExecutor
+
+                self._executor = SshExecutor.from_config(self.config, events=self.events)
+            return self._executor
 
     def close(self) -> None:
         if self._own_executor and self._executor is not None:
@@ -162,38 +162,10 @@ class StepContext:
 
     # ---- parallel work that stops safely on interrupt ---------------------------------------
 
-    def parallel(self, items: Iterable[K], task: Callable[[K], T], limit: int | None = None) -> "dict[K, T | HostError]":
-        """`task(item)` for every item in threads. On Ctrl-C (or a kernel interrupt) the
-        cancel flag is set, every worker is waited for (each stops at its next safe point),
-        and the interrupt is raised again."""
-        items = list(dict.fromkeys(items))
-        results: dict[K, T | HostError] = {}
-        if not items:
-            return results
-        with ThreadPoolExecutor(max_workers=max(1, min(limit or len(items), 64)),
-                                thread_name_prefix="kamalnb-step") as pool:
-            futures: dict[Future, K] = {pool.submit(task, item): item for item in items}
-            pending = set(futures)
-            try:
-                while pending:
-                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        self._collect(future, futures[future], results)
-            except KeyboardInterrupt:
-                self.cancel.set()
-                wait(pending)
-                raise
-        return results
-
-    @staticmethod
-    def _collect(future: Future, item: Any, results: dict) -> None:
-        error = future.exception()
-        if error is None:
-            results[item] = future.result()
-        elif isinstance(error, HostError):
-            results[item] = error
-        else:
-            raise error
+    def parallel(self, items: Iterable[K], task: Callable[[K], T]) -> Outcomes[K, T]:
+        """`task(item)` for every item, through the one fan-out (`kamalnb.fanout`), honouring
+        this step's cancel flag. The caller handles the outcomes' errors."""
+        return fan_out(items, task, cancel=self.cancel)
 
     def check_cancelled(self, host: str) -> None:
         if self.cancel.is_set():
@@ -207,7 +179,7 @@ class StepContext:
         try:
             yield
         except BaseException as error:
-            message = error.detail if isinstance(error, HostError) else (str(error) or type(error).__name__)
-            self.events.emit(HostFinished(host, name, role, ok=False, duration=time.monotonic() - t0, error=message))
+            self.events.emit(HostFinished(host, name, role, ok=False, duration=time.monotonic() - t0,
+                                          error=error_text(error)))
             raise
         self.events.emit(HostFinished(host, name, role, ok=True, duration=time.monotonic() - t0))

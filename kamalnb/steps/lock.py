@@ -7,9 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
+from kamalnb import facts
 from kamalnb.commands import Lock, Server
 from kamalnb.errors import HostError, LockHeld
-from kamalnb.facts import LockInfo, parse_lock_details
+from kamalnb.events import Phase
+from kamalnb.facts import LockInfo
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
@@ -82,18 +84,13 @@ def lock_host(context: StepContext) -> str:
 
 def status(context: StepContext) -> LockStatus:
     host = lock_host(context)
-    result = context.executor.run(host, Lock(context.config).status(), check=False)
-    if result.ok:
-        return LockStatus(host, True, parse_lock_details(result.stdout), context.extension.lock_stale_after)
-    if "No such file or directory" in result.stderr:
-        return LockStatus(host, False, stale_after=context.extension.lock_stale_after)
-    result.check()
-    raise AssertionError("unreachable")
+    info = context.executor.read(host, facts.lock(Lock(context.config)))
+    return LockStatus(host, info is not None, info, context.extension.lock_stale_after)
 
 
 def acquire(context: StepContext, message: str = AUTOMATIC_MESSAGE, version: str | None = None) -> LockStatus:
     host = lock_host(context)
-    with context.phase(host, "lock"):
+    with context.phase(host, Phase.LOCK):
         return _acquire(context, host, message, version)
 
 
@@ -142,6 +139,6 @@ def held(context: StepContext, version: str | None = None) -> Iterator[None]:
     finally:
         # An interrupt must not leave the lock behind: release even then.
         host = lock_host(context)
-        with context.phase(host, "unlock"):
+        with context.phase(host, Phase.UNLOCK):
             context.executor.run(host, Lock(context.config).release(), check=False)
         context.lock_held = False

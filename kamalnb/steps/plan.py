@@ -1,21 +1,20 @@
 """Plan mode: a step goes through its usual motions against a PlanExecutor, which runs
 nothing and connects nowhere; the result lists every command per host and phase.
 
-The few read commands a step decides on get plausible answers for a fleet where the app
-does not run yet (no current version, no lock, no proxy), so a plan shows a first deploy.
+The reads a step decides on (`kamalnb.facts`) are answered by fact, as a fleet where the
+app does not run yet would answer them (no current version, no lock, no proxy), so a plan
+shows a first deploy.
 """
 
 from __future__ import annotations
 
 import html
-import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kamalnb.events import Event, HostFinished, HostStarted
-from kamalnb.executors import Answer, HttpResponse, PlanExecutor
-from kamalnb.proxy import caddy_config
+from kamalnb.events import Event, Events, HostFinished, HostStarted
+from kamalnb.executors import PlanExecutor
 from kamalnb.steps.context import LOCAL
 
 if TYPE_CHECKING:
@@ -25,22 +24,22 @@ PLAN_CONTAINER_ADDRESS = "172.18.0.2"
 PLAN_CONTAINER_ID = "0123456789ab"
 
 
-def plan_executor(command: str) -> PlanExecutor:
-    answers: list = [
-        ("docker inspect --format '{{(index .NetworkSettings.Networks", PLAN_CONTAINER_ADDRESS),
-        (re.compile(r"xargs docker inspect --format '\{\{if \.State\.Health"), "running"),
-    ]
+def plan_executor(command: str, *, events: Events | None = None) -> PlanExecutor:
+    """An executor that answers every read as a fleet where the app does not run yet would."""
+    facts: dict[str, Any] = {
+        "running_version": None,
+        "running_versions": [],
+        "container_id": None,
+        "container_address": PLAN_CONTAINER_ADDRESS,
+        "container_status": "running",
+        "proxy_route": None,
+        "proxy_in_flight": {},
+        "proxy_routes": [],
+    }
     if command == "rollback":
         # Rolling back needs the old containers, which the boot then renames out of the way.
-        answers.append((re.compile(r"^docker container ls --all --filter 'name=\^[^']*\$' --quiet$"),
-                        Answer(stdout=PLAN_CONTAINER_ID)))
-    admin = f"http://127.0.0.1:{caddy_config.ADMIN_PORT}"
-    http_answers = {
-        re.compile(f"^GET {re.escape(admin)}/id/"): HttpResponse(404, "Not Found"),
-        f"GET {admin}/reverse_proxy/upstreams": HttpResponse(200, "OK", body=b"[]"),
-        f"GET {admin}{caddy_config.ROUTES_PATH}": HttpResponse(200, "OK", body=b"[]"),
-    }
-    return PlanExecutor(answers, http_answers=http_answers)
+        facts["container_id"] = PLAN_CONTAINER_ID
+    return PlanExecutor(facts=facts, events=events)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Literal, Sequence
 
 from kamalnb.events import (
+    BOOT_PHASES,
     CommandRan,
     CommandStarted,
     Event,
@@ -23,8 +24,6 @@ from kamalnb.events import (
     StepStarted,
 )
 
-# The phases of booting a role's container on a host, in the order they happen.
-BOOT_PHASES = ("connect", "pull", "start", "health", "switch", "drain", "stop")
 
 # Steps whose rows are expected to go through every boot phase, so their bars are scaled
 # to them from the start instead of growing as phases appear.

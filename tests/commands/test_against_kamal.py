@@ -20,7 +20,18 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from kamalnb.commands import Accessory, App, Auditor, Docker, Hook, Lock, Prune, Registry, Server, builder_for
+from kamalnb.commands import (
+    Accessory,
+    App,
+    Auditor,
+    Docker,
+    Hook,
+    Lock,
+    Prune,
+    Registry,
+    Server,
+    builder_for,
+)
 from kamalnb.commands.base import container_id_for, escape_shell_value, run_over_ssh
 from kamalnb.config import Configuration, load
 

@@ -11,7 +11,14 @@ import pytest
 import kamalnb
 from kamalnb.cli.main import main
 from kamalnb.templates import HOOKS
-from tests.config.conftest import BASE, Case, parse_config_output, requires_kamal, run_both, write_project
+from tests.config.conftest import (
+    BASE,
+    Case,
+    parse_config_output,
+    requires_kamal,
+    run_both,
+    write_project,
+)
 
 DEPLOY = BASE.replace("servers:\n  - 1.1.1.1\n", "servers:\n  web: [1.1.1.1, 1.1.1.2]\n  workers: [1.1.1.3]\n") + """\
 env:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.config.conftest import BASE, Case, parse_config_output, requires_kamal, run_both
+from tests.config.conftest import (
+    BASE,
+    Case,
+    parse_config_output,
+    requires_kamal,
+    run_both,
+)
 
 # Each module runs kamal dozens of times in one fixture.
 pytestmark = pytest.mark.timeout(900)

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from kamalnb.config.ruby import (
-    argumentize, deep_merge, either, escape_shell_value, fnmatch_extglob, optionize, present, shellescape,
+    argumentize,
+    deep_merge,
+    either,
+    escape_shell_value,
+    fnmatch_extglob,
+    optionize,
+    present,
+    shellescape,
     version_greater,
 )
 from tests.config.conftest import requires_kamal, run_kamal, write_project

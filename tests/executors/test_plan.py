@@ -6,6 +6,7 @@ from kamalnb.commands.base import Command
 from kamalnb.errors import CommandFailed
 from kamalnb.events import CommandRan, CommandStarted, Events
 from kamalnb.executors import Answer, Executor, HttpResponse, PlanExecutor
+from kamalnb.fanout import fan_out
 from kamalnb.sensitive import Secret
 
 
@@ -15,7 +16,7 @@ def cmd(*argv: str) -> Command:
 
 def test_records_commands_per_host_in_order_without_running_them():
     plan = PlanExecutor()
-    plan.each(["h1", "h2"], lambda host: [plan.run(host, cmd("mkdir", "-p", ".kamal")),
+    fan_out(["h1", "h2"], lambda host: [plan.run(host, cmd("mkdir", "-p", ".kamal")),
                                           plan.run(host, cmd("docker", "ps"))])
     assert plan.commands("h1") == ["mkdir -p .kamal", "docker ps"]
     assert plan.commands("h2") == ["mkdir -p .kamal", "docker ps"]

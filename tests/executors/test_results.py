@@ -4,6 +4,7 @@ import pandas
 import pytest
 
 from kamalnb.errors import CommandFailed, HostUnreachable, StepFailed
+from kamalnb.fanout import Outcomes, fan_out
 from kamalnb.results import HostOutcome, Report, Result
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -75,11 +76,10 @@ def test_raise_on_failure_keeps_every_hosts_outcome():
 
 
 def test_from_results_turns_errors_and_nonzero_exits_into_failures():
-    results = {
-        "h1": Result("h1", "uptime", 0, stdout="up"),
-        "h2": Result("h2", "uptime", 2, stderr="boom"),
-        "h3": HostUnreachable("h3", "cannot connect to h3:22: Connection refused"),
-    }
+    results = Outcomes(
+        {"h1": Result("h1", "uptime", 0, stdout="up"), "h2": Result("h2", "uptime", 2, stderr="boom")},
+        {"h3": HostUnreachable("h3", "cannot connect to h3:22: Connection refused")},
+    )
     built = Report.from_results("exec", results, roles={"h1": "web"})
     assert [o.status for o in built] == ["ok", "failed", "failed"]
     assert built.for_host("h1")[0].role == "web"
@@ -91,7 +91,13 @@ def test_from_results_turns_errors_and_nonzero_exits_into_failures():
 
 def test_step_recorder_builds_the_report_and_emits_events():
     from kamalnb.commands.base import Command
-    from kamalnb.events import Events, HostFinished, HostStarted, StepFinished, StepStarted
+    from kamalnb.events import (
+        Events,
+        HostFinished,
+        HostStarted,
+        StepFinished,
+        StepStarted,
+    )
     from kamalnb.executors import Answer, PlanExecutor
     from kamalnb.results import StepRecorder
 
@@ -106,7 +112,7 @@ def test_step_recorder_builds_the_report_and_emits_events():
             outcome.record(plan.run(host, Command.from_argv(["docker", "run", "app"])))
             outcome.version_after = "v2"
 
-    plan.each(["h1", "h2"], boot)
+    step.absorb(fan_out(["h1", "h2"], boot))
     report = step.finish()
 
     h1, h2 = sorted(report, key=lambda outcome: outcome.host)

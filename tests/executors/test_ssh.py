@@ -23,6 +23,7 @@ from kamalnb.errors import (
 )
 from kamalnb.events import CommandRan, Events, OutputLine
 from kamalnb.executors import Executor, SshExecutor, SshSettings
+from kamalnb.fanout import fan_out
 from kamalnb.results import Report
 from kamalnb.sensitive import Secret
 
@@ -72,7 +73,7 @@ def test_a_command_runs_on_all_hosts_in_parallel(ssh, addresses, sandbox):
     started = time.monotonic()
     results = ssh.run_all(addresses, cmd("sh", "-c", "sleep 1; hostname"))
     elapsed = time.monotonic() - started
-    assert {host: result.stdout.strip() for host, result in results.items()} == {
+    assert {host: result.stdout.strip() for host, result in results.check("hostname").items()} == {
         host.address: host.name for host in sandbox.hosts}
     assert elapsed < 2.5, f"3 hosts x 1 s took {elapsed:.1f} s: not parallel"
 
@@ -82,7 +83,7 @@ def test_fifty_commands_on_three_hosts_make_three_handshakes(ssh, addresses):
         # $SSH_CONNECTION names the client's port: one port per host means one connection.
         return {ssh.run(host, cmd("sh", "-c", "echo $SSH_CONNECTION")).stdout.split()[1] for _ in range(50)}
 
-    ports = ssh.each(addresses, fifty)
+    ports = fan_out(addresses, fifty).check("fifty commands")
     assert all(len(seen) == 1 for seen in ports.values()), ports
     assert ssh.connections_opened == 3
     assert sorted(ssh.connected_hosts()) == sorted(addresses)
@@ -108,7 +109,7 @@ def test_handshakes_in_flight_are_bounded(settings_for, addresses, monkeypatch):
     monkeypatch.setattr(paramiko.SSHClient, "connect", counting)
     with SshExecutor(settings_for(), max_concurrent_starts=1) as ssh:
         results = ssh.run_all(addresses, cmd("true"))
-    assert all(result.ok for result in results.values())
+    assert all(result.ok for result in results.check("true").values())
     assert most == 1
 
 
@@ -158,9 +159,9 @@ def test_a_host_whose_sshd_is_stopped_does_not_lose_the_others(settings_for, san
             results = ssh.run_all(addresses, cmd("hostname"))
     finally:
         sandbox.start_sshd(down.name)
-    assert isinstance(results[down.address], HostUnreachable)
-    assert "Connection refused" in str(results[down.address])
-    assert [results[h.address].stdout.strip() for h in sandbox.hosts[:2]] == ["h1", "h2"]
+    assert isinstance(results.errors[down.address], HostUnreachable)
+    assert "Connection refused" in str(results.errors[down.address])
+    assert [results.results[h.address].stdout.strip() for h in sandbox.hosts[:2]] == ["h1", "h2"]
     report = Report.from_results("exec", results)
     assert [o.status for o in report] == ["ok", "ok", "failed"]
 

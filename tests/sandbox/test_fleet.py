@@ -12,8 +12,7 @@ import uuid
 import pytest
 
 from kamalnb.errors import SandboxError
-from kamalnb.sandbox import Sandbox, sample_app
-from kamalnb.sandbox import system
+from kamalnb.sandbox import Sandbox, sample_app, system
 from tests.sandbox.helpers import connect, http_status, ssh, wait_status
 
 pytestmark = pytest.mark.sandbox

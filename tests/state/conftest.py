@@ -73,6 +73,5 @@ def scripted(replies: dict[str, "list[tuple[str, Answer | str | Reply]] | None"]
 
 
 def inspect_replies(items: list[dict]) -> list[tuple[str, str]]:
-    """What `docker ps --quiet` then `docker inspect` answer for these containers."""
-    return [("docker ps", "".join(item["Id"] + "\n" for item in items)),
-            ("docker inspect", json.dumps(items) if items else "")]
+    """What `docker ps --quiet ... | xargs docker inspect` answers for these containers."""
+    return [("docker ps", json.dumps(items) if items else "")]

@@ -11,8 +11,16 @@ import kamalnb
 from kamalnb import state
 from kamalnb.executors import Answer
 from kamalnb.proxy import RouteState
-
-from tests.state.conftest import H1, H2, H3, REPOSITORY, container, inspect_replies, scripted, write_config
+from tests.state.conftest import (
+    H1,
+    H2,
+    H3,
+    REPOSITORY,
+    container,
+    inspect_replies,
+    scripted,
+    write_config,
+)
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 V1_ID, V2_ID = "sha256:" + "1" * 64, "sha256:" + "2" * 64
@@ -40,8 +48,8 @@ def test_containers_one_row_per_container_and_an_error_row_per_unreadable_host(a
     ]
     assert table["created"].iloc[0] == pd.Timestamp(T0 + timedelta(minutes=1))
     assert isinstance(table["created"].dtype, pd.DatetimeTZDtype) and str(table["created"].dt.tz) == "UTC"
-    assert "docker ps --all --quiet --no-trunc --filter label=service=statecheck --filter label=destination=" \
-        in ssh.commands(H1)
+    assert "docker ps --all --quiet --no-trunc --filter label=service=statecheck --filter label=destination= " \
+        "| xargs --no-run-if-empty docker inspect" in ssh.commands(H1)
 
 
 def test_containers_honour_the_role_selection(tmp_path) -> None:
@@ -158,9 +166,7 @@ def test_images_one_row_per_tag_of_the_repository(app) -> None:
         ' {"Id": "sha256:' + "1" * 64 + '", "RepoTags": [], "RepoDigests": ["' + REPOSITORY + '@sha256:ab"],'
         ' "Created": "2026-11-20T12:00:00Z", "Size": 1000}]'
     )
-    ssh = scripted({H1: [("docker image ls", f"sha256:{'2' * 64}\nsha256:{'2' * 64}\nsha256:{'1' * 64}\n"),
-                         ("docker image inspect", inspect)],
-                    H2: [("docker image ls", "")], H3: None})
+    ssh = scripted({H1: [("docker image ls", inspect)], H2: [("docker image ls", "")], H3: None})
     table = state.images(app, ssh)
     assert list(table.columns) == list(state.IMAGES_COLUMNS)
     assert records(table, "host", "repository", "tag", "id", "size") == [
@@ -169,7 +175,8 @@ def test_images_one_row_per_tag_of_the_repository(app) -> None:
         (H1, REPOSITORY, None, "111111111111", 1000),
         (H3, None, None, None, pd.NA),
     ]
-    assert f"docker image ls --quiet --no-trunc {REPOSITORY}" in ssh.commands(H1)
+    assert f"docker image ls --quiet --no-trunc {REPOSITORY} | xargs --no-run-if-empty docker image inspect" \
+        in ssh.commands(H1)
 
 
 class Routes:
@@ -258,7 +265,7 @@ def test_empty_tables_keep_their_columns(tmp_path) -> None:
 
 
 def test_an_answer_that_cannot_be_parsed_is_that_hosts_error(app) -> None:
-    ssh = scripted({H1: [("docker ps", "abc\n"), ("docker inspect", "<html>proxy error</html>")],
+    ssh = scripted({H1: [("docker ps", "<html>proxy error</html>")],
                     H2: inspect_replies([]), H3: inspect_replies([])})
     table = state.containers(app, ssh)
     assert records(table, "host", "container") == [(H1, None)]

@@ -19,6 +19,7 @@ from kamalnb.commands.lock import Lock
 from kamalnb.commands.server import Server
 from kamalnb.executors import SshExecutor
 from kamalnb.extension import Extension
+from kamalnb.fanout import fan_out
 from kamalnb.proxy import CaddyDriver, Route
 from kamalnb.sandbox import sample_app
 
@@ -52,9 +53,7 @@ def clean(ssh, hosts: list[str], repository: str) -> None:
             sh(ssh, host, "docker", "image", "rm", "--force", *dict.fromkeys(images))
         sh(ssh, host, "rm", "-rf", f".kamal/{SERVICE}-audit.log", f".kamal/lock-{SERVICE}")
 
-    for host, outcome in ssh.each(hosts, wipe).items():
-        if isinstance(outcome, Exception):
-            raise outcome
+    fan_out(hosts, wipe).check("clean")
 
 
 def build_images(sandbox, tmp: Path) -> dict[str, str]:
@@ -126,9 +125,7 @@ def fleet(sandbox, tmp_path_factory):
         fleet.tag_latest(h3, "v1")
 
     tasks = {h1: h1_state, h2: h2_state, h3: h3_state}
-    for host, outcome in ssh.each(tasks, lambda host: tasks[host]()).items():
-        if isinstance(outcome, Exception):
-            raise outcome
+    fan_out(tasks, lambda host: tasks[host]()).check("fleet state")
     yield app, ssh, (h1, h2, h3)
     clean(ssh, [h1, h2, h3], app.config.repository)
     ssh.close()

@@ -17,7 +17,7 @@ from kamalnb.results import HostOutcome, Report
 from kamalnb.ui.progress import BOOT_PHASES
 
 
-def boot(host: str, role: str, phases: tuple[str, ...] = BOOT_PHASES[1:]) -> list[Event]:
+def boot(host: str, role: str, phases: tuple[str, ...] = BOOT_PHASES) -> list[Event]:
     events: list[Event] = []
     for phase in phases:
         events.append(HostStarted(host, phase, role))

@@ -4,7 +4,14 @@ import time
 import ipywidgets as widgets
 import pytest
 
-from kamalnb.events import Events, HostFinished, HostStarted, OutputLine, StepFinished, StepStarted
+from kamalnb.events import (
+    Events,
+    HostFinished,
+    HostStarted,
+    OutputLine,
+    StepFinished,
+    StepStarted,
+)
 from kamalnb.ui.board import Board
 from kamalnb.ui.progress import BOOT_PHASES
 from tests.ui.streams import deploy_with_a_failure, successful_deploy
@@ -199,7 +206,7 @@ def test_events_from_many_threads_at_once_end_in_the_right_state():
         if host == "web-3":
             assert view.bar.bar_style == "danger" and "health failed: unhealthy" in view.status.value
         else:
-            assert (view.bar.value, view.bar.bar_style) == (7.0, "success")
+            assert (view.bar.value, view.bar.bar_style) == (float(len(BOOT_PHASES)), "success")
         stdout = [output["text"] for output in board.log(host).outputs if output["name"] == "stdout"]
         assert "".join(stdout).splitlines() == [f"{phase} {n}" for phase in BOOT_PHASES for n in range(20)]
     board.close()

@@ -1,0 +1,98 @@
+"""The one way kamalnb works on many hosts at once.
+
+`fan_out(items, task)` runs `task(item)` for every item in worker threads, at most `limit`
+at a time, and returns an `Outcomes`: each item's value or its `HostError`. A failed item
+is never passed over silently: the caller either reads `outcomes.errors` or calls
+`outcomes.check(what)`, which raises `HostsFailed` naming every failed host.
+
+Interrupts are safe: on Ctrl-C (or a kernel interrupt) the `cancel` flag is set, items not
+yet started never start, running ones are waited for (each stops at its next safe point,
+see `StepContext.check_cancelled`), and the interrupt is raised again. An exception that is
+not a `HostError` is a bug and is raised once every worker has finished.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Generic, Hashable, Iterable, TypeVar
+
+from kamalnb.errors import HostError, HostsFailed, Interrupted
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+# How many hosts work at once unless told otherwise; handshakes have their own, lower,
+# bound (sshkit's max_concurrent_starts) in the SSH executor.
+DEFAULT_LIMIT = 100
+
+
+def host_of(item: object) -> str:
+    """The host an item names: the item itself, or the first part of a (host, role) pair."""
+    return str(item[0] if isinstance(item, tuple) else item)
+
+
+@dataclass
+class Outcomes(Generic[K, T]):
+    """What a fan-out produced: `results` for the items that succeeded, `errors` for the
+    others, both in the order the items were given."""
+
+    results: dict[K, T] = field(default_factory=dict)
+    errors: dict[K, HostError] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return list(dict.fromkeys(host_of(item) for item in self.errors))
+
+    def check(self, what: str) -> dict[K, T]:
+        """The results, or HostsFailed naming every host where `what` failed."""
+        if self.errors:
+            raise HostsFailed(what, list(self.errors.values()))
+        return self.results
+
+
+def fan_out(items: Iterable[K], task: Callable[[K], T], *, limit: int | None = None,
+            cancel: threading.Event | None = None) -> Outcomes[K, T]:
+    """`task(item)` for every distinct item in parallel; see the module's docstring."""
+    unique = list(dict.fromkeys(items))
+    if not unique:
+        return Outcomes()
+    cancel = cancel if cancel is not None else threading.Event()
+
+    def guarded(item: K) -> T:
+        if cancel.is_set():
+            raise Interrupted(host_of(item), "interrupted before it started; nothing changed on this host")
+        return task(item)
+
+    finished: dict[K, Future[T]] = {}
+    workers = max(1, min(limit or DEFAULT_LIMIT, len(unique)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kamalnb") as pool:
+        futures = {pool.submit(guarded, item): item for item in unique}
+        pending = set(futures)
+        try:
+            while pending:
+                # Short waits keep the main thread responsive to KeyboardInterrupt.
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                finished.update((futures[future], future) for future in done)
+        except BaseException:
+            cancel.set()
+            wait(pending)
+            raise
+    outcomes: Outcomes[K, T] = Outcomes()
+    unexpected: BaseException | None = None
+    for item in unique:
+        error = finished[item].exception()
+        if error is None:
+            outcomes.results[item] = finished[item].result()
+        elif isinstance(error, HostError):
+            outcomes.errors[item] = error
+        else:
+            unexpected = unexpected or error
+    if unexpected is not None:
+        raise unexpected
+    return outcomes

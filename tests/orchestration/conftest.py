@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
@@ -112,9 +112,10 @@ class Interrupter:
     (a real KeyboardInterrupt, as Ctrl-C or a kernel interrupt gives) and holds that host's
     worker until the main thread has taken the interrupt."""
 
-    def __init__(self, phase: str, host: str | None = None) -> None:
+    def __init__(self, phase: str, host: str | None = None, delay: float = 0.02) -> None:
         self.phase = phase
         self.host = host
+        self.delay = delay
         self.fired = threading.Event()
         self.taken = threading.Event()
         self.where: tuple[str, str | None] | None = None
@@ -125,6 +126,10 @@ class Interrupter:
                 and threading.current_thread() is not threading.main_thread()):
             self.fired.set()
             self.where = (event.host, event.role)
+            # A person's Ctrl-C: a moment after the phase began, not within the same microsecond
+            # (with no delay this worker keeps the GIL until the main thread takes the signal).
+            if self.delay:
+                time.sleep(self.delay)
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
             assert self.taken.wait(5), "the main thread never took the interrupt"
             time.sleep(0.02)  # the main thread sets the cancel flag right after taking it
@@ -135,14 +140,30 @@ class Interrupter:
 
 
 @pytest.fixture
-def interrupt_at() -> Callable[..., tuple[Events, Interrupter]]:
+def interrupt_at() -> Iterator[Callable[..., tuple[Events, Interrupter]]]:
     """`events, interrupter = interrupt_at("health")`: pass `events=` to a verb."""
     previous = signal.getsignal(signal.SIGINT)
 
-    def make(phase: str, host: str | None = None) -> tuple[Events, Interrupter]:
-        interrupter = Interrupter(phase, host)
+    def make(phase: str, host: str | None = None, delay: float = 0.02) -> tuple[Events, Interrupter]:
+        interrupter = Interrupter(phase, host, delay)
         signal.signal(signal.SIGINT, interrupter.handler)
         return Events(interrupter), interrupter
 
     yield make
     signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
+def settle_threads() -> Callable[[], list[str]]:
+    """`settle_threads()` waits for every thread started since the test began to end, and
+    names those still running after 2 s: after an interrupt, what the hosts were left with
+    is only known once every worker is done."""
+    before = set(threading.enumerate())
+
+    def wait() -> list[str]:
+        deadline = time.monotonic() + 2
+        for thread in set(threading.enumerate()) - before:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+
+    return wait

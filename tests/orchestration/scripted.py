@@ -40,7 +40,7 @@ import json
 import re
 import shlex
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal, Mapping, Union
 
 from kamalnb.errors import HostError
@@ -201,7 +201,8 @@ class SimulatedHost:
     def _lock_command(self, text: str) -> Reply | None:
         if match := _RE_LOCK_ACQUIRE.match(text):
             if match["dir"] in self.dirs:
-                return Reply(stderr=f"mkdir: cannot create directory ‘{match['dir']}’: File exists\n", exit_status=1)
+                return Reply(stderr=f"mkdir: cannot create directory ‘{match['dir']}’: File exists\n",
+                             exit_status=1)
             self.dirs.add(match["dir"])
             self.files[match["file"]] = match["details"]
             return Reply()

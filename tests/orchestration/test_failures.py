@@ -46,7 +46,8 @@ def test_a_failing_second_wave_keeps_the_first_switched_and_skips_the_rest(proje
     report = failed.value.report
     by = outcomes(report)
     assert [(o.host, o.role, o.status) for o in report] == [
-        (HOSTS[0], "web", "ok"), (HOSTS[1], "web", "failed"), (HOSTS[2], "web", "skipped"), (PRIMARY, "worker", "skipped")]
+        (HOSTS[0], "web", "ok"), (HOSTS[1], "web", "failed"), (HOSTS[2], "web", "skipped"),
+        (PRIMARY, "worker", "skipped")]
     assert "exited with status 125" in by[(HOSTS[1], "web")].error_message
     assert "permission denied" in by[(HOSTS[1], "web")].error_message
     assert f"{HOSTS[1]} failed first" in by[(HOSTS[2], "web")].error_message

@@ -63,25 +63,41 @@ def fan_out(items: Iterable[K], task: Callable[[K], T], *, limit: int | None = N
     if not unique:
         return Outcomes()
     cancel = cancel if cancel is not None else threading.Event()
+    # Tasks at work, counted by the tasks themselves: an interrupt can land while the pool
+    # is still starting a thread it does not know about yet, which it would not wait for.
+    at_work = [0]
+    settled = threading.Condition()
 
     def guarded(item: K) -> T:
-        if cancel.is_set():
-            raise Interrupted(host_of(item), "interrupted before it started; nothing changed on this host")
-        return task(item)
+        with settled:
+            at_work[0] += 1
+        try:
+            if cancel.is_set():
+                raise Interrupted(host_of(item), "interrupted before it started; nothing changed on this host")
+            return task(item)
+        finally:
+            with settled:
+                at_work[0] -= 1
+                settled.notify_all()
 
+    futures: dict[Future[T], K] = {}
     finished: dict[K, Future[T]] = {}
     workers = max(1, min(limit or DEFAULT_LIMIT, len(unique)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kamalnb") as pool:
-        futures = {pool.submit(guarded, item): item for item in unique}
-        pending = set(futures)
         try:
+            # Submitting is inside the guard too: an interrupt may land while workers start.
+            for item in unique:
+                futures[pool.submit(guarded, item)] = item
+            pending = set(futures)
             while pending:
                 # Short waits keep the main thread responsive to KeyboardInterrupt.
                 done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 finished.update((futures[future], future) for future in done)
         except BaseException:
+            # Every task stops at its next safe point; none starts any more.
             cancel.set()
-            wait(pending)
+            with settled:
+                settled.wait_for(lambda: at_work[0] == 0)
             raise
     outcomes: Outcomes[K, T] = Outcomes()
     unexpected: BaseException | None = None

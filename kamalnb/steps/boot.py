@@ -147,23 +147,24 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
     version = config.version
     new_container = app.container_name(version)
 
-    with context.phase(host, Phase.START, role.name):
-        if executor.read(host, facts.container_id(app, version)):
-            replaced = f"{version}_replaced_{secrets.token_hex(8)}"
-            context.audit(host, f"Renaming container {version} to {replaced}", role=role.name)
-            run(app.rename_container(version, replaced))
-        old_version = executor.read(host, facts.running_version(app))
-        outcome.version_before = old_version
-        context.check_cancelled(host)
-        context.audit(host, f"Booted app version {version}", role=role.name)
-        run(app.ensure_env_directory())
-        env_file = app.env_file()
-        outcome.record(executor.upload(host, env_file.content, env_file.path, mode=env_file.mode))
-        run(app.run(hostname=container_hostname(host, secrets.token_hex(6))))
-
-    switched = False
+    ran_new = switched = False
     previous = None
     try:
+        with context.phase(host, Phase.START, role.name):
+            if executor.read(host, facts.container_id(app, version)):
+                replaced = f"{version}_replaced_{secrets.token_hex(8)}"
+                context.audit(host, f"Renaming container {version} to {replaced}", role=role.name)
+                run(app.rename_container(version, replaced))
+            old_version = executor.read(host, facts.running_version(app))
+            outcome.version_before = old_version
+            context.check_cancelled(host)
+            context.audit(host, f"Booted app version {version}", role=role.name)
+            run(app.ensure_env_directory())
+            env_file = app.env_file()
+            outcome.record(executor.upload(host, env_file.content, env_file.path, mode=env_file.mode))
+            # From here the new container may exist, even if the answer never comes back.
+            ran_new = True
+            run(app.run(hostname=container_hostname(host, secrets.token_hex(6))))
         with context.phase(host, Phase.HEALTH, role.name):
             if role.running_proxy:
                 wait_healthy(context, host, config, role, new_container)
@@ -179,8 +180,11 @@ def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", r
                 with context.phase(host, Phase.DRAIN, role.name):
                     driver.wait_drained(host, previous, float(config.drain_timeout))
     except BaseException:
-        if not switched:
-            run(app.stop(version), check=False)
+        if ran_new and not switched:
+            try:
+                run(app.stop(version), check=False)
+            except HostError:
+                pass  # the host is gone: the error being raised says so
         raise
 
     with context.phase(host, Phase.STOP, role.name):

@@ -240,13 +240,6 @@ def test_an_interrupt_at_each_boot_phase_releases_the_lock_and_leaves_every_host
     assert "post-app-boot" not in project.hook_names() and "post-deploy" not in project.hook_names()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "StepContext.parallel() submits its workers before entering its `try: ... except KeyboardInterrupt` "
-    "block: an interrupt that lands while it is still starting them (here: in ThreadPoolExecutor.submit's "
-    "thread start) never sets the cancel flag and is not followed by waiting for the workers, and the "
-    "thread being started is not yet known to the pool, so the pool does not join it either. The deploy "
-    "lock is then released while that host's worker carries on, unaware of the interrupt, through the "
-    "switch, drain and stop."))
 def test_an_interrupt_while_a_wave_is_starting_its_workers_still_cancels_them(
         project, deployed, interrupt_at, settle_threads):
     executor = deployed

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from kamalnb.commands.base import Command
-from kamalnb.errors import LockHeld, StepFailed
+from kamalnb.errors import KamalnbError, LockHeld, StepFailed
 from kamalnb.executors import SshExecutor
 
 pytestmark = pytest.mark.sandbox
@@ -182,3 +182,20 @@ def test_an_interrupted_deploy_leaves_the_old_version_serving_and_no_lock(sample
         assert states[f"sample-web-{before}"] == "running"
         assert states.get(f"sample-web-{slow}") in (None, "exited")
     sample.edit_config(lambda data: data["builder"]["args"].pop("START_DELAY"))
+
+
+def test_a_host_whose_sshd_is_down_is_named_and_nothing_changes(sample) -> None:
+    before = sample.load().deploy(ui="quiet").outcomes[0].version_after
+    after = sample.commit("a version that must not boot")
+    down = sample.sandbox.hosts[2]
+    sample.sandbox.stop_sshd(down.name)
+    try:
+        with pytest.raises(KamalnbError) as failed:
+            sample.load().setup(skip_push=False, ui="quiet")
+    finally:
+        sample.sandbox.start_sshd(down.name)
+    assert down.address in str(failed.value)
+    assert set(sample.serving().values()) == {before}
+    assert not sample.load().lock.status(ui="quiet").held
+    for host in sample.sandbox.hosts:
+        assert f"sample-web-{after}" not in containers(sample, host.address)

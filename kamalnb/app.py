@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from kamalnb.config import Configuration
-from kamalnb.config import display
+from kamalnb.config import Configuration, display
 from kamalnb.config import load as load_config
 from kamalnb.options import Options
 from kamalnb.results import Report
@@ -39,7 +39,7 @@ class App:
     def __init__(self, config: Configuration, options: Options | None = None) -> None:
         self.config = config
         self.options = options or Options()
-        self._connection: "Executor | None" = None
+        self._connection: Executor | None = None
         self._connection_lock = threading.Lock()
 
     # ---- the deploy verbs ---------------------------------------------------------------
@@ -86,49 +86,49 @@ class App:
     def server(self) -> ServerVerbs:
         return ServerVerbs(self)
 
-    def _at_version(self, version: str | None) -> "App":
+    def _at_version(self, version: str | None) -> App:
         if not version:
             return self
         return App(self.config.with_version(version), self.options)
 
     # ---- fleet state: read-only tables, on connections kept open across calls ------------
 
-    def hosts(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+    def hosts(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         """Each host: roles, reachable, Docker version, containers running, disk free."""
         from kamalnb import state
 
         return state.hosts(self, executor or self.connection())
 
-    def containers(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+    def containers(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         """Every container of this service: host, role, version, state, health, created, image."""
         from kamalnb import state
 
         return state.containers(self, executor or self.connection())
 
-    def versions(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+    def versions(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         """Which version serves where; `mixed` marks hosts that differ from the rest."""
         from kamalnb import state
 
         return state.versions(self, executor or self.connection())
 
-    def images(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+    def images(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         from kamalnb import state
 
         return state.images(self, executor or self.connection())
 
-    def drift(self, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+    def drift(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         """What runs that the configuration does not know, and what it expects but is missing."""
         from kamalnb import state
 
         return state.drift(self, executor or self.connection())
 
-    def audit(self, lines: int = 50, *, executor: "Executor | None" = None) -> "pandas.DataFrame":
+    def audit(self, lines: int = 50, *, executor: Executor | None = None) -> pandas.DataFrame:
         """The audit log lines of every host, merged in time order."""
         from kamalnb import state
 
         return state.audit(self, executor or self.connection(), lines)
 
-    def connection(self) -> "Executor":
+    def connection(self) -> Executor:
         """The SSH executor the fleet-state tables share (opened once, reused)."""
         with self._connection_lock:
             if self._connection is None:

@@ -88,7 +88,7 @@ class Interrupted(HostError):
 class HostsFailed(KamalnbError):
     """`what` failed on one or more hosts; `errors` holds each host's error, in host order."""
 
-    def __init__(self, what: str, errors: "list[HostError]") -> None:
+    def __init__(self, what: str, errors: list[HostError]) -> None:
         self.what = what
         self.errors = list(errors)
         hosts = ", ".join(dict.fromkeys(error.host for error in self.errors))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ BOOT_PHASES: tuple[Phase, ...] = (Phase.PULL, Phase.START, Phase.HEALTH, Phase.S
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

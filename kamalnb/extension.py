@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from kamalnb.errors import ConfigError
 
@@ -35,7 +36,7 @@ class Extension:
     lock_stale_after: float = 3600.0
 
     @classmethod
-    def from_config(cls, raw: Mapping[str, Any] | None) -> "Extension":
+    def from_config(cls, raw: Mapping[str, Any] | None) -> Extension:
         raw = raw or {}
         _check_keys(raw, _KEYS, "x-kamalnb")
         proxy = raw.get("proxy") or {}

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kamalnb.commands.base import Command, HttpRequest
 
@@ -39,15 +40,15 @@ class Read(Generic[T]):
         return str(self.request)
 
 
-def _stdout(result: "Result") -> str:
+def _stdout(result: Result) -> str:
     return result.check().stdout.strip()
 
 
-def _words(result: "Result") -> list[str]:
+def _words(result: Result) -> list[str]:
     return result.check().stdout.split()
 
 
-def _first_word(result: "Result") -> str | None:
+def _first_word(result: Result) -> str | None:
     words = _words(result)
     return words[0] if words else None
 
@@ -66,10 +67,10 @@ class LockInfo:
     def age(self, now: datetime | None = None) -> float | None:
         if self.locked_at is None:
             return None
-        return ((now or datetime.now(timezone.utc)) - self.locked_at).total_seconds()
+        return ((now or datetime.now(UTC)) - self.locked_at).total_seconds()
 
 
-def _lock(result: "Result") -> LockInfo | None:
+def _lock(result: Result) -> LockInfo | None:
     # Kamal's own test: `stat` says "No such file or directory" when nobody holds the lock.
     if not result.ok and "No such file or directory" in result.stderr:
         return None
@@ -114,7 +115,7 @@ def parse_docker_time(text: str | None) -> datetime | None:
     fraction = (match["fraction"] or "")[:6].ljust(6, "0")
     zone = "+00:00" if match["zone"] == "Z" else match["zone"]
     moment = datetime.fromisoformat(f"{match['main']}.{fraction}{zone}")
-    return None if moment.year == 1 else moment.astimezone(timezone.utc)
+    return None if moment.year == 1 else moment.astimezone(UTC)
 
 
 def split_reference(reference: str) -> tuple[str, str | None]:
@@ -192,7 +193,7 @@ def current_container(containers: list[ContainerInfo], latest_image_id: str | No
     """The container Kamal takes as a role's current one on a host: of the running or
     restarting containers, the newest created from the image tagged `latest[-<dest>]`,
     else the newest of any image."""
-    active = sorted((c for c in containers if c.active), key=lambda c: c.created or datetime.min.replace(tzinfo=timezone.utc),
+    active = sorted((c for c in containers if c.active), key=lambda c: c.created or datetime.min.replace(tzinfo=UTC),
                     reverse=True)
     if latest_image_id:
         for container in active:
@@ -344,7 +345,7 @@ def containers(docker_commands: Any, filters: list[str] | tuple[str, ...] = ()) 
     return Read("containers", docker_commands.inspect_containers(filters), _containers)
 
 
-def _containers(result: "Result") -> list[ContainerInfo]:
+def _containers(result: Result) -> list[ContainerInfo]:
     # A container removed between `ps` and `inspect` makes inspect fail but still print the others.
     if result.ok or result.stdout.strip().startswith("["):
         return parse_container_inspect(result.stdout)
@@ -388,7 +389,7 @@ def audit_lines(auditor: Any, lines: int) -> Read[list[str]]:
     return Read("audit_lines", auditor.reveal(lines), _audit_lines)
 
 
-def _audit_lines(result: "Result") -> list[str]:
+def _audit_lines(result: Result) -> list[str]:
     if not result.ok and "No such file or directory" in result.stderr:
         return []
     return [line for line in result.check().stdout.splitlines() if line.strip()]
@@ -404,7 +405,7 @@ def container_state(command: Command, fact: str) -> Read[str]:
 
 def admin_json(fact: str, request: HttpRequest, missing: tuple[int, ...] = ()) -> Read[Any]:
     """A JSON answer of a proxy's admin API; None for the `missing` statuses."""
-    def parse(response: "HttpResponse") -> Any:
+    def parse(response: HttpResponse) -> Any:
         if response.status in missing:
             return None
         if not response.ok:

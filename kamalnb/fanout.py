@@ -14,9 +14,10 @@ not a `HostError` is a bug and is raised once every worker has finished.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Hashable, Iterable, TypeVar
+from typing import Generic, TypeVar
 
 from kamalnb.errors import HostError, HostsFailed, Interrupted
 

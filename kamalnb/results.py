@@ -12,20 +12,21 @@ from __future__ import annotations
 import html
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from kamalnb.errors import CommandFailed, HostError, StepFailed, error_text
 from kamalnb.events import Events, HostFinished, HostStarted, StepFinished, StepStarted
 
 if TYPE_CHECKING:
     import pandas
-
-    from kamalnb.fanout import Outcomes
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from kamalnb.fanout import Outcomes
 
 Status = Literal["ok", "failed", "skipped", "planned"]
 
@@ -48,7 +49,7 @@ class Result:
     def ok(self) -> bool:
         return self.exit_status == 0
 
-    def check(self) -> "Result":
+    def check(self) -> Result:
         """This result, or CommandFailed (with the tail of stderr) when it exited non-zero."""
         if not self.ok:
             raise CommandFailed(self.host, self.command, self.exit_status, self.stderr, self.stdout)
@@ -77,7 +78,7 @@ class HostOutcome:
     def error_message(self) -> str:
         return "" if self.error is None else error_text(self.error)
 
-    def fail(self, error: BaseException) -> "HostOutcome":
+    def fail(self, error: BaseException) -> HostOutcome:
         self.status = "failed"
         self.error = error
         return self
@@ -151,10 +152,10 @@ class Report:
     def from_results(
         cls,
         step: str,
-        results: "Outcomes[str, Result]",
+        results: Outcomes[str, Result],
         *,
-        roles: "dict[str, str] | None" = None,
-    ) -> "Report":
+        roles: dict[str, str] | None = None,
+    ) -> Report:
         """A report of one command per host, as returned by `Executor.run_all`."""
         outcomes = []
         values: dict[str, Result | BaseException] = {**results.results, **results.errors}
@@ -190,7 +191,7 @@ class Report:
     def for_host(self, host: str) -> list[HostOutcome]:
         return [outcome for outcome in self.outcomes if outcome.host == host]
 
-    def raise_on_failure(self) -> "Report":
+    def raise_on_failure(self) -> Report:
         """This report, or StepFailed carrying it when any host failed."""
         failed = self.failed
         if failed:
@@ -216,7 +217,7 @@ class Report:
         timing = f" in {_seconds(self.duration)}" if self.duration else ""
         return f"{self.step}: {self.tally()}{timing}"
 
-    def timeline(self, ax: "Axes | None" = None) -> "Figure":
+    def timeline(self, ax: Axes | None = None) -> Figure:
         """Each host's phases over time (matplotlib): where the time of the step went."""
         import matplotlib.pyplot as plt
 
@@ -245,7 +246,7 @@ class Report:
         figure.tight_layout()
         return figure
 
-    def to_frame(self) -> "pandas.DataFrame":
+    def to_frame(self) -> pandas.DataFrame:
         import pandas
 
         rows = [
@@ -359,7 +360,7 @@ class StepRecorder:
     def __init__(self, step: str, events: Events, hosts: Sequence[str] = (), *, planned: bool = False) -> None:
         self.events = events
         self.planned = planned
-        self.report = Report(step, started=datetime.now(timezone.utc))
+        self.report = Report(step, started=datetime.now(UTC))
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
         events.emit(StepStarted(step, tuple(hosts)))
@@ -367,7 +368,7 @@ class StepRecorder:
     @contextmanager
     def host(self, host: str, phase: str, *, role: str | None = None) -> Iterator[HostOutcome]:
         outcome = HostOutcome(host, role=role, status="planned" if self.planned else "ok",
-                              started=datetime.now(timezone.utc))
+                              started=datetime.now(UTC))
         with self._lock:
             self.report.add(outcome)
         self.events.emit(HostStarted(host, phase, role))
@@ -384,7 +385,7 @@ class StepRecorder:
             self.events.emit(HostFinished(host, phase, role, ok=outcome.ok, duration=outcome.duration,
                                           error=outcome.error_message or None))
 
-    def absorb(self, outcomes: "Outcomes[Any, Any]") -> None:
+    def absorb(self, outcomes: Outcomes[Any, Any]) -> None:
         """Record as failed every item of a fan-out that raised instead of recording its own
         outcome (one interrupted before it started, a failure outside `host()`)."""
         for item, error in outcomes.errors.items():
@@ -402,7 +403,7 @@ class StepRecorder:
 class Outputs:
     """What a command printed on each host: Kamal's `App Host:` blocks, a table, a frame."""
 
-    def __init__(self, title: str, outputs: "dict[str, str]", errors: "dict[str, str]") -> None:
+    def __init__(self, title: str, outputs: dict[str, str], errors: dict[str, str]) -> None:
         self.title = title
         self.outputs = outputs
         self.errors = errors
@@ -418,7 +419,7 @@ class Outputs:
 
     __repr__ = __str__
 
-    def to_frame(self) -> "pandas.DataFrame":
+    def to_frame(self) -> pandas.DataFrame:
         import pandas
 
         rows = [{"host": h, "output": t, "error": None} for h, t in self.outputs.items()]

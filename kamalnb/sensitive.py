@@ -33,5 +33,5 @@ class Secret:
         return bool(self._value)
 
 
-def reveal(value: "str | Secret") -> str:
+def reveal(value: str | Secret) -> str:
     return value.reveal() if isinstance(value, Secret) else value

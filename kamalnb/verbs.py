@@ -5,7 +5,8 @@ are thin calls of the steps. The command line calls exactly these."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kamalnb.errors import StepFailed
 from kamalnb.events import Events, StepFinished, StepStarted
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subcommand: str | None = None,
+def run_step(app: App, command: str, step: Callable[[StepContext], T], *, subcommand: str | None = None,
              ui: str | None = "auto", executor: Executor | None = None, events: Events | None = None,
              plan: bool = False) -> Any:
     """Run `step` with a fresh context, its progress shown by the listener `ui` selects.
@@ -70,9 +71,9 @@ def run_step(app: "App", command: str, step: Callable[[StepContext], T], *, subc
             listener.close()
 
 
-def _plan(app: "App", name: str, command: str, subcommand: str | None, step: Callable[[StepContext], Any],
-          events: Events) -> "Plan":
-    from kamalnb.steps.plan import Plan, PhaseTracker, plan_executor
+def _plan(app: App, name: str, command: str, subcommand: str | None, step: Callable[[StepContext], Any],
+          events: Events) -> Plan:
+    from kamalnb.steps.plan import PhaseTracker, Plan, plan_executor
 
     planner = plan_executor(command, events=events)
     tracker = PhaseTracker(planner)
@@ -84,7 +85,7 @@ def _plan(app: "App", name: str, command: str, subcommand: str | None, step: Cal
 
 
 class _Verbs:
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: App) -> None:
         self._app = app
 
     def _run(self, command: str, step: Callable[[StepContext], T], subcommand: str | None, **options: Any) -> T:
@@ -130,7 +131,7 @@ class ProxyVerbs(_Verbs):
         return self._run("proxy", lambda context: proxy_steps.texts(
             context, lambda driver, host: driver.logs(host, lines)), "logs", **options)
 
-    def routes(self, *, executor: Executor | None = None) -> "pandas.DataFrame":
+    def routes(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         """Each host's proxy routes, their upstreams and requests in flight."""
         from kamalnb import state
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import kamalnb
 from kamalnb.config.printer import dump
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from kamalnb.app import App
 
 
-def load_from_args(args: argparse.Namespace) -> "App":
+def load_from_args(args: argparse.Namespace) -> App:
     """The App the global options describe; warnings go to stderr."""
     import warnings
 

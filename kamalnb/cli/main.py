@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from kamalnb.errors import KamalnbError
 
@@ -51,12 +52,12 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 class _Commands:
     """Adds leaf commands that all accept the global options."""
 
-    def __init__(self, subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    def __init__(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         self.subparsers = subparsers
 
     def __call__(
         self,
-        subparsers: "argparse._SubParsersAction[argparse.ArgumentParser] | None",
+        subparsers: argparse._SubParsersAction[argparse.ArgumentParser] | None,
         name: str,
         func: Callable[[argparse.Namespace], int | None] | None,
         help: str,

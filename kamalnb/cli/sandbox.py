@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-
 from typing import TYPE_CHECKING
 
 from kamalnb.sandbox import DEFAULT_NAME
@@ -66,7 +65,7 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_status(sandbox: "Sandbox") -> int:
+def _print_status(sandbox: Sandbox) -> int:
     rows = sandbox.status()
     header = f"{'host':<6} {'address':<15} {'ssh':<4} {'docker':<16} containers"
     print(header)

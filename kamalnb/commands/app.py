@@ -11,7 +11,6 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kamalnb.config.base import NETWORK
 from kamalnb.commands.base import (
     Command,
     Upload,
@@ -29,6 +28,7 @@ from kamalnb.commands.base import (
     shell,
     xargs,
 )
+from kamalnb.config.base import NETWORK
 
 ACTIVE_DOCKER_STATUSES = ("running", "restarting")
 DOCKER_HEALTH_STATUS_FORMAT = "'{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}'"

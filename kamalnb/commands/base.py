@@ -25,7 +25,7 @@ class Command:
     stdin: str | Secret | None = None
 
     @classmethod
-    def from_argv(cls, argv: Iterable[str], stdin: str | Secret | None = None) -> "Command":
+    def from_argv(cls, argv: Iterable[str], stdin: str | Secret | None = None) -> Command:
         """A command whose words are plain arguments, quoted so the remote side gets them intact."""
         return cls(tuple(shlex.quote(arg) for arg in argv), stdin)
 

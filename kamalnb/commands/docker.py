@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from kamalnb.commands.base import Command, any_of, command, docker, pipe, shell
-
 from kamalnb.config.base import NETWORK
+
 INSTALL_SCRIPT_URL = "https://get.docker.com"
 
 

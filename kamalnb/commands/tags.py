@@ -20,7 +20,7 @@ class Tags:
         self.tags: dict[str, object] = {key: value for key, value in tags.items() if value is not None}
 
     @classmethod
-    def from_config(cls, config: Any, *, recorded_at: datetime, performer: str, **extra: object) -> "Tags":
+    def from_config(cls, config: Any, *, recorded_at: datetime, performer: str, **extra: object) -> Tags:
         """Default tags (time, performer, destination, version, service) then `extra`, in that order.
 
         `performer` is `git config user.email`, or `whoami` when git has none.
@@ -40,7 +40,7 @@ class Tags:
         """`KAMAL_<DETAIL>` variables for hooks."""
         return {f"KAMAL_{key.upper()}": _text(value) for key, value in self.tags.items()}
 
-    def except_(self, *names: str) -> "Tags":
+    def except_(self, *names: str) -> Tags:
         return Tags(**{key: value for key, value in self.tags.items() if key not in names})
 
     def __str__(self) -> str:

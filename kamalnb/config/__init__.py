@@ -31,7 +31,7 @@ from kamalnb.config.volume import Volume
 Config = Configuration
 
 __all__ = [
-    "Accessory", "AccessoryPath", "Alias", "Boot", "Builder", "Config", "Configuration", "Env", "EnvTag",
-    "KAMAL_VERSION", "Logging", "NETWORK", "Output", "Proxy", "ProxyBoot", "ProxyRun", "Registry", "Role", "Servers",
-    "Specifics", "Ssh", "SshJump", "SshProxyCommand", "Sshkit", "Volume", "env_file_content", "load",
+    "KAMAL_VERSION", "NETWORK", "Accessory", "AccessoryPath", "Alias", "Boot", "Builder", "Config", "Configuration",
+    "Env", "EnvTag", "Logging", "Output", "Proxy", "ProxyBoot", "ProxyRun", "Registry", "Role", "Servers", "Specifics",
+    "Ssh", "SshJump", "SshProxyCommand", "Sshkit", "Volume", "env_file_content", "load",
 ]

@@ -44,7 +44,7 @@ class AccessoryPath(Frozen):
 
 
 class Accessory(DockerOptions, Frozen):
-    def __init__(self, name: str, config: "Configuration") -> None:
+    def __init__(self, name: str, config: Configuration) -> None:
         self.name = name
         self.config = config
         self.accessory_config: Any = config.raw_config["accessories"][name]

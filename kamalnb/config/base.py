@@ -6,7 +6,6 @@ from typing import Any
 
 from kamalnb.config.ruby import optionize, to_s
 
-
 # The docker network Kamal puts the proxy, the app and the accessories on.
 NETWORK = "kamal"
 

@@ -30,7 +30,7 @@ def machine_arch() -> str:
 
 
 class Builder(Frozen):
-    def __init__(self, config: "Configuration", builder_config: dict[str, Any] | None) -> None:
+    def __init__(self, config: Configuration, builder_config: dict[str, Any] | None) -> None:
         self.config = config
         self.builder_config: dict[str, Any] = builder_config or {}
         validate(self.builder_config, schema.BUILDER, "builder", BuilderValidator)

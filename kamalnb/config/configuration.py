@@ -13,8 +13,9 @@ import os
 import posixpath
 import re
 import secrets as random
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from kamalnb.config import schema
 from kamalnb.config.accessory import Accessory
@@ -123,7 +124,7 @@ class Configuration(Frozen):
         self.specifics = Specifics.select(self, specific_hosts, specific_roles, primary)
         self._freeze()
 
-    def with_version(self, version: str | None) -> "Configuration":
+    def with_version(self, version: str | None) -> Configuration:
         """This configuration (files, destination, -h/-r/-p selection, warnings) for another version."""
         if not version or version == self.declared_version:
             return self

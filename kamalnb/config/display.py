@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 HEADER = ("role", "hosts", "proxy", "")
 
 
-def role_rows(config: "Configuration") -> list[tuple[str, str, str, str]]:
+def role_rows(config: Configuration) -> list[tuple[str, str, str, str]]:
     """One row per selected role (hosts filtered by -h/-r/-p), then one per accessory."""
     selected = set(config.specifics.hosts)
     rows = []
@@ -37,7 +37,7 @@ def _login(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def settings(config: "Configuration") -> list[tuple[str, str]]:
+def settings(config: Configuration) -> list[tuple[str, str]]:
     ssh = config.ssh
     jump = ssh.proxy
     via = jump.jump_proxies if isinstance(jump, SshJump) else (
@@ -67,7 +67,7 @@ def settings(config: "Configuration") -> list[tuple[str, str]]:
     return rows
 
 
-def text(config: "Configuration", title: str) -> str:
+def text(config: Configuration, title: str) -> str:
     lines = [title]
     rows = [HEADER, *role_rows(config)]
     widths = [max(len(row[index]) for row in rows) for index in range(len(HEADER))]
@@ -78,7 +78,7 @@ def text(config: "Configuration", title: str) -> str:
     return "\n".join(lines)
 
 
-def html_table(config: "Configuration", title: str) -> str:
+def html_table(config: Configuration, title: str) -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(cell)}</th>" for cell in HEADER)
     body = "".join("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in role_rows(config))

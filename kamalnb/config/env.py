@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from kamalnb.config import schema
 from kamalnb.config.base import Frozen
 from kamalnb.config.ruby import argumentize, dump_ascii, to_s
-from kamalnb.config import schema
 from kamalnb.config.validator import EnvValidator, validate
 from kamalnb.sensitive import Secret
 
@@ -22,7 +22,7 @@ class Env(Frozen):
     `NAME:SECRET_NAME` entries looked up in the secrets files.
     """
 
-    def __init__(self, config: dict[str, Any], secrets: "Secrets", context: str = "env", validate_config: bool = True) -> None:
+    def __init__(self, config: dict[str, Any], secrets: Secrets, context: str = "env", validate_config: bool = True) -> None:
         if validate_config:
             validate(config, schema.ENV, context, EnvValidator)
         if "clear" in config:
@@ -42,7 +42,7 @@ class Env(Frozen):
         """`--env NAME="value"` pairs, quoted as Kamal quotes them."""
         return argumentize("--env", self.clear)
 
-    def merge(self, other: "Env") -> "Env":
+    def merge(self, other: Env) -> Env:
         secret_keys = list(self.secret_keys)
         secret_keys += [key for key in other.secret_keys if key not in secret_keys]
         return Env({"clear": {**self.clear, **other.clear}, "secret": secret_keys}, self.secrets, validate_config=False)
@@ -91,7 +91,7 @@ def env_file_content(values: dict[str, str]) -> str:
 class EnvTag(Frozen):
     """`env.tags.<name>`: extra env for hosts carrying that tag."""
 
-    def __init__(self, name: str, config: dict[str, Any], secrets: "Secrets") -> None:
+    def __init__(self, name: str, config: dict[str, Any], secrets: Secrets) -> None:
         self.name = name
         self.config = config
         self.secrets = secrets

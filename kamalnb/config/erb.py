@@ -15,7 +15,7 @@ Any other Ruby is refused with an error naming the file and line, rather than gu
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from kamalnb.errors import ConfigError
 

@@ -25,7 +25,7 @@ class Logging(Frozen):
     def options(self) -> dict[str, Any]:
         return self.logging_config.get("options", {})
 
-    def merge(self, other: "Logging") -> "Logging":
+    def merge(self, other: Logging) -> Logging:
         return Logging(deep_merge(self.logging_config, other.logging_config), validate_config=False)
 
     @property

@@ -22,7 +22,7 @@ class Symbol(str):
     """A Ruby symbol: printed with a leading colon."""
 
 
-def _ssh_options(config: "Configuration") -> dict[Any, Any]:
+def _ssh_options(config: Configuration) -> dict[Any, Any]:
     ssh = config.ssh
     options: dict[Any, Any] = {Symbol("user"): ssh.user, Symbol("port"): ssh.ssh_config.get("port", 22)}
     if ssh.proxy is not None:
@@ -42,7 +42,7 @@ def _ssh_options(config: "Configuration") -> dict[Any, Any]:
     return options
 
 
-def config_hash(config: "Configuration") -> dict[Any, Any]:
+def config_hash(config: Configuration) -> dict[Any, Any]:
     """Kamal's `Configuration#to_h`, keys as symbols, nil values dropped."""
     servers = config.raw_config.get("servers")
     role_names = ["web"] if isinstance(servers, list) else sorted(str(name) for name in (servers or {}))
@@ -93,7 +93,7 @@ _Dumper.add_representer(SshJump, _jump)
 _Dumper.add_representer(SshProxyCommand, _command)
 
 
-def dump(config: "Configuration") -> str:
+def dump(config: Configuration) -> str:
     """The YAML document `kamal config` prints for this configuration."""
     return yaml.dump(config_hash(config), Dumper=_Dumper, sort_keys=False, default_flow_style=False, explicit_start=True,
                      allow_unicode=True)

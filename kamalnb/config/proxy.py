@@ -49,9 +49,9 @@ class Proxy(Frozen):
 
     def __init__(
         self,
-        config: "Configuration",
+        config: Configuration,
         proxy_config: dict[str, Any] | None,
-        secrets: "Secrets",
+        secrets: Secrets,
         role_name: str | None = None,
         context: str = "proxy",
         validate_config: bool = True,
@@ -216,7 +216,7 @@ class Proxy(Frozen):
     def stop_command_args(self, drain_timeout: Any = None, message: str | None = None) -> list[str]:
         return optionize(self.stop_options(drain_timeout, message), with_="=")
 
-    def merge(self, other: "Proxy") -> "Proxy":
+    def merge(self, other: Proxy) -> Proxy:
         """This (role) proxy over `other` (root): the role's keys win."""
         return Proxy(
             self.config, deep_merge(other.proxy_config, self.proxy_config), self.secrets,
@@ -230,7 +230,7 @@ class Proxy(Frozen):
 class ProxyRun(Frozen):
     """`proxy.run`: how the proxy container itself is started on a host."""
 
-    def __init__(self, config: "Configuration", run_config: dict[str, Any]) -> None:
+    def __init__(self, config: Configuration, run_config: dict[str, Any]) -> None:
         self.config = config
         self.run_config = run_config
         self._freeze()
@@ -311,7 +311,7 @@ class ProxyRun(Frozen):
 class ProxyBoot(Frozen):
     """Where proxy state lives on a host (paths relative to the SSH user's home)."""
 
-    def __init__(self, config: "Configuration") -> None:
+    def __init__(self, config: Configuration) -> None:
         self.config = config
         self._freeze()
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class Registry(Frozen):
-    def __init__(self, registry_config: dict[str, Any] | None, secrets: "Secrets", context: str = "registry") -> None:
+    def __init__(self, registry_config: dict[str, Any] | None, secrets: Secrets, context: str = "registry") -> None:
         self.registry_config: dict[str, Any] = registry_config or {}
         self.secrets = secrets
         validate(self.registry_config, schema.REGISTRY, context, RegistryValidator)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class Role(DockerOptions, Frozen):
-    def __init__(self, name: str, config: "Configuration") -> None:
+    def __init__(self, name: str, config: Configuration) -> None:
         self.name = name
         self.config = config
         servers: Any = config.raw_config.get("servers")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kamalnb.config.base import Frozen
 from kamalnb.config.ruby import fnmatch_extglob
@@ -38,7 +39,7 @@ def split_option(value: str | Sequence[str] | None) -> list[str] | None:
 class Specifics(Frozen):
     """The selected roles and hosts, primary role first and primary-role hosts first."""
 
-    def __init__(self, config: "Configuration", specific_hosts: list[str] | None, specific_roles: "list[Role] | None") -> None:
+    def __init__(self, config: Configuration, specific_hosts: list[str] | None, specific_roles: list[Role] | None) -> None:
         self.config = config
         self.specific_hosts = specific_hosts
         self.specific_roles = specific_roles
@@ -67,11 +68,11 @@ class Specifics(Frozen):
     @classmethod
     def select(
         cls,
-        config: "Configuration",
+        config: Configuration,
         hosts: str | Sequence[str] | None = None,
         roles: str | Sequence[str] | None = None,
         primary: bool = False,
-    ) -> "Specifics":
+    ) -> Specifics:
         """Apply `-h`, `-r`, `-p` in Kamal's order, with Kamal's errors when nothing matches."""
         host_filters = split_option(hosts)
         role_filters = split_option(roles)
@@ -93,24 +94,24 @@ class Specifics(Frozen):
                 specific_hosts = [config.primary_host]
         return cls(config, specific_hosts, specific_roles)
 
-    def _primary_or_first(self, roles: "Sequence[Role] | None") -> "Role | None":
+    def _primary_or_first(self, roles: Sequence[Role] | None) -> Role | None:
         if not roles:
             return None
         primary = self.config.primary_role
         return next((role for role in roles if role == primary), roles[0])
 
-    def roles_on(self, host: str | None) -> "list[Role]":
+    def roles_on(self, host: str | None) -> list[Role]:
         return [role for role in self._roles if host in role.hosts]
 
     def _primary_role_hosts_first(self, hosts: list[str]) -> list[str]:
         return sorted(hosts, key=lambda host: 0 if any(role == self.primary_role for role in self.roles_on(host)) else 1)
 
-    def hosts_of(self, role: "Role") -> list[str]:
+    def hosts_of(self, role: Role) -> list[str]:
         """The selected hosts of `role`, in the role's own order."""
         return [host for host in role.hosts if host in self.hosts]
 
     @property
-    def role_hosts(self) -> "list[tuple[str, Role]]":
+    def role_hosts(self) -> list[tuple[str, Role]]:
         """Every selected (host, role) pair: primary role first, each role's hosts in order."""
         return [(host, role) for role in self.roles for host in self.hosts_of(role)]
 

@@ -43,7 +43,7 @@ class SshProxyCommand:
 
 
 class Ssh(Frozen):
-    def __init__(self, ssh_config: dict[str, Any] | None, secrets: "Secrets") -> None:
+    def __init__(self, ssh_config: dict[str, Any] | None, secrets: Secrets) -> None:
         self.ssh_config: dict[str, Any] = ssh_config or {}
         self.secrets = secrets
         validate(self.ssh_config, schema.SSH, "ssh")

@@ -8,9 +8,10 @@ raises `ConfigError("<key/path>: <problem>")`, exactly as Kamal words it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Iterator
+from typing import Any
 
 from kamalnb.config import schema
 from kamalnb.config.ruby import present, to_s

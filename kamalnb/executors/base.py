@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Protocol, Self, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeVar, runtime_checkable
 
 from kamalnb.commands.base import Command, HttpRequest
 from kamalnb.errors import CommandTimedOut, HostError
@@ -74,13 +75,13 @@ class Executor(Protocol):
     ) -> HttpResponse:
         """An HTTP request to `address:port` as seen from `host` (its loopback, a container)."""
 
-    def read(self, host: str, read: "Read[T]") -> T:
+    def read(self, host: str, read: Read[T]) -> T:
         """Ask `host` one question (`kamalnb.facts`) and return the parsed answer; an answer
         that makes no sense is that host's HostError."""
 
     def run_all(
         self, hosts: Iterable[str], command: Command, *, timeout: float | None = None, check: bool = True
-    ) -> "Outcomes[str, Result]":
+    ) -> Outcomes[str, Result]:
         """One command on every host in parallel."""
 
     def close(self) -> None:
@@ -103,7 +104,7 @@ def upload_label(path: str, size: int, mode: int) -> str:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class LineSplitter:
@@ -149,12 +150,12 @@ class BaseExecutor:
 
     def run_all(
         self, hosts: Iterable[str], command: Command, *, timeout: float | None = None, check: bool = True
-    ) -> "Outcomes[str, Result]":
+    ) -> Outcomes[str, Result]:
         """One command on every host in parallel, at most `parallelism` hosts at a time."""
         return fan_out(hosts, lambda host: self.run(host, command, timeout=timeout, check=check),
                        limit=self.parallelism)
 
-    def read(self, host: str, read: "Read[T]") -> T:
+    def read(self, host: str, read: Read[T]) -> T:
         request = read.request
         if isinstance(request, HttpRequest):
             answer: Any = self.http(host, request.method, request.address, request.port, request.path,

@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO
 
 from kamalnb.commands.base import Command
 from kamalnb.errors import HostError

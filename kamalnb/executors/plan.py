@@ -18,8 +18,9 @@ at the command's text; a fact not given is read from an empty, successful answer
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from kamalnb.commands.base import Command, HttpRequest
 from kamalnb.events import Events
@@ -58,9 +59,9 @@ class PlanExecutor(BaseExecutor):
 
     def __init__(
         self,
-        answers: "Mapping[str | re.Pattern[str], AnswerLike] | Iterable[tuple[Matcher, AnswerLike]] | None" = None,
+        answers: Mapping[str | re.Pattern[str], AnswerLike] | Iterable[tuple[Matcher, AnswerLike]] | None = None,
         *,
-        http_answers: "Mapping[str | re.Pattern[str], HttpResponse] | None" = None,
+        http_answers: Mapping[str | re.Pattern[str], HttpResponse] | None = None,
         facts: Mapping[str, Any] | None = None,
         events: Events | None = None,
     ) -> None:
@@ -107,7 +108,7 @@ class PlanExecutor(BaseExecutor):
         self.planned.append(Planned(host, "http", display))
         return _lookup(self._http_answers, host, display) or HttpResponse(200, "OK")
 
-    def read(self, host: str, read: "Read[T]") -> T:
+    def read(self, host: str, read: Read[T]) -> T:
         if read.fact not in self.facts:
             return super().read(host, read)
         request = read.request
@@ -129,7 +130,7 @@ class PlanExecutor(BaseExecutor):
     def hosts(self) -> list[str]:
         return list(dict.fromkeys(item.host for item in self.planned))
 
-    def to_frame(self) -> "pandas.DataFrame":
+    def to_frame(self) -> pandas.DataFrame:
         import pandas
 
         return pandas.DataFrame(
@@ -143,7 +144,7 @@ class PlanExecutor(BaseExecutor):
         return "\n".join(lines)
 
 
-def _lookup(table: "list[tuple[Matcher, Any]]", host: str, display: str) -> Any:
+def _lookup(table: list[tuple[Matcher, Any]], host: str, display: str) -> Any:
     for matcher, answer in table:
         if isinstance(matcher, str):
             if display.startswith(matcher):

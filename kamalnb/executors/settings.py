@@ -7,8 +7,9 @@ layer builds `SshSettings` without pulling in paramiko.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from kamalnb.errors import ConfigError
 from kamalnb.sensitive import Secret

@@ -24,8 +24,9 @@ import shlex
 import socket
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import paramiko
 from paramiko.agent import AgentRequestHandler
@@ -126,7 +127,7 @@ class _Target:
 class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     """Refuses unknown hosts with instructions, or records them when trust was asked for."""
 
-    def __init__(self, executor: "SshExecutor", target: _Target) -> None:
+    def __init__(self, executor: SshExecutor, target: _Target) -> None:
         self.executor = executor
         self.target = target
 
@@ -173,7 +174,7 @@ class _Keys(AuthStrategy):
 class _Connection:
     """One host's SSH client, opened lazily and reopened if the transport died."""
 
-    def __init__(self, executor: "SshExecutor", target: _Target) -> None:
+    def __init__(self, executor: SshExecutor, target: _Target) -> None:
         self.executor = executor
         self.target = target
         self._client: paramiko.SSHClient | None = None
@@ -273,7 +274,7 @@ class SshExecutor(BaseExecutor):
 
     @classmethod
     def from_config(cls, config: Any, *, events: Events | None = None, command_timeout: float | None = None
-                    ) -> "SshExecutor":
+                    ) -> SshExecutor:
         """The executor a loaded configuration describes (`ssh:`, `sshkit:`, `x-kamalnb: {ssh:}`)."""
         return cls(
             settings_from_config(config),

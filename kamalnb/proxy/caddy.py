@@ -119,7 +119,7 @@ class CaddyDriver:
     def _admin_request(path: str) -> HttpRequest:
         return HttpRequest("GET", "127.0.0.1", cc.ADMIN_PORT, path)
 
-    def _admin_read(self, fact: str, path: str, *, missing: tuple[int, ...]) -> "facts.Read[Any]":
+    def _admin_read(self, fact: str, path: str, *, missing: tuple[int, ...]) -> facts.Read[Any]:
         return facts.admin_json(fact, self._admin_request(path), missing)
 
     def _wait_for_admin(self, host: str) -> None:

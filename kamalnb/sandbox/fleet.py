@@ -116,7 +116,7 @@ class Sandbox:
         return self.dir / "state.json"
 
     @classmethod
-    def find(cls, name: str = DEFAULT_NAME, root: Path | str | None = None) -> "Sandbox":
+    def find(cls, name: str = DEFAULT_NAME, root: Path | str | None = None) -> Sandbox:
         """The sandbox `name` as recorded by its last `up`."""
         sandbox = cls(name, root=root)
         state = sandbox._state()
@@ -269,7 +269,7 @@ class Sandbox:
                 return False
         return all(pid_alive(pid) for pid in pids) and bool(state.get("images_ready"))
 
-    def up(self) -> "Sandbox":
+    def up(self) -> Sandbox:
         """Start the fleet; a no-op when it already runs, a clean restart after a crash."""
         check_prerequisites()
         if self.running() and len(self.hosts) == self.host_count:

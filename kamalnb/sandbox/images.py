@@ -31,7 +31,7 @@ def caddy_version() -> str:
     return match.group(1) if match else "latest"
 
 
-def registry_has(sandbox: "Sandbox", repository: str, tag: str) -> bool:
+def registry_has(sandbox: Sandbox, repository: str, tag: str) -> bool:
     url = f"http://{sandbox.registry}/v2/{repository}/tags/list"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -71,7 +71,7 @@ def _busybox_tree(tar: tarfile.TarFile) -> None:
     tar.addfile(info, io.BytesIO(passwd))
 
 
-def _import(sandbox: "Sandbox", tree: Path, reference: str, changes: list[str]) -> None:
+def _import(sandbox: Sandbox, tree: Path, reference: str, changes: list[str]) -> None:
     argv = ["import"]
     for change in changes:
         argv += ["--change", change]
@@ -79,7 +79,7 @@ def _import(sandbox: "Sandbox", tree: Path, reference: str, changes: list[str]) 
     sandbox.laptop_docker("push", reference)
 
 
-def build_and_push(sandbox: "Sandbox") -> None:
+def build_and_push(sandbox: Sandbox) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if not registry_has(sandbox, BASE_REPOSITORY, BASE_TAG):
             tree = Path(tmp) / "base.tar"

@@ -19,7 +19,7 @@ SERVICE = "sample"
 GIT_IDENTITY = ["-c", "user.name=kamalnb sandbox", "-c", "user.email=sandbox@kamalnb.invalid"]
 
 
-def deploy_yml(sandbox: "Sandbox") -> str:
+def deploy_yml(sandbox: Sandbox) -> str:
     hosts = [h.address for h in sandbox.hosts]
     web = "\n".join(f"      - {address}" for address in hosts)
     return f"""\
@@ -90,7 +90,7 @@ def write_asset(app_dir: Path, note: str) -> str:
     return name
 
 
-def ensure(sandbox: "Sandbox") -> Path:
+def ensure(sandbox: Sandbox) -> Path:
     """Create the app's repository once; later calls refresh the files the sandbox owns
     (scripts, Dockerfile, deploy.yml) and keep the app's history and assets."""
     app_dir = sandbox.app_dir
@@ -119,7 +119,7 @@ def new_version(app_dir: Path | str, note: str | None = None) -> str:
     return _git(app_dir, "rev-parse", "HEAD")
 
 
-def build(sandbox: "Sandbox", tag: str, *, start_delay: float = 0, never_healthy: bool = False) -> str:
+def build(sandbox: Sandbox, tag: str, *, start_delay: float = 0, never_healthy: bool = False) -> str:
     """Build a variant of the app on the laptop engine and push it; its image reference.
 
     For tests of the sandbox itself: kamalnb's own build step is what deploys use.

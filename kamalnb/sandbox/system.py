@@ -7,8 +7,8 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from kamalnb.errors import SandboxError
 

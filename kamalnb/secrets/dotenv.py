@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from kamalnb.config.ruby import inspect
 from kamalnb.errors import ConfigError

@@ -6,8 +6,8 @@ import os
 import re
 import shlex
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from kamalnb.errors import ConfigError
 from kamalnb.secrets import dotenv, local

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 AUDIT_COLUMNS = ("time", "host", "performer", "destination", "role", "details", "message", "error")
 
 
-def audit(app: Any, executor: "Executor | None" = None, lines: int = AUDIT_LINES_SHOWN) -> pd.DataFrame:
+def audit(app: Any, executor: Executor | None = None, lines: int = AUDIT_LINES_SHOWN) -> pd.DataFrame:
     """The last `lines` lines of each host's audit log, merged and sorted by time.
 
     `role` is the first tag after the destination (Kamal tags app actions with the role);
@@ -28,7 +28,7 @@ def audit(app: Any, executor: "Executor | None" = None, lines: int = AUDIT_LINES
         raise ValueError(f"lines should be a whole number above 0, not {lines!r}")
     config = config_of(app)
     names = config.specifics.hosts
-    read = facts.audit_lines(Auditor(config, recorded_at=datetime.now(timezone.utc), performer=""), lines)
+    read = facts.audit_lines(Auditor(config, recorded_at=datetime.now(UTC), performer=""), lines)
     with executor_for(config, executor) as ssh:
         found = read_each(names, lambda host: ssh.read(host, read))
     order = {host: index for index, host in enumerate(names)}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -21,19 +22,19 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # Sorts missing times before every real one.
-EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+EPOCH = datetime.min.replace(tzinfo=UTC)
 
 # The errors that mean "we never got to run anything there".
 CONNECTION_ERRORS = (HostUnreachable, AuthenticationFailed, HostKeyUnknown, HostKeyChanged)
 
 
-def config_of(app: Any) -> "Configuration":
+def config_of(app: Any) -> Configuration:
     """An `App` (from `kamalnb.load`) or its `Configuration`."""
     return getattr(app, "config", app)
 
 
 @contextmanager
-def executor_for(config: "Configuration", executor: "Executor | None") -> Iterator["Executor"]:
+def executor_for(config: Configuration, executor: Executor | None) -> Iterator[Executor]:
     """The given executor, or an SSH executor from the configuration for the length of one table."""
     if executor is not None:
         yield executor
@@ -44,7 +45,7 @@ def executor_for(config: "Configuration", executor: "Executor | None") -> Iterat
         yield ssh
 
 
-def read_each(hosts: Sequence[str], task: Callable[[str], T]) -> "Outcomes[str, T]":
+def read_each(hosts: Sequence[str], task: Callable[[str], T]) -> Outcomes[str, T]:
     """`task` on every host in parallel; an answer that cannot be parsed becomes that host's
     error rather than failing the whole table."""
 
@@ -57,7 +58,7 @@ def read_each(hosts: Sequence[str], task: Callable[[str], T]) -> "Outcomes[str, 
     return fan_out(hosts, guarded)
 
 
-def answers(found: "Outcomes[str, Any]", hosts: Iterable[str], rows: list[dict[str, Any]]
+def answers(found: Outcomes[str, Any], hosts: Iterable[str], rows: list[dict[str, Any]]
             ) -> Iterator[tuple[str, Any]]:
     """Each host's answer, in host order; a host that could not be read gets a row with
     its error instead."""
@@ -91,13 +92,13 @@ def short_id(image_or_container_id: str) -> str:
     return image_or_container_id.removeprefix("sha256:")[:12]
 
 
-def app_filters(config: "Configuration") -> list[str]:
+def app_filters(config: Configuration) -> list[str]:
     """Kamal's filters for this service and destination (an empty destination matches only
     containers labelled `destination=` with no value)."""
     return ["--filter", f"label=service={config.service}", "--filter", f"label=destination={config.destination or ''}"]
 
 
-def inspect_containers(executor: "Executor", host: str, filters: Sequence[str] = ()) -> list[ContainerInfo]:
+def inspect_containers(executor: Executor, host: str, filters: Sequence[str] = ()) -> list[ContainerInfo]:
     """Every container matching `filters`, inspected, in one command."""
     return executor.read(host, facts.containers(Docker(), filters))
 

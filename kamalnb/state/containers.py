@@ -35,11 +35,11 @@ DRIFT_COLUMNS = ("kind", "host", "role", "container", "version", "image", "state
 DRIFT_KINDS = ("unreachable", "unknown_role", "unexpected_host", "unlabelled", "missing")
 
 
-def _selected_role_names(config: "Configuration") -> list[str]:
+def _selected_role_names(config: Configuration) -> list[str]:
     return [role.name for role in config.specifics.roles]
 
 
-def container_version(config: "Configuration", container: ContainerInfo) -> str | None:
+def container_version(config: Configuration, container: ContainerInfo) -> str | None:
     """The version after `<service>-<role>[-<destination>]-` in the name, else KAMAL_VERSION."""
     labels = container.labels
     if "role" not in labels:
@@ -52,7 +52,7 @@ def _newest_first(containers: list[ContainerInfo]) -> list[ContainerInfo]:
     return sorted(containers, key=lambda c: (c.labels.get("role", ""), -(c.created or EPOCH).timestamp(), c.name))
 
 
-def containers(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+def containers(app: Any, executor: Executor | None = None) -> pd.DataFrame:
     """The app's containers (this service and destination, any state) on every app host.
 
     One row per container, by host, role, newest first; a host that could not be read
@@ -78,7 +78,7 @@ def containers(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     return frame(rows, CONTAINERS_COLUMNS, times=("created",))
 
 
-def versions(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+def versions(app: Any, executor: Executor | None = None) -> pd.DataFrame:
     """Which version serves where: one row per configured role and host.
 
     `version` is the role's current version on that host as Kamal determines it (the newest
@@ -125,12 +125,12 @@ def _flag_mixed(rows: list[dict[str, Any]]) -> None:
             row["mixed"] = bool(row.get("version")) and len(counts) > 1 and row["version"] != prevailing
 
 
-def _exec_container(config: "Configuration", name: str) -> bool:
+def _exec_container(config: Configuration, name: str) -> bool:
     """`<prefix>-exec-<version>-<6 hex>`: what `kamal app exec` starts, not drift."""
     return re.match(rf"^{re.escape(config.service)}-.+-exec-.+-[0-9a-f]{{6}}$", name) is not None
 
 
-def _finding(kind: str, host: str, container: ContainerInfo | None, config: "Configuration", detail: str,
+def _finding(kind: str, host: str, container: ContainerInfo | None, config: Configuration, detail: str,
              role: str | None = None) -> dict[str, Any]:
     row: dict[str, Any] = {"kind": kind, "host": host, "role": role, "detail": detail}
     if container is not None:
@@ -139,7 +139,7 @@ def _finding(kind: str, host: str, container: ContainerInfo | None, config: "Con
     return row
 
 
-def _classify(config: "Configuration", host: str, container: ContainerInfo) -> dict[str, Any] | None:
+def _classify(config: Configuration, host: str, container: ContainerInfo) -> dict[str, Any] | None:
     labels = container.labels
     ours = labels.get("service") == config.service or container.repository == config.repository
     if not ours or not container.active or _exec_container(config, container.name):
@@ -160,7 +160,7 @@ def _classify(config: "Configuration", host: str, container: ContainerInfo) -> d
     return None
 
 
-def drift(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+def drift(app: Any, executor: Executor | None = None) -> pd.DataFrame:
     """What runs on the app hosts that the configuration does not know, and what it
     expects but is missing. One row per finding; `kind` is one of DRIFT_KINDS."""
     config = config_of(app)

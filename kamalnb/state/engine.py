@@ -9,7 +9,17 @@ import pandas as pd
 from kamalnb import facts
 from kamalnb.commands import Docker
 from kamalnb.facts import EngineInfo, split_reference
-from kamalnb.state.base import EPOCH, answers, config_of, error_text, executor_for, frame, reachable, read_each, short_id
+from kamalnb.state.base import (
+    EPOCH,
+    answers,
+    config_of,
+    error_text,
+    executor_for,
+    frame,
+    reachable,
+    read_each,
+    short_id,
+)
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
@@ -19,13 +29,13 @@ HOSTS_COLUMNS = ("host", "roles", "accessories", "reachable", "docker_version", 
 IMAGES_COLUMNS = ("host", "repository", "tag", "id", "created", "size", "error")
 
 
-def _engine(executor: "Executor", host: str) -> tuple[EngineInfo, int | None]:
+def _engine(executor: Executor, host: str) -> tuple[EngineInfo, int | None]:
     docker = Docker()
     engine = executor.read(host, facts.engine(docker))
     return engine, executor.read(host, facts.disk_free(docker, engine.docker_root))
 
 
-def hosts(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+def hosts(app: Any, executor: Executor | None = None) -> pd.DataFrame:
     """Every host of the configuration (roles and accessories): one row each.
 
     `disk_free` is the space left (bytes) on the file system of Docker's root directory.
@@ -54,7 +64,7 @@ def hosts(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
     return table
 
 
-def images(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+def images(app: Any, executor: Executor | None = None) -> pd.DataFrame:
     """The app's images (its repository, any tag) on every app host, newest first.
 
     An image with several tags gives a row per tag; an untagged one a row with no tag.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 LOCK_COLUMNS = ("host", "held", "locked_by", "version", "message", "locked_at", "age", "stale", "error")
 
 
-def _status(executor: "Executor", host: str, config: "Configuration", stale_after: float) -> dict[str, Any]:
+def _status(executor: Executor, host: str, config: Configuration, stale_after: float) -> dict[str, Any]:
     details = executor.read(host, facts.lock(Lock(config)))
     if details is None:
         return {"held": False}
-    age = details.age(datetime.now(timezone.utc))
+    age = details.age(datetime.now(UTC))
     return {
         "held": True, "locked_by": details.locked_by, "version": details.version, "message": details.message,
         "locked_at": details.locked_at, "age": None if age is None else timedelta(seconds=age),
@@ -31,7 +31,7 @@ def _status(executor: "Executor", host: str, config: "Configuration", stale_afte
     }
 
 
-def lock_status(app: Any, executor: "Executor | None" = None) -> pd.DataFrame:
+def lock_status(app: Any, executor: Executor | None = None) -> pd.DataFrame:
     """One row for the primary host. `stale` is True when the lock is older than
     `x-kamalnb: lock_stale_after` (seconds, 3600 by default)."""
     config = config_of(app)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 ROUTES_COLUMNS = ("host", "route", "role", "domains", "upstream", "in_flight", "error")
 
 
-def routes(app: Any, executor: "Executor | None" = None, *, driver: ProxyDriver | None = None) -> pd.DataFrame:
+def routes(app: Any, executor: Executor | None = None, *, driver: ProxyDriver | None = None) -> pd.DataFrame:
     """Every route of the proxy on each proxy host: one row per upstream (a route without
     one gives a row with no upstream). `role` names this app's role the route serves, and
     is empty for routes of other apps sharing the proxy."""

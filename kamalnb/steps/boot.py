@@ -44,7 +44,7 @@ class Attempt:
         return f"{self.after:5.1f}s  {self.status if self.status is not None else self.error}"
 
 
-def route_for(role: "Role") -> Route:
+def route_for(role: Role) -> Route:
     proxy = role.proxy
     prefixes = proxy.path_prefixes if proxy else []
     return Route(id=role.container_prefix, hosts=tuple(proxy.hosts if proxy else ()),
@@ -59,7 +59,7 @@ def container_address(context: StepContext, host: str, container: str) -> str:
     return address
 
 
-def wait_healthy(context: StepContext, host: str, config: "Configuration", role: "Role", container: str) -> None:
+def wait_healthy(context: StepContext, host: str, config: Configuration, role: Role, container: str) -> None:
     """GET the health check path on the container until it answers 200, or fail with every attempt."""
     proxy = role.proxy
     assert proxy is not None
@@ -87,7 +87,7 @@ def wait_healthy(context: StepContext, host: str, config: "Configuration", role:
     raise HealthCheckFailed(host, _health_report(context, host, container, url, port, timeout, attempts))
 
 
-def wait_running(context: StepContext, host: str, config: "Configuration", app: AppCommands, version: str) -> None:
+def wait_running(context: StepContext, host: str, config: Configuration, app: AppCommands, version: str) -> None:
     """Kamal's readiness for roles without the proxy: `healthy`, or still `running` after readiness_delay."""
     timeout = float(config.deploy_timeout)
     attempts: list[Attempt] = []
@@ -135,7 +135,7 @@ def _health_report(context: StepContext, host: str, container: str, url: str, po
     return "\n".join(lines)
 
 
-def boot(context: StepContext, driver: "ProxyDriver", config: "Configuration", role: "Role", host: str,
+def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role: Role, host: str,
          outcome: HostOutcome) -> None:
     """Boot `config.version` of `role` on `host` (Kamal's App::Boot), switching traffic with `driver`."""
     executor = context.executor

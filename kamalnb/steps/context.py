@@ -7,10 +7,11 @@ import getpass
 import os
 import threading
 import time
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Hashable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 from kamalnb.commands import Auditor, Hook
 from kamalnb.config import Configuration
@@ -86,7 +87,7 @@ class StepContext:
         if self._own_executor and self._executor is not None:
             self._executor.close()
 
-    def __enter__(self) -> "StepContext":
+    def __enter__(self) -> StepContext:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -112,7 +113,7 @@ class StepContext:
 
     @staticmethod
     def now() -> datetime:
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        return datetime.now(UTC).replace(microsecond=0)
 
     @property
     def runtime(self) -> int:

@@ -3,8 +3,9 @@ section 3.3), with the deploy lock, the audit log and the hooks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from kamalnb import facts
 from kamalnb.commands import App as AppCommands
@@ -118,7 +119,7 @@ def app_boot(context: StepContext, step: str) -> Report:
         hosts = list(dict.fromkeys(host for host, _ in wave))
         context.hook("pre-app-boot", hosts=hosts)
 
-        def boot_pair(pair: tuple[str, "Role"]) -> None:
+        def boot_pair(pair: tuple[str, Role]) -> None:
             host, role = pair
             with recorder.host(host, Phase.BOOT, role=role.name) as outcome:
                 boot(context, proxy, config, role, host, outcome)
@@ -146,7 +147,7 @@ def app_boot(context: StepContext, step: str) -> Report:
     return report
 
 
-def boot_waves(context: StepContext) -> "list[list[tuple[str, Role]]]":
+def boot_waves(context: StepContext) -> list[list[tuple[str, Role]]]:
     """The (host, role) pairs in the order Kamal boots them: the primary role's first, then
     the others, each group cut into waves of `boot.limit` pairs."""
     specifics = context.config.specifics
@@ -162,7 +163,7 @@ def stop_stale_containers(context: StepContext) -> None:
     """Running containers of a role that are not its current version (Kamal's stale_containers --stop)."""
     config = context.config
 
-    def stop_stale(pair: tuple[str, "Role"]) -> None:
+    def stop_stale(pair: tuple[str, Role]) -> None:
         host, role = pair
         with context.phase(host, Phase.STALE, role.name):
             app = AppCommands(config, role, host)
@@ -222,7 +223,7 @@ def rollback(context: StepContext) -> Report:
     config = context.config
     version = config.version
     with lock.held(context, version=version):
-        def available(pair: tuple[str, "Role"]) -> bool:
+        def available(pair: tuple[str, Role]) -> bool:
             host, role = pair
             return context.executor.read(host, facts.container_id(AppCommands(config, role, host), version)) is not None
 

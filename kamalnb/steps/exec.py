@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from kamalnb.commands import App as AppCommands
 from kamalnb.commands.base import Command

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from kamalnb import facts
 from kamalnb.commands import Lock, Server
@@ -36,7 +37,7 @@ class LockStatus:
         age = self.age
         return self.held and age is not None and age > self.stale_after
 
-    def to_frame(self) -> "pandas.DataFrame":
+    def to_frame(self) -> pandas.DataFrame:
         import pandas
 
         info = self.info

@@ -83,7 +83,7 @@ class Plan:
     """What a step would run, per host and phase: `str()`, HTML in a notebook, `.to_frame()`."""
 
     def __init__(self, step: str, executor: PlanExecutor, tracker: PhaseTracker, report: Any = None,
-                 host_order: "list[str] | None" = None) -> None:
+                 host_order: list[str] | None = None) -> None:
         self.step = step
         self.report = report
         self.items = [PlannedCommand(item.host, tracker.phase_at(item.host, index), item.kind, item.text)
@@ -101,7 +101,7 @@ class Plan:
         return [item.command for item in self.items
                 if (host is None or item.host == host) and (kind is None or item.kind == kind)]
 
-    def to_frame(self) -> "pandas.DataFrame":
+    def to_frame(self) -> pandas.DataFrame:
         import pandas
 
         return pandas.DataFrame([vars(item) for item in self.items], columns=["host", "phase", "kind", "command"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 # Every hook Kamal 2 runs, in the order a deploy meets them.
 HOOKS = (

@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from typing import Any, Mapping, Protocol, Sequence, TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TextIO
 
 from kamalnb.errors import ConfigError
 from kamalnb.events import Event

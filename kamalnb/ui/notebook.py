@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from kamalnb.events import Event, StepStarted
 from kamalnb.ui.summary import Display, Summary, kernel_display
@@ -38,7 +39,7 @@ class NotebookListener:
         self._board_interval = board_interval
         self._summary_interval = summary_interval
         self._clock = clock
-        self.board: "Board | None" = None
+        self.board: Board | None = None
         self.summary: Summary | None = None
         self._lock = threading.RLock()
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Literal, Sequence
+from typing import Literal
 
 from kamalnb.events import (
     BOOT_PHASES,
@@ -23,7 +24,6 @@ from kamalnb.events import (
     StepFinished,
     StepStarted,
 )
-
 
 # Steps whose rows are expected to go through every boot phase, so their bars are scaled
 # to them from the start instead of growing as phases appear.

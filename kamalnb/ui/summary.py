@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from kamalnb.ui.detect import ipython_shell
 from kamalnb.ui.live import LiveView

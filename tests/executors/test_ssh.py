@@ -178,9 +178,8 @@ def test_a_changed_host_key_is_refused_even_with_trust_on_first_use(settings_for
 
 def test_an_unknown_host_is_refused_unless_trust_on_first_use(settings_for, addresses, tmp_path):
     known_hosts = tmp_path / "known_hosts"
-    with SshExecutor(settings_for(known_hosts=[str(known_hosts)])) as ssh:
-        with pytest.raises(HostKeyUnknown) as raised:
-            ssh.run(addresses[0], cmd("true"))
+    with SshExecutor(settings_for(known_hosts=[str(known_hosts)])) as ssh, pytest.raises(HostKeyUnknown) as raised:
+        ssh.run(addresses[0], cmd("true"))
     assert f"ssh-keyscan -p 22 {addresses[0]} >> {known_hosts}" in str(raised.value)
     assert not known_hosts.exists()
     with SshExecutor(settings_for(known_hosts=[str(known_hosts)], trust_on_first_use=True)) as ssh:
@@ -235,9 +234,8 @@ def test_a_refused_key_names_what_was_offered(sandbox, addresses, tmp_path):
     stranger = tmp_path / "stranger"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
     settings = SshSettings(config=False, known_hosts=[str(sandbox.known_hosts)], keys=[str(stranger)], keys_only=True)
-    with SshExecutor(settings) as ssh:
-        with pytest.raises(AuthenticationFailed) as raised:
-            ssh.run(addresses[0], cmd("true"))
+    with SshExecutor(settings) as ssh, pytest.raises(AuthenticationFailed) as raised:
+        ssh.run(addresses[0], cmd("true"))
     assert raised.value.host == addresses[0]
     assert f"authentication as root failed on {addresses[0]}:22; offered: {stranger}" in str(raised.value)
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
 import kamalnb
 from kamalnb.events import Event, Events, HostStarted
-
 from tests.orchestration.scripted import ScriptedExecutor
 
 HOSTS = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]

@@ -40,8 +40,9 @@ import json
 import re
 import shlex
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, Mapping, Union
+from typing import Any, Literal, Union
 
 from kamalnb.errors import HostError
 from kamalnb.events import Events

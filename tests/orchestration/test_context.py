@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 from kamalnb.steps.context import StepContext
-
 from tests.orchestration.conftest import HOSTS, PRIMARY
 from tests.orchestration.scripted import ScriptedExecutor
 

@@ -8,7 +8,6 @@ import pytest
 
 from kamalnb.errors import ConfigError, HookFailed
 from kamalnb.events import Events, HostStarted
-
 from tests.orchestration.conftest import HOSTS, LOCK_DIR, PRIMARY, WEB_ROUTE, forget
 
 RUN_V2 = r"^docker run .*--name sample-web-v2 "

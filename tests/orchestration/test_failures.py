@@ -4,12 +4,11 @@ an unreachable host, a held lock, and an interrupt at every phase of a boot."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kamalnb.errors import HealthCheckFailed, HostError, HostUnreachable, LockHeld, StepFailed
-
 from tests.orchestration.conftest import HOSTS, LOCK_DIR, PRIMARY, WEB_ROUTE
 
 RUN_V2_WEB = re.compile(r"^docker run .*--name sample-web-v2 ")
@@ -148,7 +147,7 @@ KAMAL_LOCK = "Locked by: Alice Ops at {at}\nVersion: v0\nMessage: database migra
 
 
 def kamal_lock(age: timedelta) -> str:
-    at = (datetime.now(timezone.utc) - age).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    at = (datetime.now(UTC) - age).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return KAMAL_LOCK.format(at=at)
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from kamalnb.commands.base import Command
 from kamalnb.errors import CommandFailed, HostUnreachable
-
 from tests.orchestration.scripted import ScriptedExecutor
 
 

@@ -9,7 +9,6 @@ import re
 import pytest
 
 from kamalnb.errors import HostUnreachable, KamalnbError
-
 from tests.orchestration.conftest import HOSTS, LOCK_DIR, PRIMARY
 
 UNREACHABLE = HOSTS[2]

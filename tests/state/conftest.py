@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -57,7 +57,7 @@ def container(name: str, *, created: datetime, role: str | None = "web", state: 
 Reply = Callable[[str], "Answer | str | None"]
 
 
-def scripted(replies: dict[str, "list[tuple[str, Answer | str | Reply]] | None"]) -> PlanExecutor:
+def scripted(replies: dict[str, list[tuple[str, Answer | str | Reply]] | None]) -> PlanExecutor:
     """An executor answering each host's commands by prefix; a host mapped to None is unreachable."""
 
     def answer(host: str, command: str) -> Answer | str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -22,7 +22,7 @@ from tests.state.conftest import (
     write_config,
 )
 
-T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 V1_ID, V2_ID = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 UNREACHABLE = f"cannot connect to {H3}:22: connection refused"
 
@@ -206,7 +206,7 @@ def lock_text(locked_at: datetime) -> str:
 
 def test_lock_held_and_stale_after_the_configured_age(tmp_path) -> None:
     app = kamalnb.load(write_config(tmp_path, extra="x-kamalnb:\n  lock_stale_after: 60\n"), version="v2", root=tmp_path)
-    locked_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+    locked_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     ssh = scripted({H1: [("stat .kamal/lock-statecheck", lock_text(locked_at))]})
     table = state.lock_status(app, ssh)
     assert list(table.columns) == list(state.LOCK_COLUMNS)
@@ -222,7 +222,7 @@ def test_lock_free_fresh_or_unreadable(app) -> None:
     free = scripted({H1: [("stat", Answer(stderr="stat: cannot statx '.kamal/lock-statecheck': No such file or directory\n",
                                            exit_status=1))]})
     assert records(state.lock_status(app, free), "host", "held", "stale", "error") == [(H1, False, None, None)]
-    fresh = scripted({H1: [("stat", lock_text(datetime.now(timezone.utc)))]})
+    fresh = scripted({H1: [("stat", lock_text(datetime.now(UTC)))]})
     assert records(state.lock_status(app, fresh), "held", "stale") == [(True, False)]
     broken = scripted({H1: [("stat", Answer(stderr="base64: invalid input\n", exit_status=1))]})
     [row] = state.lock_status(app, broken).to_dict("records")

@@ -4,7 +4,7 @@ network, images labelled with the service, `latest` tags, audit lines and a lock
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +26,7 @@ from kamalnb.sandbox import sample_app
 pytestmark = pytest.mark.sandbox
 
 SERVICE = "statecheck"
-T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def write_config(sandbox, directory: Path, *, edit=lambda text: text) -> Path:
@@ -163,7 +163,7 @@ def test_containers(fleet) -> None:
     ]
     for host, name, container_id, created in rows(table, "host", "container", "id", "created"):
         assert sh(ssh, host, "docker", "inspect", "--format", "{{.Id}}", name).startswith(container_id)
-        assert datetime.now(timezone.utc) - timedelta(minutes=10) < created < datetime.now(timezone.utc)
+        assert datetime.now(UTC) - timedelta(minutes=10) < created < datetime.now(UTC)
 
 
 def test_versions_agree_with_kamals_own_command(fleet) -> None:
@@ -201,7 +201,7 @@ def test_images(fleet) -> None:
 def test_lock_status_shows_a_stale_lock_on_the_primary_host(fleet) -> None:
     app, ssh, (h1, _, _) = fleet
     assert rows(state.lock_status(app, ssh), "host", "held", "error") == [(h1, False, None)]
-    locked_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+    locked_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     # As a deploy does: the lock directory lives in .kamal, which a fresh host lacks.
     ssh.run(h1, Server(app.config).ensure_run_directory())
     ssh.run(h1, Lock(app.config).acquire("Deploying v2 by hand", "v2", locked_by="Tester", locked_at=locked_at))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from kamalnb.facts import LockInfo
 from kamalnb.steps.lock import LockStatus
 
 
 def held_since(seconds: float, stale_after: float = 3600) -> LockStatus:
-    at = datetime.now(timezone.utc) - timedelta(seconds=seconds)
+    at = datetime.now(UTC) - timedelta(seconds=seconds)
     return LockStatus("10.0.0.1", True, LockInfo("Jane Doe", at.replace(microsecond=0), "abc123", "Automatic deploy lock"),
                       stale_after)
 

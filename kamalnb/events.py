@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class StepFinished(Event):
 
 
 Listener = Callable[[Event], None]
+ListenerT = TypeVar("ListenerT", bound=Listener)
 
 
 class Events:
@@ -128,7 +129,7 @@ class Events:
         self._listeners: list[Listener] = list(listeners)
         self._lock = threading.RLock()
 
-    def subscribe(self, listener: Listener) -> Listener:
+    def subscribe(self, listener: ListenerT) -> ListenerT:
         with self._lock:
             self._listeners.append(listener)
         return listener

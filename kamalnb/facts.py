@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -340,7 +340,7 @@ def container_address(container: str, network: str) -> Read[str | None]:
                 lambda r: _stdout(r) or None)
 
 
-def containers(docker_commands: Any, filters: list[str] | tuple[str, ...] = ()) -> Read[list[ContainerInfo]]:
+def containers(docker_commands: Any, filters: Sequence[str] = ()) -> Read[list[ContainerInfo]]:
     """Every container matching `filters`, inspected (`docker_commands`: commands.Docker)."""
     return Read("containers", docker_commands.inspect_containers(filters), _containers)
 

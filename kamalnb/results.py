@@ -220,6 +220,7 @@ class Report:
     def timeline(self, ax: Axes | None = None) -> Figure:
         """Each host's phases over time (matplotlib): where the time of the step went."""
         import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         # Only the innermost phases: a `boot` is drawn as its start, health, switch...
         leaves = [span for span in self.phases if not any(
@@ -230,8 +231,11 @@ class Report:
         colours = plt.get_cmap("tab20")
         if ax is None:
             figure, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.2))
-        else:
+        elif isinstance(ax.figure, Figure):
             figure = ax.figure
+        else:
+            # tight_layout, and the Figure returned, belong to a root figure: a SubFigure has neither.
+            raise ValueError("timeline draws on an Axes of a Figure, not of a SubFigure")
         for span in leaves:
             row = rows.index((span.host, span.role))
             ax.barh(row, max(span.end - span.start, 0.01), left=span.start, height=0.6,

@@ -192,15 +192,24 @@ class App:
 
     def execute_in_existing_container_over_ssh(self, *cmd: str, env: Mapping[str, Any], tty: bool = True) -> Command:
         return run_over_ssh(
-            self.config.ssh, self.host, self.execute_in_existing_container(*cmd, env=env, interactive=True, tty=tty)
+            self.config.ssh,
+            self._ssh_host(),
+            self.execute_in_existing_container(*cmd, env=env, interactive=True, tty=tty),
         )
 
-    def execute_in_new_container_over_ssh(self, *cmd: str, env: Mapping[str, Any], suffix: str, tty: bool = True) -> Command:
+    def execute_in_new_container_over_ssh(
+        self, *cmd: str, env: Mapping[str, Any], suffix: str, tty: bool = True
+    ) -> Command:
         return run_over_ssh(
             self.config.ssh,
-            self.host,
+            self._ssh_host(),
             self.execute_in_new_container(*cmd, env=env, suffix=suffix, interactive=True, tty=tty),
         )
+
+    def _ssh_host(self) -> str:
+        if self.host is None:
+            raise ValueError("a command over SSH needs the host: build App(config, role, host)")
+        return self.host
 
     # -- logs ----------------------------------------------------------------------------
     def logs(

@@ -32,9 +32,12 @@ class Frozen:
 
 class DockerOptions:
     """`options:` of a role or an accessory: `docker run` flags, except `restart`, which
-    is the container's restart policy. The class defines `docker_options`."""
+    is the container's restart policy."""
 
-    docker_options: dict[str, Any]
+    @property
+    def docker_options(self) -> dict[str, Any]:
+        """The `options:` mapping as configured, which each class reads from its own config."""
+        raise NotImplementedError
 
     @property
     def options(self) -> dict[str, Any]:

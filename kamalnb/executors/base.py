@@ -88,6 +88,21 @@ class Executor(Protocol):
         """Release connections."""
 
 
+class LocalRunner(Protocol):
+    """Runs commands on this machine (builds, hooks); `env` adds to one command's environment."""
+
+    def run(
+        self,
+        host: str,
+        command: Command,
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        """Run one command; raise CommandFailed on a non-zero exit when `check`."""
+
+
 def content_bytes(content: Content) -> bytes:
     if isinstance(content, Secret):
         return content.reveal().encode()

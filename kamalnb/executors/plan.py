@@ -78,7 +78,16 @@ class PlanExecutor(BaseExecutor):
         """Add a canned answer (a callable matcher returns its own answer)."""
         self._answers.append((matcher, answer if answer is not None else Answer()))
 
-    def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
+    def run(
+        self,
+        host: str,
+        command: Command,
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        # `env` lets the planner stand in for the local executor; nothing runs that could see it.
         display = str(command)
         started, t0 = self._started(host, display)
         self.planned.append(Planned(host, "run", display))

@@ -172,7 +172,9 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
                 wait_running(context, host, config, app, version)
         if role.running_proxy:
             context.check_cancelled(host)
-            route, target = route_for(role), f"{new_container}:{role.proxy.app_port}"
+            proxy = role.proxy
+            assert proxy is not None
+            route, target = route_for(role), f"{new_container}:{proxy.app_port}"
             with context.phase(host, Phase.SWITCH, role.name):
                 previous = driver.switch(host, route, target)
                 switched = True

@@ -17,7 +17,7 @@ from kamalnb.commands import Auditor, Hook
 from kamalnb.config import Configuration
 from kamalnb.errors import HookFailed, Interrupted, KamalnbError, error_text
 from kamalnb.events import Events, HostFinished, HostStarted
-from kamalnb.executors.base import Executor
+from kamalnb.executors.base import Executor, LocalRunner
 from kamalnb.extension import Extension
 from kamalnb.fanout import Outcomes, fan_out
 from kamalnb.options import Options
@@ -40,7 +40,7 @@ class StepContext:
         command: str,
         subcommand: str | None = None,
         executor: Executor | None = None,
-        local: Executor | None = None,
+        local: LocalRunner | None = None,
         events: Events | None = None,
         plan: bool = False,
     ) -> None:
@@ -57,7 +57,7 @@ class StepContext:
         self._executor_lock = threading.Lock()
         self.plan = plan
         local_env = {"DOCKER_HOST": self.extension.docker_host} if self.extension.docker_host else {}
-        self.local = local or LocalExecutor(events=self.events, cwd=self.config.root, env=local_env)
+        self.local: LocalRunner = local or LocalExecutor(events=self.events, cwd=self.config.root, env=local_env)
         self.cancel = threading.Event()
         self.started = time.monotonic()
         # Kamal sets KAMAL_LOCK=true for hooks: a nested call must not wait for its own lock.

@@ -103,7 +103,9 @@ def parse_lock_details(text: str) -> LockInfo:
 
 # -- docker's answers ---------------------------------------------------------------------
 
-_DOCKER_TIME = re.compile(r"^(?P<main>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)$")
+_DOCKER_TIME = re.compile(
+    r"^(?P<main>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)$"
+)
 _ACTIVE_STATES = ("running", "restarting")
 
 
@@ -409,7 +411,8 @@ def admin_json(fact: str, request: HttpRequest, missing: tuple[int, ...] = ()) -
         if response.status in missing:
             return None
         if not response.ok:
-            raise ValueError(f"Caddy refused {request.method} {request.path}: {response.status} {response.text.strip()}")
+            raise ValueError(
+                f"Caddy refused {request.method} {request.path}: {response.status} {response.text.strip()}")
         return response.json() if response.body.strip() else None
 
     return Read(fact, request, parse)

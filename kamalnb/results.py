@@ -245,7 +245,7 @@ class Report:
         ax.invert_yaxis()
         ax.set_xlabel("seconds")
         ax.set_title(f"{self.step}: {self.tally()}")
-        handles = {label: handle for handle, label in zip(*ax.get_legend_handles_labels())}
+        handles = {label: handle for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)}
         ax.legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
         figure.tight_layout()
         return figure
@@ -300,7 +300,7 @@ class Report:
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(columns))]
         lines = [self.summary()]
         for row in [header, *rows]:
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -311,7 +311,7 @@ class Report:
         body = []
         for outcome in self.outcomes:
             cells = []
-            for column, value in zip(columns, self._cells(outcome, columns)):
+            for column, value in zip(columns, self._cells(outcome, columns), strict=True):
                 if column == "status":
                     color = _STATUS_COLORS.get(value, "inherit")
                     cells.append(f"<td style='color:{color};font-weight:bold'>{html.escape(value)}</td>")

@@ -39,7 +39,8 @@ def _group(subparsers, name: str, help: str):
 
 def register(subparsers, add_command) -> None:
     setup = add_command(None, "setup", lambda a: _print(a, load_from_args(a).setup(
-        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)), "check Docker on the servers, boot the proxy, deploy")
+        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)),
+        "check Docker on the servers, boot the proxy, deploy")
     deploy = add_command(None, "deploy", lambda a: _print(a, load_from_args(a).deploy(
         skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)),
         "build, push and boot the new version with zero downtime")
@@ -68,7 +69,8 @@ def register(subparsers, add_command) -> None:
     acquire = add_command(lock, "acquire", lambda a: _print(a, load_from_args(a).lock.acquire(a.message).describe()),
                           "take the lock by hand, with a message")
     acquire.add_argument("-m", "--message", required=True)
-    release = add_command(lock, "release", lambda a: _print(a, load_from_args(a).lock.release(force=a.force).describe()),
+    release = add_command(lock, "release",
+                          lambda a: _print(a, load_from_args(a).lock.release(force=a.force).describe()),
                           "release the lock (--force breaks someone else's)")
     release.add_argument("--force", action="store_true", help="release a lock held by someone else")
 
@@ -81,8 +83,10 @@ def register(subparsers, add_command) -> None:
         add_command(proxy, "remove", lambda a: _print(a, load_from_args(a).proxy.remove(plan=a.plan)),
                     "remove the proxy container and its state"),
     )
-    add_command(proxy, "details", lambda a: _print_hosts(a, load_from_args(a).proxy.details()), "the proxy container on each host")
-    logs = add_command(proxy, "logs", lambda a: _print_hosts(a, load_from_args(a).proxy.logs(a.lines)), "the proxy's last log lines")
+    add_command(proxy, "details", lambda a: _print_hosts(a, load_from_args(a).proxy.details()),
+                "the proxy container on each host")
+    logs = add_command(proxy, "logs", lambda a: _print_hosts(a, load_from_args(a).proxy.logs(a.lines)),
+                       "the proxy's last log lines")
     logs.add_argument("-n", "--lines", type=int, default=100)
 
 

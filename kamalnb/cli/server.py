@@ -28,7 +28,8 @@ def register(subparsers: Any, add_command: Any) -> None:
     app = add_command(None, "app", None, "Run commands in the app's containers (kamal app)")
     app_group = app.add_subparsers(dest="app_command", metavar="<app command>")
     app_exec = add_command(app_group, "exec", app_exec_command,
-                           "Run a command in a new container of the app's image on every host (or --reuse the running one)")
+                           "Run a command in a new container of the app's image on every host "
+                           "(or --reuse the running one)")
     app_exec.add_argument("--reuse", action="store_true", help="run it in the running container (docker exec)")
     app_exec.add_argument("-e", "--env", action="append", metavar="KEY:VALUE", help="an environment variable")
     app_exec.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")

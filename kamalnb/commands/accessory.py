@@ -94,7 +94,11 @@ class Accessory:
     def follow_logs(self, timestamps: bool = True, grep: str | None = None, grep_options: str | None = None) -> Command:
         return self.run_over_ssh(
             pipe(
-                docker("logs", self.service_name, "--timestamps" if timestamps else None, "--tail", "10", "--follow", "2>&1"),
+                docker(
+                    "logs", self.service_name,
+                    "--timestamps" if timestamps else None,
+                    "--tail", "10", "--follow", "2>&1",
+                ),
                 f'grep "{grep}"' + (f" {grep_options}" if grep_options else "") if grep else None,
             )
         )

@@ -136,14 +136,19 @@ class App:
         return docker("container", "prune", "--force", self._container_filter_args())
 
     def container_health_log(self, version: str) -> Command:
-        return pipe(container_id_for(self.container_name(version)), xargs(docker("inspect", "--format", DOCKER_HEALTH_LOG_FORMAT)))
+        return pipe(
+            container_id_for(self.container_name(version)),
+            xargs(docker("inspect", "--format", DOCKER_HEALTH_LOG_FORMAT)),
+        )
 
     # -- images --------------------------------------------------------------------------
     def list_images(self) -> Command:
         return docker("image", "ls", self.config.repository)
 
     def remove_images(self) -> Command:
-        return docker("image", "prune", "--all", "--force", argumentize("--filter", [f"label=service={self.config.service}"]))
+        return docker(
+            "image", "prune", "--all", "--force", argumentize("--filter", [f"label=service={self.config.service}"])
+        )
 
     def tag_latest_image(self) -> Command:
         return docker("tag", self.config.absolute_image, self.config.latest_image)

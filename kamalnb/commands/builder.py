@@ -187,7 +187,9 @@ class Local(BuilderBase):
     def create(self) -> Command | None:
         if self.settings.docker_driver:
             return None
-        return docker("buildx", "create", "--name", self.builder_name, f"--driver={self.settings.driver}", self.driver_options())
+        return docker(
+            "buildx", "create", "--name", self.builder_name, f"--driver={self.settings.driver}", self.driver_options()
+        )
 
     def remove(self) -> Command | None:
         return None if self.settings.docker_driver else docker("buildx", "rm", self.builder_name)

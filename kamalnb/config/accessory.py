@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 class AccessoryPath(Frozen):
     """A file or directory to put on the host and mount into the accessory."""
 
-    def __init__(self, local: str, host_path: str, container_path: str, options: str | None, mode: str | None, owner: str | None) -> None:
+    def __init__(self, local: str, host_path: str, container_path: str, options: str | None, mode: str | None,
+                 owner: str | None) -> None:
         self.local = local
         self.host_path = host_path
         self.container_path = container_path

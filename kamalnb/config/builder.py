@@ -165,7 +165,8 @@ class Builder(Frozen):
         if kind == "gha":
             return ",".join(part for part in ("type=gha", options) if part is not None)
         if kind == "registry":
-            return ",".join(part for part in ("type=registry", f"ref={self._cache_image_ref}", options) if part is not None)
+            parts = ("type=registry", f"ref={self._cache_image_ref}", options)
+            return ",".join(part for part in parts if part is not None)
         return None
 
     @property

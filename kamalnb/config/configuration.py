@@ -84,7 +84,8 @@ class Configuration(Frozen):
             raise ConfigError("x-kamalnb: should be a hash")
         self.kamalnb: dict[str, Any] = dict(extension or {})
 
-        self.secrets = Secrets(destination=destination, secrets_path=self.secrets_path, root=self.root, environ=self.environ)
+        self.secrets = Secrets(destination=destination, secrets_path=self.secrets_path, root=self.root,
+                               environ=self.environ)
 
         servers = self.raw_config.get("servers")
         validate(servers, None, "servers", ServersValidator)
@@ -419,7 +420,8 @@ class Configuration(Frozen):
             for role in self.roles:
                 if not role.hosts:
                     raise ConfigError(
-                        f"No servers specified for the {role.name} role. You can ignore this with allow_empty_roles: true"
+                        f"No servers specified for the {role.name} role. "
+                        "You can ignore this with allow_empty_roles: true"
                     )
 
     def _ensure_valid_kamal_version(self) -> None:
@@ -450,9 +452,9 @@ class Configuration(Frozen):
 
     def _ensure_local_registry_remote_builder_has_ssh_url(self) -> None:
         remote = self.builder.remote
-        if self.registry.local and self.builder.is_remote(machine_arch()):
-            if not to_s(remote).lower().startswith("ssh://"):
-                raise ConfigError("Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)")
+        if (self.registry.local and self.builder.is_remote(machine_arch())
+                and not to_s(remote).lower().startswith("ssh://")):
+            raise ConfigError("Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)")
 
     def _ensure_no_conflicting_proxy_runs(self) -> None:
         for host in self.all_hosts:
@@ -463,7 +465,8 @@ class Configuration(Frozen):
     def _ensure_valid_hooks_output(self) -> None:
         setting = self.raw_config.get("hooks_output")
         # Kamal checks a string, or every level of a hash; other scalars pass unchecked.
-        levels = setting.items() if isinstance(setting, dict) else ([(None, setting)] if isinstance(setting, str) else [])
+        levels = (setting.items() if isinstance(setting, dict)
+                  else [(None, setting)] if isinstance(setting, str) else [])
         for hook, level in levels:
             name = to_s(level).lstrip(":")
             if name not in HOOKS_OUTPUT_LEVELS:

@@ -72,7 +72,7 @@ def text(config: Configuration, title: str) -> str:
     rows = [HEADER, *role_rows(config)]
     widths = [max(len(row[index]) for row in rows) for index in range(len(HEADER))]
     for row in rows:
-        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     lines += [f"  {name}: {value}" for name, value in settings(config)]
     lines += [f"  warning: {warning}" for warning in config.warnings]
     return "\n".join(lines)

@@ -22,7 +22,8 @@ class Env(Frozen):
     `NAME:SECRET_NAME` entries looked up in the secrets files.
     """
 
-    def __init__(self, config: dict[str, Any], secrets: Secrets, context: str = "env", validate_config: bool = True) -> None:
+    def __init__(self, config: dict[str, Any], secrets: Secrets, context: str = "env",
+                 validate_config: bool = True) -> None:
         if validate_config:
             validate(config, schema.ENV, context, EnvValidator)
         if "clear" in config:

@@ -91,6 +91,7 @@ def render(template: str, env: Mapping[str, str], filename: str) -> str:
             continue
         if not body.startswith("="):
             raise ConfigError(
-                f"{where}: unsupported ERB `<%{template[start + 2:end]}%>`: only output tags are understood ({SUPPORTED})"
+                f"{where}: unsupported ERB `<%{template[start + 2:end]}%>`: "
+                f"only output tags are understood ({SUPPORTED})"
             )
         out.append(_evaluate(body[1:], env, where))

@@ -63,7 +63,8 @@ def _shown(file: Path, root: Path) -> str:
         return str(file)
 
 
-def load_raw_config(config_file: Path, destination: str | None, environ: Mapping[str, str], root: Path) -> dict[str, Any]:
+def load_raw_config(config_file: Path, destination: str | None, environ: Mapping[str, str],
+                    root: Path) -> dict[str, Any]:
     files = [config_file]
     if destination:
         files.append(destination_config_file(config_file, destination))
@@ -122,7 +123,8 @@ def load(
     try:
         return Configuration(
             raw, destination, version, root=root_path, environ=env, specific_hosts=hosts, specific_roles=roles,
-            primary=primary, config_file=str(config_file), warnings=_legacy_env_warnings(root_path, config_file.parent, destination),
+            primary=primary, config_file=str(config_file),
+            warnings=_legacy_env_warnings(root_path, config_file.parent, destination),
         )
     except ConfigError as error:
         hints = _kamal1_hints(raw)

@@ -11,7 +11,8 @@ from kamalnb.config.validator import validate
 
 
 class Logging(Frozen):
-    def __init__(self, logging_config: dict[str, Any] | None, context: str = "logging", validate_config: bool = True) -> None:
+    def __init__(self, logging_config: dict[str, Any] | None, context: str = "logging",
+                 validate_config: bool = True) -> None:
         self.logging_config: dict[str, Any] = logging_config or {}
         if validate_config:
             validate(self.logging_config, schema.LOGGING, context)

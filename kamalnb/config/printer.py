@@ -95,5 +95,5 @@ _Dumper.add_representer(SshProxyCommand, _command)
 
 def dump(config: Configuration) -> str:
     """The YAML document `kamal config` prints for this configuration."""
-    return yaml.dump(config_hash(config), Dumper=_Dumper, sort_keys=False, default_flow_style=False, explicit_start=True,
-                     allow_unicode=True)
+    return yaml.dump(config_hash(config), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     explicit_start=True, allow_unicode=True)

@@ -164,7 +164,8 @@ class Proxy(Frozen):
 
     @property
     def log_request_headers(self) -> list[str]:
-        return list(either((self.proxy_config.get("logging") or {}).get("request_headers"), DEFAULT_LOG_REQUEST_HEADERS))
+        logging_config = self.proxy_config.get("logging") or {}
+        return list(either(logging_config.get("request_headers"), DEFAULT_LOG_REQUEST_HEADERS))
 
     @property
     def log_response_headers(self) -> list[str] | None:

@@ -109,7 +109,9 @@ class Role(DockerOptions, Frozen):
     @property
     def labels(self) -> dict[str, Any]:
         """`service`, `role`, `destination` (None without one), then root labels, then role labels."""
-        labels: dict[str, Any] = {"service": self.config.service, "role": self.name, "destination": self.config.destination}
+        labels: dict[str, Any] = {
+            "service": self.config.service, "role": self.name, "destination": self.config.destination,
+        }
         if self.config.labels and present(self.config.labels):
             labels.update(self.config.labels)
         if present(self.specializations.get("labels")):
@@ -207,14 +209,16 @@ class Role(DockerOptions, Frozen):
         return Volume(self.asset_volume_directory(version), self.asset_path or "", self.asset_path_options)
 
     def asset_extracted_directory(self, version: str | None = None) -> str:
-        return posixpath.join(self.config.assets_directory, "extracted", f"{self.name}-{version or self.config.version}")
+        return posixpath.join(self.config.assets_directory, "extracted",
+                              f"{self.name}-{version or self.config.version}")
 
     def asset_volume_directory(self, version: str | None = None) -> str:
         return posixpath.join(self.config.assets_directory, "volumes", f"{self.name}-{version or self.config.version}")
 
     def ensure_one_host_for_ssl(self) -> None:
         proxy = self.proxy
-        if self.running_proxy and proxy is not None and proxy.ssl and len(self.hosts) > 1 and not proxy.custom_ssl_certificate:
+        if (self.running_proxy and proxy is not None and proxy.ssl and len(self.hosts) > 1
+                and not proxy.custom_ssl_certificate):
             raise ConfigError(
                 "SSL is only supported on a single server unless you provide custom certificates, "
                 f"found {len(self.hosts)} servers for role {self.name}"

@@ -39,7 +39,8 @@ def split_option(value: str | Sequence[str] | None) -> list[str] | None:
 class Specifics(Frozen):
     """The selected roles and hosts, primary role first and primary-role hosts first."""
 
-    def __init__(self, config: Configuration, specific_hosts: list[str] | None, specific_roles: list[Role] | None) -> None:
+    def __init__(self, config: Configuration, specific_hosts: list[str] | None,
+                 specific_roles: list[Role] | None) -> None:
         self.config = config
         self.specific_hosts = specific_hosts
         self.specific_roles = specific_roles
@@ -104,7 +105,8 @@ class Specifics(Frozen):
         return [role for role in self._roles if host in role.hosts]
 
     def _primary_role_hosts_first(self, hosts: list[str]) -> list[str]:
-        return sorted(hosts, key=lambda host: 0 if any(role == self.primary_role for role in self.roles_on(host)) else 1)
+        return sorted(hosts,
+                      key=lambda host: 0 if any(role == self.primary_role for role in self.roles_on(host)) else 1)
 
     def hosts_of(self, role: Role) -> list[str]:
         """The selected hosts of `role`, in the role's own order."""

@@ -326,7 +326,8 @@ class ProxyValidator(Validator):
         if config is None:
             return
         super().validate()
-        if not present(config.get("host")) and not present(config.get("hosts")) and config.get("ssl") not in (None, False):
+        if (not present(config.get("host")) and not present(config.get("hosts"))
+                and config.get("ssl") not in (None, False)):
             self.error("Must set a host to enable automatic SSL")
         if "host" in config and "hosts" in config:
             self.error("Specify one of 'host' or 'hosts', not both")
@@ -337,9 +338,9 @@ class ProxyValidator(Validator):
             if present(ssl.get("private_key_pem")) and not present(ssl.get("certificate_pem")):
                 self.error("Missing certificate_pem setting (required when private_key_pem is present)")
         run = config.get("run")
-        if isinstance(run, dict) and run.get("publish") is False:
-            if present(run.get("bind_ips")) or present(run.get("http_port")) or present(run.get("https_port")):
-                self.error("Cannot set http_port, https_port or bind_ips when publish is false")
+        if isinstance(run, dict) and run.get("publish") is False and (
+                present(run.get("bind_ips")) or present(run.get("http_port")) or present(run.get("https_port"))):
+            self.error("Cannot set http_port, https_port or bind_ips when publish is false")
 
 
 class RegistryValidator(Validator):
@@ -361,7 +362,8 @@ class RegistryValidator(Validator):
                     continue
                 if not present(value):
                     self.error("is required")
-                if not (isinstance(value, str) or (isinstance(value, list) and len(value) == 1 and isinstance(value[0], str))):
+                one_string = isinstance(value, list) and len(value) == 1 and isinstance(value[0], str)
+                if not (isinstance(value, str) or one_string):
                     self.error("should be a string or an array with one string (for secret lookup)")
 
 
@@ -394,7 +396,8 @@ class AliasValidator(Validator):
         name = self.context.removeprefix("aliases/")
         if not re.fullmatch(r"[a-z0-9_-]+", name):
             self.error(
-                f"Invalid alias name: '{name}'. Must only contain lowercase letters, alphanumeric, hyphens and underscores."
+                f"Invalid alias name: '{name}'. "
+                "Must only contain lowercase letters, alphanumeric, hyphens and underscores."
             )
         if name in BUILT_IN_COMMANDS:
             self.error(f"Alias '{name}' conflicts with a built-in command.")

@@ -49,7 +49,7 @@ class Planned:
     text: str
 
 
-AnswerLike = Union[Answer, str]
+AnswerLike = Answer | str
 Matcher = Union[str, "re.Pattern[str]", Callable[[str, str], "AnswerLike | None"]]
 
 

@@ -80,9 +80,9 @@ class SshSettings:
             set_(self, "config", True)
         elif not isinstance(self.config, (bool, str)):
             set_(self, "config", tuple(str(path) for path in _strings(self.config, "config")))
-        if self.port is not None:
-            if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
-                raise ConfigError(f"ssh.port must be a port number (1-65535), got {self.port!r}")
+        if self.port is not None and (
+                isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536):
+            raise ConfigError(f"ssh.port must be a port number (1-65535), got {self.port!r}")
         level = str(self.log_level).lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"ssh.log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
@@ -93,7 +93,8 @@ class SshSettings:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
             raise ConfigError(f"x-kamalnb/ssh/connect_timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(self.trust_on_first_use, bool):
-            raise ConfigError(f"x-kamalnb/ssh/trust_on_first_use must be true or false, got {self.trust_on_first_use!r}")
+            raise ConfigError(
+                f"x-kamalnb/ssh/trust_on_first_use must be true or false, got {self.trust_on_first_use!r}")
 
 
 KAMALNB_SSH_KEYS = ("connect_timeout", "known_hosts", "trust_on_first_use")

@@ -426,7 +426,8 @@ class SshExecutor(BaseExecutor):
         proxy_command = None if is_jump or jump else (settings.proxy_command or found.get("proxycommand"))
         if proxy_command and proxy_command.lower() == "none":
             proxy_command = None
-        known_hosts = list(settings.known_hosts) or found.get("userknownhostsfile", "").split() or ["~/.ssh/known_hosts"]
+        known_hosts = (list(settings.known_hosts) or found.get("userknownhostsfile", "").split()
+                       or ["~/.ssh/known_hosts"])
         strict = found.get("stricthostkeychecking", "ask").lower()
         timeout = settings.connect_timeout or float(found.get("connecttimeout", DEFAULT_CONNECT_TIMEOUT))
         return _Target(

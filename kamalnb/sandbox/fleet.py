@@ -152,9 +152,9 @@ class Sandbox:
         used = _addresses_in_use()
         for third in range(0, 256):
             network = ipaddress.IPv4Network(f"10.231.{third}.0/24")
-            if str(network) not in taken and not any(a in network for a in used):
-                if self.name == DEFAULT_NAME or str(network) != DEFAULT_SUBNET:
-                    return network
+            if (str(network) not in taken and not any(a in network for a in used)
+                    and (self.name == DEFAULT_NAME or str(network) != DEFAULT_SUBNET)):
+                return network
         raise SandboxError("no free 10.231.x.0/24 subnet: pass --subnet")
 
     def _all_states(self) -> list[dict]:
@@ -356,8 +356,8 @@ class Sandbox:
         laptop.mkdir(parents=True, exist_ok=True)
         # No bridge and no iptables: the laptop only builds and pushes, and must not touch
         # the root namespace's firewall or a docker0 another engine may own.
-        argv = self._dockerd_argv(laptop, f"kamalnb-{self.name}-laptop") + [
-            "--bridge", "none", "--iptables=false", "--ip-masq=false"]
+        argv = [*self._dockerd_argv(laptop, f"kamalnb-{self.name}-laptop"),
+                "--bridge", "none", "--iptables=false", "--ip-masq=false"]
         return start_daemon(argv, laptop / "dockerd.log")
 
     def _prepare_mount_root(self) -> None:
@@ -511,7 +511,7 @@ class Sandbox:
                 check=False,
             )
             if result.returncode == 0:
-                version, count = (result.stdout.split() + ["", ""])[:2]
+                version, count = [*result.stdout.split(), "", ""][:2]
                 row.update(ssh=True, docker=version, containers=int(count or 0))
             return row
 

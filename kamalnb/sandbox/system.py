@@ -153,7 +153,7 @@ def remove_cgroups(name: str) -> None:
     for controller in Path("/sys/fs/cgroup").iterdir():
         root = controller / name
         if root.is_dir():
-            for directory in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True) + [root]:
+            for directory in [*sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True), root]:
                 if directory.is_dir():
                     try:
                         directory.rmdir()

@@ -125,7 +125,8 @@ def _parse_value(raw: str, defined: Mapping[str, str], environ: Mapping[str, str
     return value
 
 
-def parse(text: str, *, run: CommandRunner, environ: Mapping[str, str] | None = None, filename: str = "") -> dict[str, str]:
+def parse(text: str, *, run: CommandRunner, environ: Mapping[str, str] | None = None,
+          filename: str = "") -> dict[str, str]:
     """Parse dotenv `text`; `run` executes `$(...)` commands and returns their output."""
     environ = os.environ if environ is None else environ
     text = re.sub(r"\r\n?", "\n", text)

@@ -101,9 +101,9 @@ def render_table(progress: StepProgress) -> Table:
 
     head = "".join(f"<th style='text-align:left'>{column}</th>" for column in columns)
     body = []
-    for row, cells in zip(progress.rows, rows):
+    for row, cells in zip(progress.rows, rows, strict=True):
         tds = []
-        for column, value in zip(columns, cells):
+        for column, value in zip(columns, cells, strict=True):
             style = "text-align:left"
             if column == "status" and row.state in _STATE_COLORS:
                 style += f";color:{_STATE_COLORS[row.state]};font-weight:bold"
@@ -115,7 +115,7 @@ def render_table(progress: StepProgress) -> Table:
     )
 
     widths = [max(len(line[i]) for line in [columns, *rows]) for i in range(len(columns))]
-    lines = [title] + ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+    lines = [title] + ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
                        for line in [columns, *rows]]
     return Table(html_text, "\n".join(lines))
 

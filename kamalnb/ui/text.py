@@ -56,7 +56,9 @@ class TextListener:
             return None if self.quiet else f"  {_who(event.host, event.role)} {event.phase}"
         if isinstance(event, HostFinished):
             if event.ok:
-                return None if self.quiet else f"  {_who(event.host, event.role)} {event.phase}: ok ({event.duration:.1f} s)"
+                if self.quiet:
+                    return None
+                return f"  {_who(event.host, event.role)} {event.phase}: ok ({event.duration:.1f} s)"
             return f"  {_who(event.host, event.role)} {event.phase}: FAILED: {_first_line(event.error or '')}"
         if isinstance(event, CommandStarted):
             return f"  [{event.host}] $ {event.command}" if self.verbose else None

@@ -19,7 +19,8 @@ class AwsSecretsManager(Adapter):
     requires_account = False
     tool, tool_name = "aws", "AWS CLI"
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         ids = self.prefixed(secrets, from_)
         command = f"aws secretsmanager batch-get-secret-value --secret-id-list {' '.join(self.esc(i) for i in ids)}"
         if account:

@@ -31,7 +31,8 @@ class Adapter:
     def login(self, account: str | None) -> Any:
         return None
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         raise NotImplementedError
 
     @staticmethod
@@ -60,7 +61,8 @@ class TestAdapter(Adapter):
     def check_dependencies(self) -> None:
         return None
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         return {
             secret: secret.replace("LPAREN", "(").replace("RPAREN", ")")[::-1]
             for secret in self.prefixed(secrets, from_)

@@ -35,7 +35,8 @@ class Bitwarden(Adapter):
             raise ConfigError("Failed to sync Bitwarden")
         return session
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         items: dict[str, list[str]] = {}
         for secret in self.prefixed(secrets, from_):
             item, *rest = secret.split("/")

@@ -19,7 +19,8 @@ class BitwardenSecretsManager(Adapter):
             raise ConfigError("Could not authenticate to Bitwarden Secrets Manager. Did you set a valid access token?")
         return None
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         if not secrets:
             raise ConfigError("You must specify what to retrieve from Bitwarden Secrets Manager")
         secrets = self.prefixed(secrets, from_)

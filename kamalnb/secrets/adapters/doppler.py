@@ -14,12 +14,12 @@ class Doppler(Adapter):
     tool, tool_name = "doppler", "Doppler CLI"
 
     def login(self, account: str | None) -> Any:
-        if not self.sh("doppler me --json 2> /dev/null").ok:
-            if not self.sh("doppler login -y").ok:
-                raise ConfigError("Failed to login to Doppler")
+        if not self.sh("doppler me --json 2> /dev/null").ok and not self.sh("doppler login -y").ok:
+            raise ConfigError("Failed to login to Doppler")
         return None
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         secrets = self.prefixed(secrets, from_)
         flags = ""
         if not os.environ.get("DOPPLER_TOKEN", "").startswith("dp.st"):
@@ -31,4 +31,5 @@ class Doppler(Adapter):
         result = self.sh(f"doppler secrets get {names} --json {flags}")
         if not result.ok:
             raise ConfigError(f"Could not read {', '.join(secrets)} from Doppler")
-        return {name: value["computed"] for name, value in self.parse_json(result.stdout, "doppler secrets get").items()}
+        found = self.parse_json(result.stdout, "doppler secrets get")
+        return {name: value["computed"] for name, value in found.items()}

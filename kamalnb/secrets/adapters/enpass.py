@@ -18,7 +18,8 @@ class Enpass(Adapter):
         if not self.sh("enpass-cli version 2> /dev/null").ok:
             raise ConfigError("Enpass CLI is not installed (the `enpass-cli` command was not found)")
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         titles: list[str] = []
         for secret in secrets:
             key, _, value = secret.rpartition("/")

@@ -26,7 +26,8 @@ class GcpSecretManager(Adapter):
                 raise ConfigError("could not login to gcloud")
         return None
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         user, _, impersonate = (account or "default").partition("|")
         results: dict[str, str] = {}
         for secret in self.prefixed(secrets, from_):

@@ -14,12 +14,13 @@ class LastPass(Adapter):
     tool, tool_name = "lpass", "LastPass CLI"
 
     def login(self, account: str | None) -> Any:
-        if self.sh("lpass status --color never").stdout.strip() != f"Logged in as {account}.":
-            if not self.sh(f"lpass login {self.esc(account or '')}").ok:
-                raise ConfigError("Failed to login to LastPass")
+        logged_in = self.sh("lpass status --color never").stdout.strip() == f"Logged in as {account}."
+        if not logged_in and not self.sh(f"lpass login {self.esc(account or '')}").ok:
+            raise ConfigError("Failed to login to LastPass")
         return None
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         secrets = self.prefixed(secrets, from_)
         result = self.sh(f"lpass show {' '.join(self.esc(s) for s in secrets)} --json")
         if not result.ok:

@@ -26,7 +26,8 @@ class OnePassword(Adapter):
             raise ConfigError("Failed to login to 1Password")
         return result.stdout.strip() or None
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         results: dict[str, str] = {}
         if not secrets:
             vault, _, item = (from_ or "").removeprefix("op://").partition("/")

@@ -41,7 +41,8 @@ class Passbolt(Adapter):
             for name in path[1:]:
                 if parent is None:
                     break
-                condition = f"Name == {_quoted(self.esc(name))} && FolderParentID == {_quoted(self.esc(str(parent['id'])))}"
+                condition = (f"Name == {_quoted(self.esc(name))} "
+                             f"&& FolderParentID == {_quoted(self.esc(str(parent['id'])))}")
                 nested_result = self.sh(f"passbolt list folders --filter '{condition}' --json")
                 if not nested_result.ok:
                     continue
@@ -68,7 +69,8 @@ class Passbolt(Adapter):
             folder = parent
         return "/".join(names)
 
-    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None, session: Any) -> dict[str, str]:
+    def fetch_secrets(self, secrets: list[str], *, from_: str | None, account: str | None,
+                      session: Any) -> dict[str, str]:
         secrets = self.prefixed(secrets, from_)
         if not secrets:
             raise ConfigError("No secrets given to fetch")
@@ -83,7 +85,8 @@ class Passbolt(Adapter):
                     folder = match[0] if match else folder
                 if folder is not None:
                     conditions.append(
-                        f"(Name == {_quoted(self.esc(name))} && FolderParentID == {_quoted(self.esc(str(folder['id'])))})"
+                        f"(Name == {_quoted(self.esc(name))} "
+                        f"&& FolderParentID == {_quoted(self.esc(str(folder['id'])))})"
                     )
             else:
                 conditions.append(f"Name == {_quoted(self.esc(name))}")

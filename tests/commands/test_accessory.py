@@ -190,5 +190,5 @@ def test_env_directory_and_files(accessory):
 
 
 def test_unknown_accessory_is_a_config_error(accessory):
-    with pytest.raises(ConfigError, match="No accessory called 'postgres'.*busybox"):
+    with pytest.raises(ConfigError, match=r"No accessory called 'postgres'.*busybox"):
         accessory("postgres")

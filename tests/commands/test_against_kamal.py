@@ -274,8 +274,8 @@ CASES = [
     Case("builder-hybrid", base(builder={"arch": ["amd64", "arm64"], "remote": "ssh://app@1.1.1.5"}), builder_pairs()),
     Case("builder-remote", base(builder={"arch": ["arm64"], "remote": "ssh://app@1.1.1.5"}), builder_pairs()),
     Case("builder-remote-local-registry", base(registry={"server": "localhost:5000"}, builder={"arch": "arm64", "remote": "ssh://docker@builder"}),
-         builder_pairs() + [("Kamal::Commands::Registry.new(c).setup", lambda c: str(Registry(c).setup())),
-                            ("Kamal::Commands::Registry.new(c).remove", lambda c: str(Registry(c).remove()))]),
+         [*builder_pairs(), ("Kamal::Commands::Registry.new(c).setup", lambda c: str(Registry(c).setup())),
+          ("Kamal::Commands::Registry.new(c).remove", lambda c: str(Registry(c).remove()))]),
     Case("builder-docker-driver", base(builder={"arch": "amd64", "driver": "docker"}), builder_pairs()),
     Case("builder-cloud", base(builder={"arch": "amd64", "driver": "cloud my-org/my-builder"}), builder_pairs()),
     Case("builder-pack", base(builder={"arch": "amd64", "args": {"A": 1}, "secrets": ["TOKEN"],
@@ -292,7 +292,7 @@ def kamal_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[st
     ]
     secrets = "".join(f"{key}={json.dumps(value)}\n" for key, value in SECRETS.items())
     results = ask_kamal(workdir, payload, secrets)
-    return {case.id: result for case, result in zip(CASES, results)}
+    return {case.id: result for case, result in zip(CASES, results, strict=True)}
 
 
 def load_ours(root: Path, case: Case) -> Configuration:
@@ -311,7 +311,7 @@ def test_same_commands_as_kamal(case: Case, kamal_results: dict[str, list[str]],
     config = load_ours(tmp_path, case)
     expected = kamal_results[case.id]
     mismatches = []
-    for (ruby, ours), theirs in zip(case.pairs, expected):
+    for (ruby, ours), theirs in zip(case.pairs, expected, strict=True):
         assert not theirs.startswith("ERROR"), f"Kamal failed on {ruby}: {theirs}"
         mine = ours(config)
         if mine != theirs:
@@ -321,7 +321,7 @@ def test_same_commands_as_kamal(case: Case, kamal_results: dict[str, list[str]],
 
 def _sample_values() -> list[str]:
     rng = random.Random(20231114)
-    alphabet = list("abc XYZ019\"'\\`$#{}@!&|;<>*?()[]~=%^-_.,:/\n\t\r") + ["\x00", "\x1b", "\x7f", "é", "中文", "😀"]
+    alphabet = [*"abc XYZ019\"'\\`$#{}@!&|;<>*?()[]~=%^-_.,:/\n\t\r", "\x00", "\x1b", "\x7f", "é", "中文", "😀"]
     samples = ["", " ", "${HOME}", "$HOME", "#{x}", "#$x", "#@x", "a$", "${", "${a}${b}$c", "\\$", "中文abc", "abc 中文 def"]
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24))) for _ in range(300)]
     return samples
@@ -334,5 +334,5 @@ def test_escape_shell_value_matches_kamal(tmp_path: Path) -> None:
         for v in values
     ]
     results = ask_kamal(tmp_path, [{"config": base(), "destination": None, "version": "999", "exprs": exprs}])[0]
-    mismatches = [(value, theirs, escape_shell_value(value)) for value, theirs in zip(values, results) if theirs != escape_shell_value(value)]
+    mismatches = [(value, theirs, escape_shell_value(value)) for value, theirs in zip(values, results, strict=True) if theirs != escape_shell_value(value)]
     assert not mismatches, mismatches[:5]

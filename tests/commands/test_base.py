@@ -69,7 +69,7 @@ def test_argumentize_like_kamal():
 
 def test_argumentize_sensitive_redacts_only_the_value():
     words = argumentize("--build-arg", {"TOKEN": "abc"}, sensitive=True)
-    cmd = Command(("docker", "build") + words)
+    cmd = Command(("docker", "build", *words))
     assert str(cmd) == "docker build --build-arg TOKEN=[REDACTED]"
     assert cmd.render() == 'docker build --build-arg TOKEN="abc"'
 

@@ -51,7 +51,7 @@ class Run:
     def kamalnb_error(self) -> str:
         lines = [line for line in self.stderr.splitlines() if line.startswith("ERROR: ")]
         assert lines, f"no ERROR line in kamalnb's output:\n{self.stdout}{self.stderr}"
-        return "\n".join([lines[0][len("ERROR: "):]] + self.stderr.split(lines[0], 1)[1].splitlines()[1:]).strip()
+        return "\n".join([lines[0][len("ERROR: "):], *self.stderr.split(lines[0], 1)[1].splitlines()[1:]]).strip()
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:

@@ -86,7 +86,7 @@ def test_onepassword_fields_and_default_password(tools: Tools) -> None:
     assert fetch(["Item/section/A", "Item/B"], "1password", account="acc", from_="Vault") == {
         "Vault/Item/section/A": "a", "Vault/Item/B": "b"}
     assert fetch(["Vault/Item", "op://Vault/Other"], "1password", account="acc") == {"Vault/Item": TRICKY, "Vault/Other": "o"}
-    first_get = [call for call in tools.calls("op") if call[:2] == ["item", "get"]][0]
+    first_get = next(call for call in tools.calls("op") if call[:2] == ["item", "get"])
     assert first_get == ["item", "get", "Item", "--vault", "Vault", "--format", "json", "--account", "acc",
                          "--fields", "label=section.A,label=B"]
 
@@ -186,7 +186,7 @@ def test_gcp_secret_manager(tools: Tools) -> None:
     ])
     assert fetch(["my-project/db/3", "token"], "gcp", account="me@example.com|sa@example.com") == {
         "my-project/db": TRICKY, "default/token": TRICKY}
-    first = [call for call in tools.calls("gcloud") if call[:1] == ["secrets"]][0]
+    first = next(call for call in tools.calls("gcloud") if call[:1] == ["secrets"])
     assert first == ["secrets", "versions", "access", "3", "--secret=db", "--project=my-project",
                      "--account=me@example.com", "--impersonate-service-account=sa@example.com", "--format=json"]
 
@@ -233,7 +233,7 @@ def test_enpass(tools: Tools) -> None:
 def test_missing_tool_and_account() -> None:
     with pytest.raises(ConfigError, match="1Password CLI is not installed"):
         fetch(["V/I"], "1password", account="a")
-    with pytest.raises(ConfigError, match="^No value provided for required options '--account'"):
+    with pytest.raises(ConfigError, match=r"^No value provided for required options '--account'"):
         fetch(["V/I"], "1password")
     with pytest.raises(ConfigError, match="Unknown secrets adapter: vaultx"):
         fetch(["x"], "vaultx")
@@ -243,7 +243,7 @@ def test_extract() -> None:
     secrets = json.dumps({"Vault/Item/A": TRICKY, "B": "b"})
     assert extract("A", secrets) == TRICKY
     assert extract("B", secrets) == "b"
-    with pytest.raises(ConfigError, match="^Could not find secret C$"):
+    with pytest.raises(ConfigError, match=r"^Could not find secret C$"):
         extract("C", secrets)
 
 

@@ -327,7 +327,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @requires_kamal
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_config_matches_kamal(case: Case, runs: dict) -> None:
-    kamal, ours, root = runs[case.id]
+    kamal, ours, _ = runs[case.id]
     assert kamal.returncode == 0, kamal.stdout + kamal.stderr
     assert ours.returncode == 0, ours.stderr
     assert "Traceback" not in ours.stderr

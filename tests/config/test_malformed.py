@@ -192,7 +192,7 @@ def test_cli_reports_the_message(bad: Bad, runs: dict) -> None:
 def test_python_api_raises_config_error(bad: Bad, tmp_path: Path) -> None:
     write_project(tmp_path, {"config/deploy.yml": bad.yaml, **bad.extra_files})
     options: dict = {}
-    for flag, value in zip(bad.args[::2], bad.args[1::2]):
+    for flag, value in zip(bad.args[::2], bad.args[1::2], strict=True):
         options[{"-h": "hosts", "-r": "roles", "-d": "destination"}[flag]] = value
     with pytest.raises(ConfigError) as raised:
         load(root=tmp_path, environ={"VERSION": "1"}, **options)

@@ -168,7 +168,7 @@ def test_missing_secret_messages(tmp_path: Path) -> None:
     write_project(tmp_path, {"config/deploy.yml": BASE})
     config = load(root=tmp_path, environ={"VERSION": "1"})
     with pytest.raises(ConfigError) as raised:
-        config.registry.password
+        _ = config.registry.password
     assert str(raised.value) == ("Secret 'KAMAL_REGISTRY_PASSWORD' not found, no secret files "
                                  "(.kamal/secrets-common, .kamal/secrets) provided")
     write_project(tmp_path, {".kamal/secrets-common": "A=1\n", ".kamal/secrets": "B=2\n"})

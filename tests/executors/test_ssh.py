@@ -169,9 +169,9 @@ def test_a_host_whose_sshd_is_stopped_does_not_lose_the_others(settings_for, san
 def test_a_changed_host_key_is_refused_even_with_trust_on_first_use(settings_for, addresses, tmp_path):
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(f"{addresses[0]} {STRANGER_KEY}\n")
-    with SshExecutor(settings_for(known_hosts=[str(known_hosts)], trust_on_first_use=True)) as ssh:
-        with pytest.raises(HostKeyChanged) as raised:
-            ssh.run(addresses[0], cmd("true"))
+    with (SshExecutor(settings_for(known_hosts=[str(known_hosts)], trust_on_first_use=True)) as ssh,
+          pytest.raises(HostKeyChanged) as raised):
+        ssh.run(addresses[0], cmd("true"))
     assert "ssh-keygen -R" in str(raised.value)
     assert known_hosts.read_text() == f"{addresses[0]} {STRANGER_KEY}\n"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_a_deploy_boots_every_host_in_waves_with_the_lock_audit_and_hooks_in_kam
     starts = [global_index(executor, host, RUN_V2) for host in HOSTS]
     starts.append(global_index(executor, PRIMARY, r"^docker run .*--name sample-worker-v2 "))
     assert starts == sorted(starts)
-    for earlier, later in zip(HOSTS, HOSTS[1:]):
+    for earlier, later in pairwise(HOSTS):
         assert global_index(executor, earlier, STOP_V1) < global_index(executor, later, RUN_V2)
     assert global_index(executor, HOSTS[2], STOP_V1) < starts[3]
 

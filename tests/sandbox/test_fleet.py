@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -22,12 +23,12 @@ def _snapshot(marker: str) -> dict:
     def lines(argv: list[str]) -> list[str]:
         return sorted(subprocess.run(argv, capture_output=True, text=True).stdout.splitlines())
 
-    mounts = sorted(line.split()[4] for line in open("/proc/self/mountinfo"))
+    mounts = sorted(line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines())
     processes = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
-                cmdline = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
             if marker in cmdline:
@@ -72,7 +73,7 @@ def test_second_sandbox_up_twice_recovers_from_a_crash_and_down_leaves_nothing(
     # Kill every process the sandbox started, as a crash or an OOM killer would.
     for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
         try:
-            if marker in open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode():
+            if marker in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode():
                 os.kill(pid, signal.SIGKILL)
         except OSError:
             pass

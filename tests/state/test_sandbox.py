@@ -189,7 +189,7 @@ def test_images(fleet) -> None:
                        f"{repository}:{version}").strip()[7:19] for version in ("v1", "v2")}
     table = state.images(app, ssh)
     expected = []
-    for host, latest in zip(hosts, ("v2", "v2", "v1")):
+    for host, latest in zip(hosts, ("v2", "v2", "v1"), strict=True):
         v2_tags = ["latest", "v2"] if latest == "v2" else ["v2"]
         v1_tags = ["latest", "v1"] if latest == "v1" else ["v1"]
         expected += [(host, repository, tag, ids["v2"]) for tag in v2_tags]
@@ -232,7 +232,7 @@ def test_audit_merges_every_hosts_log(fleet) -> None:
 
 
 def test_drift_finds_a_hand_started_container_and_a_worker_off_its_hosts(fleet) -> None:
-    app, ssh, (h1, h2, h3) = fleet
+    app, ssh, (_, h2, h3) = fleet
     assert rows(state.drift(app, ssh), "kind", "host", "role", "container", "version", "state") == [
         ("unlabelled", h2, None, "statecheck-hand", None, "running"),
         ("unexpected_host", h3, "worker", "statecheck-worker-v2", "v2", "running"),

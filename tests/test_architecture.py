@@ -42,3 +42,13 @@ def test_the_command_line_help_loads_no_step_and_no_sandbox() -> None:
             "'pandas', 'paramiko'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "LOADED []"
+
+
+def test_every_part_of_the_package_imports_on_its_own() -> None:
+    parts = sorted(
+        f"kamalnb.{path.stem if path.is_file() else path.name}" for path in PACKAGE.iterdir()
+        if (path.suffix == ".py" and path.stem not in ("__init__", "__main__")) or (path / "__init__.py").is_file())
+    code = "import importlib, sys; importlib.import_module(sys.argv[1])"
+    failed = {part: result.stderr.strip().splitlines()[-1:] for part in parts
+              if (result := subprocess.run([sys.executable, "-c", code, part], capture_output=True, text=True)).returncode}
+    assert failed == {}

@@ -36,7 +36,6 @@ from kamalnb.config.ssh import Ssh
 from kamalnb.config.sshkit import Sshkit
 from kamalnb.config.validator import ConfigurationValidator, ServersValidator, validate
 from kamalnb.errors import ConfigError
-from kamalnb.secrets.store import Secrets
 
 # The Kamal release whose configuration this package reads.
 KAMAL_VERSION = "2.12.0"
@@ -83,6 +82,9 @@ class Configuration(Frozen):
         if extension is not None and not isinstance(extension, dict):
             raise ConfigError("x-kamalnb: should be a hash")
         self.kamalnb: dict[str, Any] = dict(extension or {})
+
+        # Imported here: the secrets package uses the config package's Ruby helpers.
+        from kamalnb.secrets.store import Secrets
 
         self.secrets = Secrets(destination=destination, secrets_path=self.secrets_path, root=self.root,
                                environ=self.environ)

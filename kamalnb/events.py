@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
+
+from kamalnb.errors import error_text
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +141,20 @@ class Events:
     def unsubscribe(self, listener: Listener) -> None:
         with self._lock:
             self._listeners.remove(listener)
+
+    @contextmanager
+    def phase(self, host: str, name: str, role: str | None = None) -> Iterator[None]:
+        """HostStarted, then HostFinished with the phase's duration and, when it raised, the
+        error's text: the one way a phase of a host's work is announced."""
+        self.emit(HostStarted(host, name, role))
+        t0 = time.monotonic()
+        try:
+            yield
+        except BaseException as error:
+            self.emit(HostFinished(host, name, role, ok=False, duration=time.monotonic() - t0,
+                                   error=error_text(error)))
+            raise
+        self.emit(HostFinished(host, name, role, ok=True, duration=time.monotonic() - t0))
 
     def emit(self, event: Event) -> None:
         with self._lock:

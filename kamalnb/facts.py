@@ -377,6 +377,11 @@ def docker_installed(docker_commands: Any) -> Read[bool]:
     return Read("docker_installed", docker_commands.installed(), lambda r: r.ok)
 
 
+def buildx_installed(docker_commands: Any) -> Read[bool]:
+    """Whether the docker CLI has the buildx plugin (Debian's docker.io has none)."""
+    return Read("buildx_installed", docker_commands.buildx_installed(), lambda r: r.ok)
+
+
 def engine(docker_commands: Any) -> Read[EngineInfo]:
     return Read("engine", docker_commands.info(ENGINE_INFO_FORMAT), lambda r: parse_engine_info(r.check().stdout))
 

@@ -375,10 +375,10 @@ class StepRecorder:
                               started=datetime.now(UTC))
         with self._lock:
             self.report.add(outcome)
-        self.events.emit(HostStarted(host, phase, role))
         t0 = time.monotonic()
         try:
-            yield outcome
+            with self.events.phase(host, phase, role):
+                yield outcome
         except HostError as error:
             outcome.fail(error)
         except BaseException as error:
@@ -386,8 +386,6 @@ class StepRecorder:
             raise
         finally:
             outcome.duration = time.monotonic() - t0
-            self.events.emit(HostFinished(host, phase, role, ok=outcome.ok, duration=outcome.duration,
-                                          error=outcome.error_message or None))
 
     def absorb(self, outcomes: Outcomes[Any, Any]) -> None:
         """Record as failed every item of a fan-out that raised instead of recording its own

@@ -45,6 +45,12 @@ class Docker:
     def disk_free(self, path: str) -> Command:
         return command("df", "-Pk", shlex.quote(path))
 
+    def buildx_installed(self) -> Command:
+        return docker("buildx", "version")
+
+    def container_logs(self, container: str, lines: int) -> Command:
+        return docker("logs", "--tail", str(lines), shlex.quote(container))
+
     def running(self) -> Command:
         return docker("version")
 

@@ -102,6 +102,9 @@ class LocalRunner(Protocol):
     ) -> Result:
         """Run one command; raise CommandFailed on a non-zero exit when `check`."""
 
+    def read(self, host: str, read: Read[T]) -> T:
+        """Ask this machine one question (`kamalnb.facts`)."""
+
 
 def content_bytes(content: Content) -> bytes:
     if isinstance(content, Secret):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from kamalnb import facts
 from kamalnb.commands import App as AppCommands
-from kamalnb.commands import container_hostname
+from kamalnb.commands import Docker, container_hostname
 from kamalnb.commands.base import Command
 from kamalnb.config import NETWORK
 from kamalnb.errors import HealthCheckFailed, HostError
@@ -113,8 +113,7 @@ def wait_running(context: StepContext, host: str, config: Configuration, app: Ap
 
 
 def _logs(context: StepContext, host: str, container: str) -> str:
-    result = context.executor.run(
-        host, Command.from_argv(["docker", "logs", "--tail", str(LOG_LINES_ON_FAILURE), container]), check=False)
+    result = context.executor.run(host, Docker().container_logs(container, LOG_LINES_ON_FAILURE), check=False)
     lines = (result.stdout + result.stderr).strip().splitlines()
     return "\n".join(f"    {line}" for line in lines) or "    (no output)"
 

@@ -7,16 +7,16 @@ import getpass
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from kamalnb.commands import Auditor, Hook
 from kamalnb.config import Configuration
-from kamalnb.errors import HookFailed, Interrupted, KamalnbError, error_text
-from kamalnb.events import Events, HostFinished, HostStarted
+from kamalnb.errors import HookFailed, Interrupted, KamalnbError
+from kamalnb.events import Events
 from kamalnb.executors.base import Executor, LocalRunner
 from kamalnb.extension import Extension
 from kamalnb.fanout import Outcomes, fan_out
@@ -172,15 +172,6 @@ class StepContext:
         if self.cancel.is_set():
             raise Interrupted(host, "interrupted; stopped before changing what this host serves")
 
-    @contextmanager
-    def phase(self, host: str, name: str, role: str | None = None) -> Iterator[None]:
+    def phase(self, host: str, name: str, role: str | None = None) -> AbstractContextManager[None]:
         """Events for one phase of a host's work (pull, start, health, switch, drain, stop)."""
-        self.events.emit(HostStarted(host, name, role))
-        t0 = time.monotonic()
-        try:
-            yield
-        except BaseException as error:
-            self.events.emit(HostFinished(host, name, role, ok=False, duration=time.monotonic() - t0,
-                                          error=error_text(error)))
-            raise
-        self.events.emit(HostFinished(host, name, role, ok=True, duration=time.monotonic() - t0))
+        return self.events.phase(host, name, role)

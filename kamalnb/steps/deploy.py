@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from kamalnb import facts
 from kamalnb.commands import App as AppCommands
 from kamalnb.commands import Docker, Prune, Registry, builder_for
-from kamalnb.commands.base import Command
 from kamalnb.errors import ConfigError, HostError
 from kamalnb.events import Phase
 from kamalnb.results import HostOutcome, Report, StepRecorder
@@ -42,7 +41,7 @@ def build(context: StepContext, *, no_cache: bool = False) -> Report:
             outcome.record(local.run(LOCAL, login))
         context.hook("pre-build")
         builder = builder_for(config, local_arch=_local_arch())
-        buildx = local.run(LOCAL, Command.from_argv(["docker", "buildx", "version"]), check=False).ok
+        buildx = local.read(LOCAL, facts.buildx_installed(Docker()))
         if buildx:
             builder_exists = builder.inspect_builder()
             if builder_exists is not None and not local.run(LOCAL, builder_exists, check=False).ok:
@@ -72,7 +71,6 @@ def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
     recorder = StepRecorder("pull", context.events, hosts, planned=context.plan)
     builder = builder_for(config, local_arch=_local_arch())
     login = Registry(config).login()
-    image = config.absolute_image
 
     def pull_on(host: str) -> None:
         with recorder.host(host, Phase.PULL) as outcome:
@@ -80,7 +78,7 @@ def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
             context.audit(host, f"Pulled image with version {config.version}")
             if login is not None:
                 outcome.record(executor.run(host, login))
-            outcome.record(executor.run(host, Command.from_argv(["docker", "image", "rm", "--force", image])))
+            outcome.record(executor.run(host, builder.clean()))
             outcome.record(executor.run(host, builder.pull()))
             outcome.record(executor.run(host, builder.validate_image()))
             outcome.version_after = config.version

@@ -128,12 +128,13 @@ def _local_files(accessory: Accessory, hosts: list[str]) -> dict[str, bytes | Se
 
 
 def _directories(on: _Host) -> None:
-    for path in on.accessory.directories.values():
-        on.run(on.commands.make_directory(path.host_path))
+    # As Kamal: by the directory's key, `$PWD/<service>/<local>` or the absolute path.
+    for directory, path in on.accessory.directories.items():
+        on.run(on.commands.make_directory(directory))
         if path.mode:
-            on.run(on.commands.chmod(str(path.mode), path.host_path))
+            on.run(on.commands.chmod(str(path.mode), directory))
         if path.owner:
-            on.run(on.commands.chown(str(path.owner), path.host_path))
+            on.run(on.commands.chown(str(path.owner), directory))
 
 
 def _upload_files(on: _Host, contents: dict[str, bytes | Secret]) -> None:

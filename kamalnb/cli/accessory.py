@@ -7,13 +7,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kamalnb.cli.config_cmds import load_from_args
 from kamalnb.cli.server import print_outputs
 from kamalnb.commands import Accessory as AccessoryCommands
 from kamalnb.errors import ConfigError
-from kamalnb.verbs import AccessoryVerbs
+
+if TYPE_CHECKING:
+    from kamalnb.verbs import AccessoryVerbs
 
 ALL = "all"
 

@@ -223,3 +223,34 @@ def test_a_taken_port_an_unpullable_image_and_a_missing_file_leave_nothing_half_
         booted.load().accessory("lost").boot(ui="silent")
     assert containers(sandbox, host.name, "sample-lost") == []
     assert "No such file" in ssh(sandbox, host.address, "ls -d sample-lost 2>&1")
+
+
+def test_an_accessory_served_through_the_proxy(booted: SampleApp) -> None:
+    sandbox = booted.sandbox
+    host = sandbox.hosts[1].address
+    booted.edit_config(with_accessory("pages", {
+        "image": sandbox.base_image, "host": host,
+        "cmd": "sh -c 'trap exit TERM; httpd -f -p 80 -h /etc & wait'",
+        "proxy": {"host": "pages.test", "app_port": 80},
+    }))
+
+    def page() -> str:
+        request = urllib.request.Request(f"http://{host}/passwd", headers={"Host": "pages.test"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.read().decode()
+        except OSError as error:
+            return f"error: {error}"
+
+    pages = booted.load().accessory("pages")
+    try:
+        assert pages.boot(ui="silent").ok
+        assert "root:x:0:0" in page()
+        pages.stop(ui="silent")
+        assert "root:x:0:0" not in page()  # the route is gone: the app's catch-all answers
+        pages.start(ui="silent")
+        assert "root:x:0:0" in page()
+    finally:
+        pages.remove(confirm=True, ui="silent")
+    assert "root:x:0:0" not in page()
+    assert containers(sandbox, sandbox.hosts[1].name, "sample-pages") == []

@@ -220,6 +220,11 @@ class AccessoryVerbs(_Verbs):
         return self._accessory("exec", lambda c: accessory_steps.exec_(c, self.name, command, reuse=reuse),
                                **options)
 
+    def login_for_interactive_exec(self, **options: Any) -> str:
+        """The registry login an interactive `exec` in a new container needs on the first host."""
+        return self._accessory("exec", lambda c: accessory_steps.login_first_host(c, self.name),
+                               ui=options.pop("ui", "silent"), **options)
+
     def logs(self, *, lines: int | None = None, since: str | None = None, grep: str | None = None,
              grep_options: str | None = None, timestamps: bool = True, **options: Any) -> Outputs:
         """Its log lines on each host (the last 100 unless `lines`, `since` or `grep` say)."""

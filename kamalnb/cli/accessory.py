@@ -112,6 +112,8 @@ def _exec(args: argparse.Namespace) -> int:
             ssh_line = commands.execute_in_existing_container_over_ssh(line).render()
         else:
             ssh_line = commands.execute_in_new_container_over_ssh(line).render()
+            if sys.stdin.isatty() and sys.stdout.isatty():
+                verbs.login_for_interactive_exec()
         where = "from existing" if args.reuse else "in a new"
         return _exec_locally(ssh_line, f"Launching interactive command via SSH {where} container...")
     if not args.raw and not args.quiet:

@@ -44,8 +44,7 @@ def select(config: Configuration, name: str) -> list[Accessory]:
     an error listing the ones that do."""
     known = [accessory.name for accessory in config.accessories]
     if name == ALL:
-        if not known:
-            raise ConfigError("No accessories in the configuration: add them under `accessories:` in deploy.yml")
+        # As Kamal: `all` of none is nothing to do.
         return list(config.accessories)
     accessory = config.accessory(name)
     if accessory is None:
@@ -326,6 +325,19 @@ def remove(context: StepContext, name: str, *, volumes: bool = False) -> Report:
 
 
 # ---- exec and logs ----------------------------------------------------------------------------
+
+def login_first_host(context: StepContext, name: str) -> str:
+    """Before an interactive `exec` in a new container: the registry login on the
+    accessory's first host, where Kamal runs it; that host."""
+    accessory = select(context.config, name)[0]
+    if not accessory.hosts:
+        raise ConfigError(f"accessory {name} has no host")
+    host = accessory.hosts[0]
+    login = Registry(context.config).login()
+    if login is not None:
+        context.executor.run(host, login)
+    return host
+
 
 def exec_(context: StepContext, name: str, command: str, *, reuse: bool = False) -> Outputs:
     """`accessory exec`: in a new container of the accessory's image (`docker run --rm`,

@@ -43,7 +43,12 @@ accessories:
       secret:
         - DB_PASSWORD
   cache:
-    image: registry.example.test/redis:7
+    image: redis:7
+    registry:
+      server: other.registry.test
+      username: cacher
+      password:
+        - CACHE_REGISTRY_PASSWORD
     roles:
       - jobs
 """
@@ -54,7 +59,8 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "deploy.yml").write_text(DEPLOY_YML)
     (tmp_path / ".kamal").mkdir()
-    (tmp_path / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=hunter2\nDB_PASSWORD=s3cr3t\n")
+    (tmp_path / ".kamal" / "secrets").write_text(
+        "KAMAL_REGISTRY_PASSWORD=hunter2\nDB_PASSWORD=s3cr3t\nCACHE_REGISTRY_PASSWORD=pw2\n")
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     git = ["git", "-c", "user.name=A", "-c", "user.email=a@example.test"]
     subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
@@ -79,7 +85,10 @@ def test_setup_boots_the_accessories_after_the_proxy_and_before_the_app(project)
     db = plan.commands("192.0.2.20", kind="run")
     assert any(c.startswith("docker run --name hey-db --detach") and "--publish 5432:5432" in c for c in db)
     cache = [c for c in plan.commands("192.0.2.12", kind="run") if c.startswith("docker run --name hey-cache")]
-    assert len(cache) == 1
+    assert len(cache) == 1 and cache[0].endswith(" other.registry.test/redis:7")
+    # Each accessory logs in to its own registry, else to the app's.
+    assert "docker login other.registry.test -u [REDACTED] --password-stdin" in plan.commands("192.0.2.12")
+    assert "docker login registry.example.test -u [REDACTED] --password-stdin" in plan.commands("192.0.2.20")
     assert not [c for c in plan.commands("192.0.2.10") if "hey-cache" in c or "hey-db" in c]
     # On the jobs host: proxy boot, then the accessory, then the app.
     phases = list(dict.fromkeys(frame[frame.host == "192.0.2.12"].phase))
@@ -126,3 +135,10 @@ def test_the_command_line_plans_a_boot(project) -> None:
     assert result.returncode == 0, result.stderr
     assert "Plan for accessory boot (nothing was run):" in result.stdout
     assert "docker ps -a -q --filter label=service=hey-db" in result.stdout
+
+
+def test_all_of_no_accessories_is_nothing_to_do(project) -> None:
+    text = DEPLOY_YML.split("accessories:")[0]
+    (project / "config" / "deploy.yml").write_text(text)
+    app = load(project)
+    assert len(app.accessories.boot(plan=True, ui="silent").report) == 0

@@ -22,7 +22,7 @@ def run(sandbox: Sandbox, ui: str = "auto") -> kamalnb.App:
           f"on {len(sandbox.hosts)} hosts")
     print(app.setup(ui=ui))
     print("\n== accessories")
-    print(app.accessories().to_string(index=False))
+    print(app.accessories.details_table(ui="silent"))
     print(f"\n== visits counted in redis (http://{first}/cgi-bin/count): {visit(first)}, {visit(first)}")
     version = sample_app.new_version(sandbox.app_dir, "A new version for the demo")
     app = load()

@@ -350,14 +350,13 @@ def exec_(context: StepContext, name: str, command: str, *, reuse: bool = False)
     login = Registry(context.config).login()
 
     def work(on: _Host) -> None:
-        with on.phase(Phase.EXEC):
-            if not reuse and login is not None:
-                on.run(login)
-            on.audit(f"Executed cmd '{command}' on {on.name} accessory")
-            if reuse:
-                outputs[on.host] = on.run(on.commands.execute_in_existing_container(command)).stdout
-            else:
-                outputs[on.host] = on.run(on.commands.execute_in_new_container(command)).stdout
+        if not reuse and login is not None:
+            on.run(login)
+        on.audit(f"Executed cmd '{command}' on {on.name} accessory")
+        if reuse:
+            outputs[on.host] = on.run(on.commands.execute_in_existing_container(command)).stdout
+        else:
+            outputs[on.host] = on.run(on.commands.execute_in_new_container(command)).stdout
 
     return _outputs(context, title, accessory, work, outputs)
 

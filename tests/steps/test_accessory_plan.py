@@ -142,3 +142,17 @@ def test_all_of_no_accessories_is_nothing_to_do(project) -> None:
     (project / "config" / "deploy.yml").write_text(text)
     app = load(project)
     assert len(app.accessories.boot(plan=True, ui="silent").report) == 0
+
+
+def test_upgrade_reboots_every_accessory_host_by_host_when_rolling(project) -> None:
+    with pytest.raises(ConfigError, match="confirm=True"):
+        load(project).accessories.upgrade()
+    plan = load(project).accessories.upgrade(confirm=True, rolling=True, plan=True, ui="silent")
+    for host, service, image in (("192.0.2.20", "hey-db", "registry.example.test/postgres:16"),
+                                 ("192.0.2.12", "hey-cache", "other.registry.test/redis:7")):
+        run = [c for c in plan.commands(host, kind="run") if "-audit.log" not in c]
+        order = [f"docker image pull {image}", f"docker container stop {service}",
+                 f"docker container prune --force --filter label=service={service}"]
+        assert [c for c in run if c in order] == order
+        assert run[-1].startswith(f"docker run --name {service} --detach")
+    assert {o.host for o in plan.report} == {"192.0.2.20", "192.0.2.12"}

@@ -23,7 +23,7 @@ from kamalnb.config import load as load_config
 from kamalnb.options import Options
 from kamalnb.results import Report
 from kamalnb.steps import deploy as deploy_steps
-from kamalnb.verbs import AppVerbs, LockVerbs, ProxyVerbs, ServerVerbs, run_step
+from kamalnb.verbs import AccessoriesVerbs, AccessoryVerbs, AppVerbs, LockVerbs, ProxyVerbs, ServerVerbs, run_step
 
 if TYPE_CHECKING:
     import pandas
@@ -85,6 +85,16 @@ class App:
     @property
     def server(self) -> ServerVerbs:
         return ServerVerbs(self)
+
+    def accessory(self, name: str) -> AccessoryVerbs:
+        """One accessory's verbs: `app.accessory("redis").boot()`, `.reboot()`, `.exec(...)`..."""
+        return AccessoryVerbs(self, name)
+
+    @property
+    def accessories(self) -> AccessoriesVerbs:
+        """`app.accessories()`: a table of every accessory on its hosts; `app.accessories.boot()`
+        (and every other accessory verb) for all of them."""
+        return AccessoriesVerbs(self)
 
     def _at_version(self, version: str | None) -> App:
         if not version:

@@ -42,6 +42,8 @@ class Phase(StrEnum):
     TAG = "tag"
     PRUNE = "prune"
     EXEC = "exec"
+    ACCESSORY = "accessory"
+    REMOVE = "remove"
 
 
 # Booting a role's container on a host, in the order it happens (the pull comes first).

@@ -428,3 +428,44 @@ def proxy_in_flight(request: HttpRequest) -> Read[dict[str, int]]:
     listed = admin_json("proxy_in_flight", request)
     return Read(listed.fact, request,
                 lambda response: {u["address"]: int(u.get("num_requests", 0)) for u in listed.parse(response) or []})
+
+
+# -- accessories ---------------------------------------------------------------------------
+
+def accessory_exists(accessory_commands: Any) -> Read[bool]:
+    """Whether a container with the accessory's `service` label exists, in any state (Kamal
+    skips booting there). `accessory_commands`: commands.Accessory."""
+    return Read("accessory_exists", accessory_commands.info(all=True, quiet=True), lambda r: bool(_stdout(r)))
+
+
+@dataclass(frozen=True)
+class AccessoryContainer:
+    """One accessory container, as `docker ps --format '{{json .}}'` describes it."""
+
+    name: str
+    image: str
+    state: str
+    status: str
+    ports: str
+
+    @property
+    def uptime(self) -> str | None:
+        """How long it has been up (`3 minutes`); None unless it runs."""
+        return self.status.removeprefix("Up ") if self.status.startswith("Up ") else None
+
+
+def accessory_containers(accessory_commands: Any) -> Read[list[AccessoryContainer]]:
+    return Read("accessory_containers", accessory_commands.info_json(), _accessory_containers)
+
+
+def _accessory_containers(result: Result) -> list[AccessoryContainer]:
+    found = []
+    for line in result.check().stdout.splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        status = str(item.get("Status", ""))
+        state = str(item.get("State") or status.split(" ", 1)[0].lower())
+        found.append(AccessoryContainer(name=str(item.get("Names", "")), image=str(item.get("Image", "")),
+                                        state=state, status=status, ports=str(item.get("Ports", ""))))
+    return found

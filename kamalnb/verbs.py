@@ -1,6 +1,7 @@
 """How a verb runs from Python: `run_step` gives a step its context, shows its progress and
-returns its report; the verb namespaces (`app.lock`, `app.proxy`, `app.app`, `app.server`)
-are thin calls of the steps. The command line calls exactly these."""
+returns its report; the verb namespaces (`app.lock`, `app.proxy`, `app.app`, `app.server`,
+`app.accessory(name)`, `app.accessories`) are thin calls of the steps. The command line
+calls exactly these."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kamalnb.errors import StepFailed
+from kamalnb.errors import ConfigError, StepFailed
 from kamalnb.events import Events, StepFinished, StepStarted
 from kamalnb.executors.base import Executor
 from kamalnb.results import Outputs, PhaseLog, Report
+from kamalnb.steps import accessory as accessory_steps
 from kamalnb.steps import exec as exec_steps
 from kamalnb.steps import lock as lock_steps
 from kamalnb.steps import proxy as proxy_steps
@@ -156,3 +158,88 @@ class ServerVerbs(_Verbs):
 
     def exec(self, command: str, **options: Any) -> Outputs:
         return self._run("server", lambda context: exec_steps.server_exec(context, command), "exec", **options)
+
+
+class AccessoryVerbs(_Verbs):
+    """`app.accessory("redis").boot()`: Kamal's accessory verbs for one accessory;
+    `app.accessories` has the same verbs for all of them."""
+
+    def __init__(self, app: App, name: str) -> None:
+        super().__init__(app)
+        accessory_steps.select(app.config, name)  # an unknown name fails here, listing the known ones
+        self.name = name
+
+    @property
+    def config(self) -> Any:
+        return self._app.config
+
+    def _accessory(self, subcommand: str, step: Callable[[StepContext], T], **options: Any) -> T:
+        return self._run("accessory", step, subcommand, **options)
+
+    def boot(self, **options: Any) -> Report:
+        """Start it where no container of it exists yet (existing ones are kept, as in Kamal)."""
+        return self._accessory("boot", lambda c: accessory_steps.boot(c, self.name), **options)
+
+    def reboot(self, **options: Any) -> Report:
+        """Pull its image, then stop, remove and boot the container again; its data stays."""
+        return self._accessory("reboot", lambda c: accessory_steps.reboot(c, self.name), **options)
+
+    def start(self, **options: Any) -> Report:
+        return self._accessory("start", lambda c: accessory_steps.start(c, self.name), **options)
+
+    def stop(self, **options: Any) -> Report:
+        return self._accessory("stop", lambda c: accessory_steps.stop(c, self.name), **options)
+
+    def restart(self, **options: Any) -> Report:
+        return self._accessory("restart", lambda c: accessory_steps.restart(c, self.name), **options)
+
+    def remove(self, *, confirm: bool = False, volumes: bool = False, **options: Any) -> Report:
+        """Remove its containers, image, service directory (files, relative directories) and
+        env file; its named volumes too with `volumes=True`. Needs `confirm=True`."""
+        if not confirm:
+            raise ConfigError(f"This removes the containers, image and data directories of {self.name}: "
+                              "call remove(confirm=True) to go ahead")
+        return self._accessory("remove", lambda c: accessory_steps.remove(c, self.name, volumes=volumes), **options)
+
+    def upgrade(self, *, confirm: bool = False, rolling: bool = False, **options: Any) -> Report:
+        """Kamal 1 to 2: reboot into the `kamal` network (host by host with `rolling`). Needs `confirm=True`."""
+        if not confirm:
+            raise ConfigError(f"This restarts {self.name} on its hosts: call upgrade(confirm=True) to go ahead")
+        return self._accessory("upgrade", lambda c: accessory_steps.upgrade(c, self.name, rolling=rolling),
+                               **options)
+
+    def details(self, **options: Any) -> pandas.DataFrame:
+        """accessory, host, container, image, state, ports, uptime."""
+        return self.details_table(**options).to_frame()
+
+    def details_table(self, **options: Any) -> accessory_steps.AccessoryDetails:
+        return self._accessory("details", lambda c: accessory_steps.details(c, self.name), **options)
+
+    def exec(self, command: str, *, reuse: bool = False, **options: Any) -> Outputs:
+        """In a new container of its image (`docker run --rm`), or with `reuse` in the running one."""
+        return self._accessory("exec", lambda c: accessory_steps.exec_(c, self.name, command, reuse=reuse),
+                               **options)
+
+    def login_for_interactive_exec(self, **options: Any) -> str:
+        """The registry login an interactive `exec` in a new container needs on the first host."""
+        return self._accessory("exec", lambda c: accessory_steps.login_first_host(c, self.name),
+                               ui=options.pop("ui", "silent"), **options)
+
+    def logs(self, *, lines: int | None = None, since: str | None = None, grep: str | None = None,
+             grep_options: str | None = None, timestamps: bool = True, **options: Any) -> Outputs:
+        """Its log lines on each host (the last 100 unless `lines`, `since` or `grep` say)."""
+        return self._accessory("logs", lambda c: accessory_steps.logs(
+            c, self.name, lines=lines, since=since, grep=grep, grep_options=grep_options, timestamps=timestamps),
+            **options)
+
+
+class AccessoriesVerbs(AccessoryVerbs):
+    """`app.accessories()`: the details table of every accessory; `app.accessories.boot()`
+    and the other verbs work on all of them."""
+
+    def __init__(self, app: App) -> None:
+        _Verbs.__init__(self, app)
+        self.name = accessory_steps.ALL
+
+    def __call__(self, **options: Any) -> pandas.DataFrame:
+        return self.details(ui=options.pop("ui", "silent"), **options)

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "kamalnb.cli.config_cmds",
     "kamalnb.cli.server",
     "kamalnb.cli.deploy_cmds",
+    "kamalnb.cli.accessory",
 )
 
 

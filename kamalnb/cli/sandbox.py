@@ -28,7 +28,7 @@ def register(subparsers, add_command) -> None:
     up.add_argument("--subnet", help="IPv4 network for the bridge (default 10.231.x.0/24)")
     status = verb("status", _status, "one row per host, and the sample app's directory")
     down = verb("down", _down, "stop the sandbox and remove all it created")
-    demo = verb("demo", _demo, "deploy the sample app to the sandbox (v1, then v2) and show the fleet")
+    demo = verb("demo", _demo, "deploy the sample app (v1 with its redis, then v2), reboot redis, show the fleet")
     down.add_argument("--purge", action="store_true",
                       help="also delete its files: keys, the sample app's repository, images")
     for parser in (up, status, down, demo):

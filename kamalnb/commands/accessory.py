@@ -68,6 +68,10 @@ class Accessory:
     def info(self, all: bool = False, quiet: bool = False) -> Command:
         return docker("ps", "-a" if all else None, "-q" if quiet else None, self._service_filter())
 
+    def info_json(self) -> Command:
+        """kamalnb's `details` table: `docker ps -a` of the accessory, one JSON object a line."""
+        return docker("ps", "-a", self._service_filter(), "--format", "'{{json .}}'")
+
     def container_id(self, only_running: bool = False) -> Command:
         return container_id_for(self.service_name, only_running=only_running)
 
@@ -138,6 +142,16 @@ class Accessory:
 
     def remove_container(self) -> Command:
         return docker("container", "prune", "--force", self._service_filter())
+
+    def named_volumes(self) -> list[str]:
+        """The docker volumes (not host paths) among `volumes`: what `remove --volumes` deletes."""
+        names = [volume.split(":", 1)[0] for volume in self.accessory.volumes]
+        return [name for name in names if name and not name.startswith(("/", ".", "$", "~"))]
+
+    def remove_volumes(self) -> Command | None:
+        """`docker volume rm` of the named volumes (a kamalnb addition: Kamal keeps them)."""
+        names = self.named_volumes()
+        return docker("volume", "rm", "--force", *names) if names else None
 
     def remove_image(self) -> Command:
         return docker("image", "rm", "--force", self.image)

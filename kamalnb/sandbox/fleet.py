@@ -243,6 +243,11 @@ class Sandbox:
     def proxy_image(self) -> str:
         return f"{self.registry}/{images.PROXY_REPOSITORY}:{images.caddy_version()}"
 
+    @property
+    def redis_image(self) -> str:
+        """The sample app's accessory: Debian's redis-server, as an image in the registry."""
+        return f"{self.registry}/{images.REDIS_REPOSITORY}:{images.redis_version()}"
+
     # ---- running docker and ssh against it ---------------------------------------------
 
     def laptop_docker(self, *args: str, check: bool = True, cwd: Path | str | None = None
@@ -273,6 +278,9 @@ class Sandbox:
         """Start the fleet; a no-op when it already runs, a clean restart after a crash."""
         check_prerequisites()
         if self.running() and len(self.hosts) == self.host_count:
+            # A fleet started by an older kamalnb gets the images and sample app files it lacks.
+            images.build_and_push(self)
+            sample_app.ensure(self)
             return self
         self._remove_runtime()
         self.state_file.unlink(missing_ok=True)

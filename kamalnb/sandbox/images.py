@@ -1,7 +1,9 @@
 """The images the sandbox needs, made here: no image can be pulled from the internet.
 
-The base is busybox (static) on scratch; the proxy is Debian's caddy binary with the shared
-libraries `ldd` lists. Both are imported into the laptop engine and pushed to the registry.
+The base is busybox (static) on scratch; the proxy is Debian's caddy binary and the data
+service (the sample app's accessory) Debian's redis-server and redis-cli, each with the
+shared libraries `ldd` lists. All are imported into the laptop engine and pushed to the
+registry.
 """
 
 from __future__ import annotations
@@ -23,11 +25,21 @@ if TYPE_CHECKING:
 BASE_REPOSITORY = "kamalnb/base"
 BASE_TAG = "busybox"
 PROXY_REPOSITORY = "kamalnb/caddy"
+REDIS_REPOSITORY = "kamalnb/redis"
+# Debian installs the server as a link to redis-check-rdb, which acts on the name it runs as.
+REDIS_SERVER = "/usr/bin/redis-server"
+REDIS_CLI = "/usr/bin/redis-cli"
 
 
 def caddy_version() -> str:
     output = run(["caddy", "version"], check=False).stdout
     match = re.match(r"v?(\d+\.\d+\.\d+)", output.strip())
+    return match.group(1) if match else "latest"
+
+
+def redis_version() -> str:
+    output = run([REDIS_SERVER, "--version"], check=False).stdout
+    match = re.search(r"v=(\d+\.\d+\.\d+)", output)
     return match.group(1) if match else "latest"
 
 
@@ -107,6 +119,33 @@ def build_and_push(sandbox: Sandbox) -> None:
                 'ENTRYPOINT ["/usr/bin/caddy"]',
                 'CMD ["run"]',
             ])
+
+        if not registry_has(sandbox, REDIS_REPOSITORY, redis_version()):
+            tree = Path(tmp) / "redis.tar"
+            with tarfile.open(tree, "w") as tar:
+                _busybox_tree(tar)
+                for directory in ("lib", "lib64", "data"):
+                    _add_dir(tar, directory)
+                _add_file(tar, str(Path(REDIS_SERVER).resolve()), "usr/bin/redis-server")
+                _add_file(tar, REDIS_CLI, "usr/bin/redis-cli")
+                _add_libraries(tar, [REDIS_SERVER, REDIS_CLI], present={"lib", "lib64"})
+            # Reachable from the other containers of the `kamal` network (no password: protected
+            # mode off), its data in /data, every write appended so that a restart keeps it.
+            _import(sandbox, tree, sandbox.redis_image, [
+                "WORKDIR /data",
+                "EXPOSE 6379",
+                'CMD ["/usr/bin/redis-server", "--protected-mode", "no", "--dir", "/data", "--appendonly", "yes"]',
+            ])
+
+
+def _add_libraries(tar: tarfile.TarFile, binaries: list[str], present: set[str]) -> None:
+    """The shared libraries the binaries need (by `ldd`), with the directories that hold them."""
+    libraries = sorted({library for binary in binaries for library in _shared_libraries(binary)})
+    for directory in sorted({str(Path(lib).parent).lstrip("/") for lib in libraries}):
+        if directory not in present:
+            _add_dir(tar, directory)
+    for library in libraries:
+        _add_file(tar, library, library)
 
 
 def _shared_libraries(binary: str) -> list[str]:

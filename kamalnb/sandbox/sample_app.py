@@ -48,6 +48,20 @@ builder:
   args:
     BASE_IMAGE: {sandbox.base_image}
 
+env:
+  clear:
+    REDIS_HOST: {SERVICE}-redis
+
+# The visit counter's store (/cgi-bin/count): beside the app on every web host, reached
+# by its container name on the host's `kamal` network; its data in a named volume.
+accessories:
+  redis:
+    image: {sandbox.redis_image}
+    roles:
+      - web
+    volumes:
+      - {SERVICE}-redis-data:/data
+
 proxy:
   app_port: 80
   healthcheck:

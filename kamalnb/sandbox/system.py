@@ -26,6 +26,8 @@ REQUIRED_TOOLS = {
     "busybox": "busybox-static",
     "iptables": "iptables",
     "git": "git",
+    "redis-server": "redis-server",
+    "redis-cli": "redis-tools",
 }
 TOOL_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin")
 

@@ -13,6 +13,7 @@ from kamalnb.commands import Docker, Prune, Registry, builder_for
 from kamalnb.errors import ConfigError, HostError
 from kamalnb.events import Phase
 from kamalnb.results import HostOutcome, Report, StepRecorder
+from kamalnb.steps import accessory as accessory_steps
 from kamalnb.steps import lock
 from kamalnb.steps import proxy as proxy_steps
 from kamalnb.steps.boot import boot
@@ -193,9 +194,10 @@ def prune(context: StepContext) -> None:
 # ---- the verbs ---------------------------------------------------------------------------------
 
 def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = False,
-           boot_proxy: bool = True, step: str = "deploy") -> Report:
+           boot_proxy: bool = True, boot_accessories: bool = False, step: str = "deploy") -> Report:
     """Build and push (or with skip_push, only pull), then under the lock: pre-deploy hook,
-    proxy boot, stale containers, app boot, prune; then the post-deploy hook."""
+    proxy boot, (for setup) accessory boot, stale containers, app boot, prune; then the
+    post-deploy hook."""
     if not skip_push:
         build(context, no_cache=no_cache)
     pull(context)
@@ -203,6 +205,9 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
         context.hook("pre-deploy")
         if boot_proxy:
             proxy_steps.boot(context)
+        if boot_accessories and context.config.accessories:
+            # As Kamal's setup: those that exist are skipped; `accessory reboot` replaces them.
+            accessory_steps.boot(context, accessory_steps.ALL)
         stop_stale_containers(context)
         report = app_boot(context, step)
         if report.ok and boot_proxy:
@@ -240,4 +245,4 @@ def rollback(context: StepContext) -> Report:
 def setup(context: StepContext, *, skip_push: bool = False, no_cache: bool = False) -> Report:
     with lock.held(context):
         bootstrap(context)
-        return deploy(context, skip_push=skip_push, no_cache=no_cache, step="setup")
+        return deploy(context, skip_push=skip_push, no_cache=no_cache, boot_accessories=True, step="setup")

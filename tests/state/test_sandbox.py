@@ -139,7 +139,8 @@ def test_hosts(fleet) -> None:
     app, ssh, (h1, h2, h3) = fleet
     table = state.hosts(app, ssh)
     assert rows(table, "host", "roles", "accessories", "reachable", "error") == [
-        (h1, "web, worker", "", True, None), (h2, "web", "", True, None), (h3, "web", "", True, None)]
+        # The sample app's redis accessory is on every web host.
+        (h1, "web, worker", "redis", True, None), (h2, "web", "redis", True, None), (h3, "web", "redis", True, None)]
     for host, version, running, root, free in rows(table, "host", "docker_version", "containers_running",
                                                    "docker_root", "disk_free"):
         assert version == sh(ssh, host, "docker", "version", "--format", "{{.Server.Version}}").strip()

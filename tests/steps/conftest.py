@@ -61,6 +61,11 @@ def remove_sample_deploys(path: Path, sandbox: Sandbox) -> None:
             executor.run(host.address, Command(
                 ("docker ps -aq --filter label=service=sample | xargs -r docker rm -f >/dev/null;",
                  "docker rm -f kamalnb-proxy >/dev/null 2>&1;", "docker volume rm -f kamalnb-proxy-config >/dev/null;",
+                 # Accessories: their containers, named volumes and service directories.
+                 "docker ps -a --filter label=service --format '{{.ID}} {{.Label \"service\"}}'",
+                 "| awk '$2 ~ /^sample-/ {print $1}' | xargs -r docker rm -f >/dev/null;",
+                 "docker volume ls -q | grep '^sample-' | xargs -r docker volume rm -f >/dev/null;",
+                 "rm -rf sample-*;",
                  "rm -rf .kamal")), check=False)
 
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "kamalnb.cli.sandbox",
     "kamalnb.cli.config_cmds",
     "kamalnb.cli.server",
+    "kamalnb.cli.app_cmds",
     "kamalnb.cli.deploy_cmds",
 )
 

@@ -1,5 +1,4 @@
-"""`kamalnb server exec CMD` and `kamalnb app exec CMD`: a command on the selected hosts
-(or in the app's image there), output under each host's name."""
+"""`kamalnb server exec CMD`: a command on the selected hosts, output under each host's name."""
 
 from __future__ import annotations
 
@@ -25,16 +24,6 @@ def register(subparsers: Any, add_command: Any) -> None:
     exec_.add_argument("cmd", nargs="+", metavar="CMD",
                        help="the command; quote it or put `--` before it when it has options")
 
-    app = add_command(None, "app", None, "Run commands in the app's containers (kamal app)")
-    app_group = app.add_subparsers(dest="app_command", metavar="<app command>")
-    app_exec = add_command(app_group, "exec", app_exec_command,
-                           "Run a command in a new container of the app's image on every host "
-                           "(or --reuse the running one)")
-    app_exec.add_argument("--reuse", action="store_true", help="run it in the running container (docker exec)")
-    app_exec.add_argument("-e", "--env", action="append", metavar="KEY:VALUE", help="an environment variable")
-    app_exec.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")
-    app_exec.add_argument("cmd", nargs="+", metavar="CMD")
-
 
 def exec_command(args: argparse.Namespace) -> int:
     if args.raw and args.interactive:
@@ -46,16 +35,6 @@ def exec_command(args: argparse.Namespace) -> int:
     if not args.raw and not args.quiet:
         print(f"Running '{line}' on {', '.join(app.config.specifics.hosts)}...", flush=True)
     return print_outputs(args, app.server.exec(line, ui="text" if args.verbose else "silent"))
-
-
-def app_exec_command(args: argparse.Namespace) -> int:
-    app = load_from_args(args)
-    line = " ".join(args.cmd)
-    env = dict(pair.split(":", 1) if ":" in pair else (pair, "") for pair in args.env or [])
-    if not args.raw and not args.quiet:
-        where = "the running containers" if args.reuse else f"new containers of version {app.config.version}"
-        print(f"Running '{line}' in {where}...", flush=True)
-    return print_outputs(args, app.app.exec(line, reuse=args.reuse, env=env, ui="text" if args.verbose else "silent"))
 
 
 def print_outputs(args: argparse.Namespace, outputs: Outputs) -> int:

@@ -137,15 +137,16 @@ def test_exec_in_a_new_container_writes_a_missing_env_file_first(sample, deploye
 def test_exec_interactive_in_a_kernel_gives_the_ssh_line(sample, deployed) -> None:
     _, second = deployed
     line = sample.load().app.exec("sh", reuse=True, interactive=True)
-    assert line.startswith("ssh -t ") and f"docker exec -it sample-web-{second} sh" in line
+    assert line.startswith("ssh ") and " -t " in line and f"docker exec -it sample-web-{second} sh" in line
     shown = cli(sample, "app", "exec", "-i", "--reuse", "sh")
-    assert shown.returncode == 1 and "ssh -t " in shown.stdout
+    assert shown.returncode == 1 and " -t " in shown.stdout and "docker exec -it" in shown.stdout
 
 
 def test_stop_then_start_takes_the_app_out_of_and_back_into_service(sample, deployed) -> None:
     _, second = deployed
     host = sample.sandbox.hosts[2].address
-    app = sample.load(hosts=host)
+    # As in Kamal, start starts the container of the given (else the git HEAD) version.
+    app = sample.load(hosts=host, version=second)
     assert app.app.stop(ui="silent").ok
     assert ssh(sample, host, f"docker inspect -f '{{{{.State.Running}}}}' sample-web-{second}").strip() == "false"
     assert sample.serving()[host] != second

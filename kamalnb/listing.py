@@ -29,6 +29,9 @@ class Block:
     role: str | None
     text: str
     error: str | None = None
+    # The heading above the block (`Proxy Host`...) when not the listing's, and what it shows.
+    header: str | None = None
+    kind: str | None = None
 
 
 def docker_table(text: str) -> list[dict[str, str]]:
@@ -90,7 +93,7 @@ class Listing:
         parts = []
         for block in self.blocks:
             body = block.text.rstrip() if block.error is None else f"ERROR: {block.error}"
-            parts.append(body if quiet else f"{self.header}: {block.host}\n{body}")
+            parts.append(body if quiet else f"{block.header or self.header}: {block.host}\n{body}")
         return "\n\n".join(parts)
 
     def __str__(self) -> str:
@@ -102,13 +105,15 @@ class Listing:
         import pandas
 
         rows: list[dict[str, Any]] = []
+        kinds = any(block.kind for block in self.blocks)
         for block in self.blocks:
+            where = {"host": block.host, **({"kind": block.kind} if kinds else {}), "role": block.role}
             if block.error is not None:
-                rows.append({"host": block.host, "role": block.role, "error": block.error})
+                rows.append({**where, "error": block.error})
                 continue
             for row in self.parse(block.text):
-                rows.append({"host": block.host, "role": block.role, **row, "error": None})
-        columns = ["host", "role", *self.columns]
+                rows.append({**where, **row, "error": None})
+        columns = ["host", *(["kind"] if kinds else []), "role", *self.columns]
         for row in rows:
             columns += [key for key in row if key not in columns and key != "error"]
         columns.append("error")

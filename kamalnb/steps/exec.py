@@ -45,6 +45,8 @@ def exec_version(context: StepContext, *, reuse: bool) -> str:
     host = primary_host(config)
     role = config.specifics.primary_role or config.specifics.roles_on(host)[0]
     running = context.executor.read(host, facts.running_version(AppCommands(config, role, host)))
+    if not running and context.plan:
+        return config.version
     if not running:
         raise HostError(host, f"no container of {role.container_prefix} is running on {host}, "
                               "so there is none to --reuse: run without --reuse, or deploy first")

@@ -36,23 +36,23 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     group = parser.add_argument_group("global options")
     group.add_argument("--help", action="help", help="show this help and exit")
     group.add_argument("-c", "--config-file", dest="config_file", default=default("config/deploy.yml"),
-                       help="path to the config file (default: config/deploy.yml)")
+                       help="Path to config file (default: config/deploy.yml)")
     group.add_argument("-d", "--destination", default=default(None),
-                       help="also load config/deploy.DESTINATION.yml")
+                       help="Specify destination to be used for config file (staging -> deploy.staging.yml)")
     group.add_argument("-h", "--hosts", default=default(None),
-                       help="run on these hosts only (comma list, wildcards allowed)")
+                       help="Run commands on these hosts instead of all (separate by comma, supports wildcards with *)")
     group.add_argument("-r", "--roles", default=default(None),
-                       help="run on these roles only (comma list, wildcards allowed)")
+                       help="Run commands on these roles instead of all (separate by comma, supports wildcards with *)")
     group.add_argument("-p", "--primary", action="store_true", default=default(False),
-                       help="run on the primary host only")
+                       help="Run commands only on primary host instead of all")
     group.add_argument("-v", "--verbose", action="store_true", default=default(False),
-                       help="detailed output")
+                       help="Detailed logging")
     group.add_argument("-q", "--quiet", action="store_true", default=default(False),
-                       help="errors only")
+                       help="Minimal logging")
     group.add_argument("--version", default=default(None),
-                       help="operate on this app version instead of the default")
+                       help="Run commands against a specific app version")
     group.add_argument("-H", "--skip-hooks", dest="skip_hooks", action="store_true", default=default(False),
-                       help="don't run hooks")
+                       help="Don't run hooks")
 
 
 class _Commands:

@@ -14,10 +14,10 @@ from kamalnb.results import Outputs
 
 
 def register(subparsers: Any, add_command: Any) -> None:
-    server = add_command(None, "server", None, "Run commands on the servers (kamal server)")
+    server = add_command(None, "server", None, "Bootstrap servers with curl and Docker")
     group = server.add_subparsers(dest="server_command", metavar="<server command>")
     exec_ = add_command(group, "exec", exec_command,
-                        "Run a custom command on the servers, in parallel; output is shown per host")
+                        "Run a custom command on the server (use --help to show options)")
     exec_.add_argument("-i", "--interactive", action="store_true",
                        help="run the command on the primary host over `ssh -t` (needs a terminal)")
     exec_.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")

@@ -23,7 +23,7 @@ from kamalnb.config import load as load_config
 from kamalnb.options import Options
 from kamalnb.results import Report
 from kamalnb.steps import deploy as deploy_steps
-from kamalnb.verbs import AppVerbs, LockVerbs, ProxyVerbs, ServerVerbs, run_step
+from kamalnb.verbs import AppVerbs, LockVerbs, ProxyVerbs, RegistryVerbs, ServerVerbs, run_step
 
 if TYPE_CHECKING:
     import pandas
@@ -125,6 +125,10 @@ class App:
     @property
     def server(self) -> ServerVerbs:
         return ServerVerbs(self)
+
+    @property
+    def registry(self) -> RegistryVerbs:
+        return RegistryVerbs(self)
 
     def _at_version(self, version: str | None) -> App:
         if not version:

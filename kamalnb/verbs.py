@@ -237,3 +237,26 @@ class ServerVerbs(_Verbs):
 
     def exec(self, command: str, **options: Any) -> Outputs:
         return self._run("server", lambda context: exec_steps.server_exec(context, command), "exec", **options)
+
+
+class RegistryVerbs(_Verbs):
+    """`app.registry.setup()`, `.remove()`, `.login()`, `.logout()` (`skip_local=`, `skip_remote=`)."""
+
+    def setup(self, *, skip_local: bool = False, skip_remote: bool = False, **options: Any) -> Report:
+        return self._registry("setup", skip_local, skip_remote, options)
+
+    def remove(self, *, skip_local: bool = False, skip_remote: bool = False, **options: Any) -> Report:
+        return self._registry("remove", skip_local, skip_remote, options)
+
+    def login(self, *, skip_local: bool = False, skip_remote: bool = False, **options: Any) -> Report:
+        return self._registry("login", skip_local, skip_remote, options)
+
+    def logout(self, *, skip_local: bool = False, skip_remote: bool = False, **options: Any) -> Report:
+        return self._registry("logout", skip_local, skip_remote, options)
+
+    def _registry(self, verb: str, skip_local: bool, skip_remote: bool, options: dict[str, Any]) -> Report:
+        from kamalnb.steps import registry_ops
+
+        step = getattr(registry_ops, verb)
+        return self._run("registry", lambda context: step(context, skip_local=skip_local, skip_remote=skip_remote),
+                         verb, **options)

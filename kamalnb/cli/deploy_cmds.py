@@ -45,7 +45,8 @@ def register(subparsers, add_command) -> None:
         skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)),
         "Deploy app to servers")
     redeploy = add_command(None, "redeploy", lambda a: _print(a, load_from_args(a).redeploy(
-        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)), "Deploy app to servers without bootstrapping servers, starting kamal-proxy and pruning")
+        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)),
+        "Deploy app to servers without bootstrapping servers, starting kamal-proxy and pruning")
     for parser in (setup, deploy, redeploy):
         _deploy_options(parser)
     rollback = add_command(None, "rollback", lambda a: _print(a, load_from_args(a).rollback(

@@ -185,7 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = next((list(a.choices) for a in parser._actions if isinstance(a, argparse._SubParsersAction)), [])
     try:
         words = expand_alias(words, commands)
-        args, extras = parser.parse_known_args(words)
+        try:
+            args, extras = parser.parse_known_args(words)
+        except SystemExit as exit_:
+            # --help, or a word argparse refused (already printed).
+            return exit_.code if isinstance(exit_.code, int) else 1
         if extras:
             command, leaf = _leaf(parser, args)
             options = [o for action in leaf._actions for o in action.option_strings]

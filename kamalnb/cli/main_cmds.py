@@ -30,6 +30,19 @@ def register(subparsers: Any, add_command: Any) -> None:
         if scope == "containers":
             parser.add_argument("--retain", type=int, metavar="N", help="Number of containers to retain")
 
+    registry = add_command(None, "registry", None, "Login and -out of the image registry")
+    verbs = registry.add_subparsers(dest="registry_command", metavar="<registry command>")
+    for verb, text in (("setup", "Setup local registry or log in to remote registry locally and remotely"),
+                       ("remove", "Remove local registry or log out of remote registry locally and remotely"),
+                       ("login", "Log in to remote registry locally and remotely"),
+                       ("logout", "Log out of remote registry locally and remotely")):
+        parser = add_command(verbs, verb, registry_command, text)
+        parser.add_argument("-L", "--skip-local", "--skip_local", dest="skip_local", action="store_true",
+                            help="Skip local login")
+        parser.add_argument("-R", "--skip-remote", "--skip_remote", dest="skip_remote", action="store_true",
+                            help="Skip remote login")
+        parser.add_argument("--plan", action="store_true", help=plan_help)
+
     docs = add_command(None, "docs", docs_command, "Show Kamal configuration documentation")
     docs.add_argument("section", nargs="?", metavar="SECTION")
     add_command(None, "upgrade", lambda a: _say(_upgrade()), "Upgrade from Kamal 1.x to 2.0")
@@ -85,3 +98,12 @@ def docs_command(args: argparse.Namespace) -> int:
     from kamalnb.docs_text import docs
 
     return _say(docs(args.section))
+
+
+def registry_command(args: argparse.Namespace) -> int:
+    app = load_from_args(args)
+    verb = getattr(app.registry, args.registry_command)
+    result = verb(skip_local=args.skip_local, skip_remote=args.skip_remote, plan=args.plan)
+    if args.plan or not args.quiet:
+        print(result)
+    return 0

@@ -233,10 +233,17 @@ def _frame(result: Any) -> Any:
 
 
 class ServerVerbs(_Verbs):
-    """`app.server.exec(cmd)`: a shell command on every selected host."""
+    """`app.server.exec(cmd)`: a shell command on every selected host; `.bootstrap()`."""
 
     def exec(self, command: str, **options: Any) -> Outputs:
         return self._run("server", lambda context: exec_steps.server_exec(context, command), "exec", **options)
+
+    def bootstrap(self, **options: Any) -> Report:
+        """Docker on every host: installed where missing (as root or with passwordless sudo),
+        else an error naming the hosts; then the `docker-setup` hook."""
+        from kamalnb.steps import server_ops
+
+        return self._run("server", server_ops.bootstrap, "bootstrap", **options)
 
 
 class RegistryVerbs(_Verbs):

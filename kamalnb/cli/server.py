@@ -16,6 +16,9 @@ from kamalnb.results import Outputs
 def register(subparsers: Any, add_command: Any) -> None:
     server = add_command(None, "server", None, "Bootstrap servers with curl and Docker")
     group = server.add_subparsers(dest="server_command", metavar="<server command>")
+    bootstrap = add_command(group, "bootstrap", bootstrap_command, "Set up Docker to run Kamal apps")
+    bootstrap.add_argument("--plan", action="store_true",
+                           help="print the exact commands per host and phase; run nothing, connect nowhere")
     exec_ = add_command(group, "exec", exec_command,
                         "Run a custom command on the server (use --help to show options)")
     exec_.add_argument("-i", "--interactive", action="store_true",
@@ -23,6 +26,13 @@ def register(subparsers: Any, add_command: Any) -> None:
     exec_.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")
     exec_.add_argument("cmd", nargs="+", metavar="CMD",
                        help="the command; quote it or put `--` before it when it has options")
+
+
+def bootstrap_command(args: argparse.Namespace) -> int:
+    result = load_from_args(args).server.bootstrap(plan=args.plan)
+    if args.plan or not args.quiet:
+        print(result)
+    return 0
 
 
 def exec_command(args: argparse.Namespace) -> int:

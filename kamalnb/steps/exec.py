@@ -57,7 +57,8 @@ def app_exec(context: StepContext, command: str, *, reuse: bool = False,
              env: Mapping[str, str] | None = None, detach: bool = False) -> Outputs:
     """In a new container of the `latest` image (the role's env file written first when it
     is missing), or with `reuse` in the container of the version that is running."""
-    config = context.config.with_version(exec_version(context, reuse=reuse))
+    # As Kamal's `using_version`: the audit lines and the commands carry the version used.
+    config = context.config = context.config.with_version(exec_version(context, reuse=reuse))
     login = None if reuse else Registry(config).login()
 
     def build(host: str) -> tuple[Command, str]:
@@ -87,7 +88,7 @@ def _ensure_env_file(context: StepContext, app: AppCommands, host: str) -> None:
 def interactive_command(context: StepContext, command: str, *, reuse: bool = False,
                         env: Mapping[str, str] | None = None, tty: bool = True) -> Command:
     """Kamal's `ssh -t … 'docker exec -it …'` (or `docker run -it …`) for the primary host."""
-    config = context.config.with_version(exec_version(context, reuse=reuse))
+    config = context.config = context.config.with_version(exec_version(context, reuse=reuse))
     host = primary_host(config)
     role = config.specifics.primary_role or config.specifics.roles_on(host)[0]
     app = AppCommands(config, role, host)

@@ -158,6 +158,26 @@ def test_stop_then_start_takes_the_app_out_of_and_back_into_service(sample, depl
     assert sample.serving()[host] == second
 
 
+def test_boot_reboots_the_given_version_and_defaults_to_latest_as_kamal(sample, deployed) -> None:
+    _, second = deployed
+    plan = sample.load().app.boot(plan=True)
+    assert any("--name sample-web-latest " in command for command in plan.commands())
+    report = sample.load(version=second).app.boot(ui="silent")
+    assert report.ok and {o.version_after for o in report} == {second}
+    assert set(sample.serving().values()) == {second}
+    host = sample.sandbox.hosts[0].address
+    assert f"sample-web-{second}_replaced_" in ssh(sample, host, "docker ps -a --format '{{.Names}}'")
+
+
+def test_exec_detach_leaves_a_container_running(sample, deployed) -> None:
+    host = sample.sandbox.hosts[1].address
+    outputs = sample.load(hosts=host).app.exec("sleep 30", detach=True, ui="silent")
+    assert outputs.ok
+    running = ssh(sample, host, "docker ps --filter name=sample-web-exec-latest- --format '{{.Names}}'")
+    assert running.strip().startswith("sample-web-exec-latest-")
+    ssh(sample, host, "docker ps -q --filter name=sample-web-exec- | xargs -r docker rm -f")
+
+
 def test_remove_leaves_nothing_of_the_app_on_its_hosts(sample, deployed) -> None:
     app = sample.load()
     assert app.app.remove(ui="silent").ok

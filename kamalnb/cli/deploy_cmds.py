@@ -66,13 +66,13 @@ def register(subparsers, add_command) -> None:
 
     lock = _group(subparsers, "lock", "Manage the deploy lock")
     add_command(lock, "status", lambda a: _print(a, load_from_args(a).lock.status().describe()),
-                "who holds the lock, since when, and whether it is stale")
+                "Report lock status")
     acquire = add_command(lock, "acquire", lambda a: _print(a, load_from_args(a).lock.acquire(a.message).describe()),
-                          "take the lock by hand, with a message")
-    acquire.add_argument("-m", "--message", required=True)
+                          "Acquire the deploy lock")
+    acquire.add_argument("-m", "--message", required=True, help="A lock message")
     release = add_command(lock, "release",
                           lambda a: _print(a, load_from_args(a).lock.release(force=a.force).describe()),
-                          "release the lock (--force breaks someone else's)")
+                          "Release the deploy lock")
     release.add_argument("--force", action="store_true", help="release a lock held by someone else")
 
     proxy = _group(subparsers, "proxy", "the Caddy proxy on the servers")

@@ -22,7 +22,7 @@ def register(subparsers: Any, add_command: Any) -> None:
     exec_ = add_command(group, "exec", exec_command,
                         "Run a custom command on the server (use --help to show options)")
     exec_.add_argument("-i", "--interactive", action="store_true",
-                       help="run the command on the primary host over `ssh -t` (needs a terminal)")
+                       help="Run the command interactively (use for console/bash)")
     exec_.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")
     exec_.add_argument("cmd", nargs="+", metavar="CMD",
                        help="the command; quote it or put `--` before it when it has options")

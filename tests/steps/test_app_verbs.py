@@ -178,6 +178,21 @@ def test_exec_detach_leaves_a_container_running(sample, deployed) -> None:
     ssh(sample, host, "docker ps -q --filter name=sample-web-exec- | xargs -r docker rm -f")
 
 
+def test_stale_containers_lists_then_stops_an_old_version_left_running(sample, deployed) -> None:
+    first, second = deployed
+    host = sample.sandbox.hosts[2].address
+    ssh(sample, host, f"docker start sample-web-{first}")
+    app = sample.load(hosts=host, version=second)
+    found = app.app.stale_containers()
+    assert found[["host", "role", "version", "stopped"]].values.tolist() == [[host, "web", first, False]]
+    shown = cli(sample, "app", "stale_containers", "-h", host)
+    assert f"Detected stale container for role web with version {first}" in shown.stdout
+    stopped = app.app.stale_containers(stop=True)
+    assert stopped.stopped.tolist() == [True]
+    assert ssh(sample, host, f"docker inspect -f '{{{{.State.Running}}}}' sample-web-{first}").strip() == "false"
+    assert app.app.stale_containers().empty
+
+
 def test_remove_leaves_nothing_of_the_app_on_its_hosts(sample, deployed) -> None:
     app = sample.load()
     assert app.app.remove(ui="silent").ok

@@ -23,7 +23,16 @@ from kamalnb.config import load as load_config
 from kamalnb.options import Options
 from kamalnb.results import Report
 from kamalnb.steps import deploy as deploy_steps
-from kamalnb.verbs import AccessoriesVerbs, AccessoryVerbs, AppVerbs, LockVerbs, ProxyVerbs, ServerVerbs, run_step
+from kamalnb.verbs import (
+    AccessoriesVerbs,
+    AccessoryVerbs,
+    AppVerbs,
+    LockVerbs,
+    ProxyVerbs,
+    RegistryVerbs,
+    ServerVerbs,
+    run_step,
+)
 
 if TYPE_CHECKING:
     import pandas
@@ -70,6 +79,46 @@ class App:
     def pull(self, **options: Any) -> Report:
         return run_step(self, "build", deploy_steps.pull, subcommand="pull", **options)
 
+    # ---- the other top-level verbs ------------------------------------------------------
+
+    def details(self, **options: Any) -> Any:
+        """The proxy, the app and the accessories on each host (Kamal's `details`).
+        Columns: host, kind (proxy/app/accessory), role, then `docker ps`'s, error."""
+        from kamalnb.listing import Listing
+
+        result = self.details_listing(**options)
+        return result.to_frame() if isinstance(result, Listing) else result
+
+    def details_listing(self, **options: Any) -> Any:
+        """`details` as Kamal prints it: a `Listing` of blocks per host."""
+        from kamalnb.steps import main_ops
+
+        options.setdefault("ui", "silent")
+        return run_step(self, "details", main_ops.details, **options)
+
+    def remove(self, *, confirm: bool = False, **options: Any) -> Report:
+        """Remove everything of this service from its hosts: containers, images, env files,
+        assets, accessories, the proxy routes (the proxy itself only where no other app is
+        installed), the lock and the audit log. Needs `confirm=True` (or `plan=True`)."""
+        from kamalnb.errors import ConfigError
+        from kamalnb.steps import main_ops
+
+        if not confirm and not options.get("plan"):
+            raise ConfigError(f"remove deletes every container, image and file of {self.config.service} "
+                              "on its hosts: call remove(confirm=True) to proceed")
+        return run_step(self, "remove", main_ops.remove, **options)
+
+    def prune(self, scope: str = "all", *, retain: int | None = None, **options: Any) -> Report:
+        """`prune all|containers|images`: stopped containers beyond the newest `retain`
+        (default `retain_containers`, 5), then images no container of the service uses."""
+        from kamalnb.errors import ConfigError
+        from kamalnb.steps import main_ops
+
+        if scope not in main_ops.PRUNE_SCOPES:
+            raise ConfigError(f"prune {scope!r}: choose one of {', '.join(main_ops.PRUNE_SCOPES)}")
+        return run_step(self, "prune", lambda c: main_ops.prune(c, scope, retain=retain), subcommand=scope,
+                        **options)
+
     @property
     def lock(self) -> LockVerbs:
         return LockVerbs(self)
@@ -85,6 +134,10 @@ class App:
     @property
     def server(self) -> ServerVerbs:
         return ServerVerbs(self)
+
+    @property
+    def registry(self) -> RegistryVerbs:
+        return RegistryVerbs(self)
 
     def accessory(self, name: str) -> AccessoryVerbs:
         """One accessory's verbs: `app.accessory("redis").boot()`, `.reboot()`, `.exec(...)`..."""

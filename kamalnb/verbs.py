@@ -14,6 +14,7 @@ from kamalnb.events import Events, StepFinished, StepStarted
 from kamalnb.executors.base import Executor
 from kamalnb.results import Outputs, PhaseLog, Report
 from kamalnb.steps import accessory as accessory_steps
+from kamalnb.steps import app_ops as app_steps
 from kamalnb.steps import exec as exec_steps
 from kamalnb.steps import lock as lock_steps
 from kamalnb.steps import proxy as proxy_steps
@@ -141,24 +142,133 @@ class ProxyVerbs(_Verbs):
 
 
 class AppVerbs(_Verbs):
-    """`app.app.exec(cmd)`: a command in the app's image on every selected host."""
+    """`app.app.<verb>()`: Kamal's `kamal app <verb>`. Listings (`details`, `containers`,
+    `images`, `version`, `stale_containers`, `logs`) return DataFrames whose columns
+    docs/commands.md names; `listing(verb)` gives the same as Kamal's text per host."""
+
+    def boot(self, **options: Any) -> Report:
+        """Boot the app on every app host: `--version`, else the image tagged `latest`, as in Kamal."""
+        config = self._app.config
+        app = self._app if config.declared_version else self._app._at_version(config.latest_tag)
+        from kamalnb.steps import deploy as deploy_steps
+
+        def step(context: StepContext) -> Report:
+            with lock_steps.held(context):
+                return deploy_steps.app_boot(context, "app boot").raise_on_failure()
+
+        return run_step(app, "app", step, subcommand="boot", **options)
+
+    def start(self, **options: Any) -> Report:
+        return self._run("app", app_steps.start, "start", **options)
+
+    def stop(self, **options: Any) -> Report:
+        return self._run("app", app_steps.stop, "stop", **options)
+
+    def remove(self, **options: Any) -> Report:
+        """Stop and remove the app's containers, and on hosts it leaves, its images and directories."""
+        return self._run("app", app_steps.remove, "remove", **options)
+
+    def details(self, **options: Any) -> Any:
+        """Columns: host, role, container_id, image, command, created, status, ports, names, error."""
+        return _frame(self.listing("details", **options))
+
+    def containers(self, **options: Any) -> Any:
+        """Every container of the service (any state); columns as `details`."""
+        return _frame(self.listing("containers", **options))
+
+    def images(self, **options: Any) -> Any:
+        """Columns: host, role, repository, tag, image_id, created, size, error."""
+        return _frame(self.listing("images", **options))
+
+    def version(self, **options: Any) -> Any:
+        """The running version on each app host. Columns: host, role, version, error."""
+        return _frame(self.listing("version", **options))
+
+    def stale_containers(self, *, stop: bool = False, **options: Any) -> Any:
+        """Running containers that are not their role's current version (stopped with `stop`).
+        Columns: host, role, version, stopped, error."""
+        return _frame(self.listing("stale_containers", stop=stop, **options))
+
+    def logs(self, *, lines: int | None = None, since: str | None = None, grep: str | None = None,
+             grep_options: str | None = None, container_id: str | None = None, skip_timestamps: bool = False,
+             follow: bool = False, **options: Any) -> Any:
+        """The current container's log lines on every host and role. Columns: host, role,
+        time, line, error. With `follow`, new lines of the primary host are printed as they
+        come until interrupted (Ctrl-C, or the kernel's stop button); returns None."""
+        if follow:
+            def follow_step(context: StepContext) -> None:
+                app_steps.follow_logs(context, lambda line: print(line, flush=True), lines=lines, grep=grep,
+                                      grep_options=grep_options, container_id=container_id,
+                                      timestamps=not skip_timestamps)
+
+            options.setdefault("ui", "silent")
+            return self._run("app", follow_step, "logs", **options)
+        return _frame(self.listing("logs", lines=lines, since=since, grep=grep, grep_options=grep_options,
+                                   container_id=container_id, timestamps=not skip_timestamps, **options))
+
+    def listing(self, verb: str, **arguments: Any) -> Any:
+        """Kamal's output of a listing verb, per host (a `Listing`; a `Plan` with plan=True)."""
+        run_options = {key: arguments.pop(key) for key in ("ui", "executor", "events", "plan") if key in arguments}
+        run_options.setdefault("ui", "silent")
+        step = getattr(app_steps, verb)
+        return self._run("app", lambda context: step(context, **arguments), verb, **run_options)
 
     def exec(self, command: str, *, reuse: bool = False, env: Mapping[str, str] | None = None,
-             **options: Any) -> Outputs:
-        """In a new container of the configured version, or with `reuse` in the running one.
+             detach: bool = False, interactive: bool = False, **options: Any) -> Outputs | str:
+        """In a new container of the `latest` image (or `--version`), or with `reuse` in the
+        container of the version that is running, on every selected app host.
 
         As in Kamal, `command` is put on the remote command line as it is: quote what the
-        host's shell must not interpret."""
-        return self._run("app", lambda context: exec_steps.app_exec(context, command, reuse=reuse, env=env),
-                         "exec", **options)
+        host's shell must not interpret. With `interactive` (a kernel has no terminal) the
+        result is the `ssh -t …` line to run in a terminal."""
+        if interactive:
+            return self._run("app", lambda context: exec_steps.interactive_command(
+                context, command, reuse=reuse, env=env).render(), "exec", **{"ui": "silent", **options})
+        return self._run("app", lambda context: exec_steps.app_exec(context, command, reuse=reuse, env=env,
+                                                                    detach=detach), "exec", **options)
+
+
+def _frame(result: Any) -> Any:
+    from kamalnb.listing import Listing
+
+    return result.to_frame() if isinstance(result, Listing) else result
 
 
 class ServerVerbs(_Verbs):
-    """`app.server.exec(cmd)`: a shell command on every selected host."""
+    """`app.server.exec(cmd)`: a shell command on every selected host; `.bootstrap()`."""
 
     def exec(self, command: str, **options: Any) -> Outputs:
         return self._run("server", lambda context: exec_steps.server_exec(context, command), "exec", **options)
 
+    def bootstrap(self, **options: Any) -> Report:
+        """Docker on every host: installed where missing (as root or with passwordless sudo),
+        else an error naming the hosts; then the `docker-setup` hook."""
+        from kamalnb.steps import server_ops
+
+        return self._run("server", server_ops.bootstrap, "bootstrap", **options)
+
+
+class RegistryVerbs(_Verbs):
+    """`app.registry.setup()`, `.remove()`, `.login()`, `.logout()` (`skip_local=`, `skip_remote=`)."""
+
+    def setup(self, *, skip_local: bool = False, skip_remote: bool = False, **options: Any) -> Report:
+        return self._registry("setup", skip_local, skip_remote, options)
+
+    def remove(self, *, skip_local: bool = False, skip_remote: bool = False, **options: Any) -> Report:
+        return self._registry("remove", skip_local, skip_remote, options)
+
+    def login(self, *, skip_local: bool = False, skip_remote: bool = False, **options: Any) -> Report:
+        return self._registry("login", skip_local, skip_remote, options)
+
+    def logout(self, *, skip_local: bool = False, skip_remote: bool = False, **options: Any) -> Report:
+        return self._registry("logout", skip_local, skip_remote, options)
+
+    def _registry(self, verb: str, skip_local: bool, skip_remote: bool, options: dict[str, Any]) -> Report:
+        from kamalnb.steps import registry_ops
+
+        step = getattr(registry_ops, verb)
+        return self._run("registry", lambda context: step(context, skip_local=skip_local, skip_remote=skip_remote),
+                         verb, **options)
 
 class AccessoryVerbs(_Verbs):
     """`app.accessory("redis").boot()`: Kamal's accessory verbs for one accessory;

@@ -26,9 +26,9 @@ def _plan_option(*parsers: argparse.ArgumentParser) -> None:
 
 def _deploy_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-P", "--skip-push", "--skip_push", dest="skip_push", action="store_true",
-                        help="skip the image build and push (pull the --version from the registry)")
+                        help="Skip image build and push")
     parser.add_argument("--no-cache", "--no_cache", dest="no_cache", action="store_true",
-                        help="build the image without the build cache")
+                        help="Build without using Docker's build cache")
 
 
 def _group(subparsers, name: str, help: str):
@@ -40,20 +40,21 @@ def _group(subparsers, name: str, help: str):
 def register(subparsers, add_command) -> None:
     setup = add_command(None, "setup", lambda a: _print(a, load_from_args(a).setup(
         skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)),
-        "check Docker on the servers, boot the proxy, deploy")
+        "Setup all accessories, push the env, and deploy app to servers")
     deploy = add_command(None, "deploy", lambda a: _print(a, load_from_args(a).deploy(
         skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)),
-        "build, push and boot the new version with zero downtime")
+        "Deploy app to servers")
     redeploy = add_command(None, "redeploy", lambda a: _print(a, load_from_args(a).redeploy(
-        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)), "deploy without booting the proxy or pruning")
+        skip_push=a.skip_push, no_cache=a.no_cache, plan=a.plan)),
+        "Deploy app to servers without bootstrapping servers, starting kamal-proxy and pruning")
     for parser in (setup, deploy, redeploy):
         _deploy_options(parser)
     rollback = add_command(None, "rollback", lambda a: _print(a, load_from_args(a).rollback(
-        a.target_version, plan=a.plan)), "boot an earlier version whose containers still exist")
+        a.target_version, plan=a.plan)), "Rollback app to VERSION")
     rollback.add_argument("target_version", metavar="VERSION")
     _plan_option(setup, deploy, redeploy, rollback)
     add_command(None, "audit", lambda a: _print(a, load_from_args(a).audit().to_string(index=False)),
-                "the audit log of every host, merged in time order")
+                "Show audit log from servers")
 
     build = _group(subparsers, "build", "build and push the image, or pull it on the servers")
     push = add_command(build, "push", lambda a: _print(a, load_from_args(a).build(no_cache=a.no_cache, plan=a.plan)),
@@ -63,15 +64,15 @@ def register(subparsers, add_command) -> None:
                        "pull the image on the servers")
     _plan_option(push, pull)
 
-    lock = _group(subparsers, "lock", "the deploy lock on the primary host")
+    lock = _group(subparsers, "lock", "Manage the deploy lock")
     add_command(lock, "status", lambda a: _print(a, load_from_args(a).lock.status().describe()),
-                "who holds the lock, since when, and whether it is stale")
+                "Report lock status")
     acquire = add_command(lock, "acquire", lambda a: _print(a, load_from_args(a).lock.acquire(a.message).describe()),
-                          "take the lock by hand, with a message")
-    acquire.add_argument("-m", "--message", required=True)
+                          "Acquire the deploy lock")
+    acquire.add_argument("-m", "--message", required=True, help="A lock message")
     release = add_command(lock, "release",
                           lambda a: _print(a, load_from_args(a).lock.release(force=a.force).describe()),
-                          "release the lock (--force breaks someone else's)")
+                          "Release the deploy lock")
     release.add_argument("--force", action="store_true", help="release a lock held by someone else")
 
     proxy = _group(subparsers, "proxy", "the Caddy proxy on the servers")

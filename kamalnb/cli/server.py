@@ -1,5 +1,4 @@
-"""`kamalnb server exec CMD` and `kamalnb app exec CMD`: a command on the selected hosts
-(or in the app's image there), output under each host's name."""
+"""`kamalnb server exec CMD`: a command on the selected hosts, output under each host's name."""
 
 from __future__ import annotations
 
@@ -15,25 +14,25 @@ from kamalnb.results import Outputs
 
 
 def register(subparsers: Any, add_command: Any) -> None:
-    server = add_command(None, "server", None, "Run commands on the servers (kamal server)")
+    server = add_command(None, "server", None, "Bootstrap servers with curl and Docker")
     group = server.add_subparsers(dest="server_command", metavar="<server command>")
+    bootstrap = add_command(group, "bootstrap", bootstrap_command, "Set up Docker to run Kamal apps")
+    bootstrap.add_argument("--plan", action="store_true",
+                           help="print the exact commands per host and phase; run nothing, connect nowhere")
     exec_ = add_command(group, "exec", exec_command,
-                        "Run a custom command on the servers, in parallel; output is shown per host")
+                        "Run a custom command on the server (use --help to show options)")
     exec_.add_argument("-i", "--interactive", action="store_true",
-                       help="run the command on the primary host over `ssh -t` (needs a terminal)")
+                       help="Run the command interactively (use for console/bash)")
     exec_.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")
     exec_.add_argument("cmd", nargs="+", metavar="CMD",
                        help="the command; quote it or put `--` before it when it has options")
 
-    app = add_command(None, "app", None, "Run commands in the app's containers (kamal app)")
-    app_group = app.add_subparsers(dest="app_command", metavar="<app command>")
-    app_exec = add_command(app_group, "exec", app_exec_command,
-                           "Run a command in a new container of the app's image on every host "
-                           "(or --reuse the running one)")
-    app_exec.add_argument("--reuse", action="store_true", help="run it in the running container (docker exec)")
-    app_exec.add_argument("-e", "--env", action="append", metavar="KEY:VALUE", help="an environment variable")
-    app_exec.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")
-    app_exec.add_argument("cmd", nargs="+", metavar="CMD")
+
+def bootstrap_command(args: argparse.Namespace) -> int:
+    result = load_from_args(args).server.bootstrap(plan=args.plan)
+    if args.plan or not args.quiet:
+        print(result)
+    return 0
 
 
 def exec_command(args: argparse.Namespace) -> int:
@@ -46,16 +45,6 @@ def exec_command(args: argparse.Namespace) -> int:
     if not args.raw and not args.quiet:
         print(f"Running '{line}' on {', '.join(app.config.specifics.hosts)}...", flush=True)
     return print_outputs(args, app.server.exec(line, ui="text" if args.verbose else "silent"))
-
-
-def app_exec_command(args: argparse.Namespace) -> int:
-    app = load_from_args(args)
-    line = " ".join(args.cmd)
-    env = dict(pair.split(":", 1) if ":" in pair else (pair, "") for pair in args.env or [])
-    if not args.raw and not args.quiet:
-        where = "the running containers" if args.reuse else f"new containers of version {app.config.version}"
-        print(f"Running '{line}' in {where}...", flush=True)
-    return print_outputs(args, app.app.exec(line, reuse=args.reuse, env=env, ui="text" if args.verbose else "silent"))
 
 
 def print_outputs(args: argparse.Namespace, outputs: Outputs) -> int:

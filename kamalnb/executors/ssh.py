@@ -24,7 +24,7 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +293,31 @@ class SshExecutor(BaseExecutor):
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
         stdin = None if command.stdin is None else reveal(command.stdin).encode()
         return self._execute(host, command.render(), str(command), stdin, timeout, check)
+
+    def stream(self, host: str, command: Command, write: Callable[[str], None]) -> int | None:
+        """Run `command` on a pseudo-terminal, passing each output line to `write` as it
+        comes, until it ends or the caller is interrupted. The channel is closed either way,
+        and closing a terminal hangs up the remote command (`docker logs --follow` ends)."""
+        channel = self._session(host)
+        splitter = LineSplitter(write)
+        try:
+            channel.get_pty(width=200)
+            channel.exec_command(command.render())
+            channel.settimeout(0.2)
+            while not (channel.exit_status_ready() and not channel.recv_ready()):
+                try:
+                    data = channel.recv(_CHUNK)
+                except TimeoutError:
+                    continue
+                if not data:
+                    break
+                splitter.feed(data.replace(b"\r\n", b"\n"))
+            splitter.finish()
+            return channel.exit_status if channel.exit_status_ready() else None
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            raise HostUnreachable(host, f"connection failed while running `{command}`: {error}") from None
+        finally:
+            channel.close()
 
     def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
         """Write a file over SFTP. The mode is set before any content is written, so a secret

@@ -13,6 +13,7 @@ assets=$(cd /www/assets && ls)
 } > /www/index.html
 echo "${KAMAL_VERSION:-dev}" > /www/version
 
+echo "sample web ${KAMAL_VERSION:-dev} started on ${KAMAL_HOST:-unknown}"
 httpd -f -p 80 -h /www &
 httpd=$!
 

@@ -1,4 +1,8 @@
-"""What any proxy driver does; Caddy implements it, another proxy could."""
+"""What any proxy driver does; Caddy implements it, another proxy could.
+
+A deploy's switch, drain and settle must change no listener and restart no server in the
+proxy: clients on kept-alive connections would see resets. Adding or removing a route may.
+"""
 
 from __future__ import annotations
 
@@ -40,8 +44,9 @@ class ProxyDriver(Protocol):
         """The proxy container's last log lines."""
 
     def switch(self, host: str, route: Route, target: str) -> str | None:
-        """Send every new request of `route` to `target` (`container:port`) atomically;
-        the previous target, if any, may still finish requests in flight."""
+        """Send every new request of `route` to `target` atomically, without reloading the
+        proxy. `target` is `<container id>:<port>`: a rename cannot move it to another
+        container. Returns the previous target, which may still finish requests in flight."""
 
     def wait_drained(self, host: str, upstream: str, timeout: float) -> bool:
         """Wait until `upstream` has no request in flight (at most `timeout` seconds);

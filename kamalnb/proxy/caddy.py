@@ -24,6 +24,8 @@ class CaddyDriver:
         self.image = image
         self.http_port = http_port
         self.https_port = https_port
+        # (host, previous target) -> the slot upstream whose requests in flight draining counts.
+        self._draining: dict[tuple[str, str], str] = {}
 
     # ---- the container -----------------------------------------------------------------
 
@@ -65,31 +67,46 @@ class CaddyDriver:
     # ---- routes ------------------------------------------------------------------------
 
     def switch(self, host: str, route: Route, target: str) -> str | None:
+        """Point `route` at `target` (`<container id>:<port>`) by flipping its slot files;
+        Caddy's configuration changes only when the route is new or its matchers changed."""
         current = self.executor.read(host, self._admin_read("proxy_route", f"/id/{route.id}", missing=(404,)))
+        slots = self._slots(host).get(route.id, {})
+        live = slots.get(cc.LIVE)
+        previous = slots.get(live) if live in cc.SLOTS else None
+        self.executor.upload(host, target, cc.next_file(route.id))
+        self.executor.run(host, cc.switch_slots(route.id))
         if current is None:
-            self._add_route(host, route, cc.route_config(route, target))
-            return None
-        previous = next((p for p in cc.route_upstreams(current) if p != target), None)
-        # One PATCH replaces the whole route: matchers and upstreams change together.
-        self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route, target, draining=previous))
-        return previous
+            self._add_route(host, route)
+        elif current != cc.route_config(route):
+            # A route from an older kamalnb, or new host names or path: one reload, once.
+            self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route))
+        previous = previous or None
+        if previous and previous != target and live in cc.SLOTS:
+            self._draining[(host, previous)] = cc.slot_upstream(route.id, live)
+            return previous
+        return None
 
     def settle(self, host: str, route: Route, target: str) -> None:
-        self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route, target))
+        self.executor.run(host, cc.clear_idle_slot(route.id))
 
-    def _add_route(self, host: str, route: Route, config: dict[str, Any]) -> None:
-        # Host-matched routes go first, so that an app without a host (a catch-all)
-        # never shadows another app's routes on the same proxy.
-        if route.hosts:
-            self._admin(host, "PUT", f"{cc.ROUTES_PATH}/0", body=config)
+    def _add_route(self, host: str, route: Route) -> None:
+        # More specific routes go first (host names, then longer path prefixes), so that a
+        # catch-all never shadows another app's routes on the same proxy, whatever the order
+        # the apps were deployed in.
+        configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
+        index = next((i for i, config in enumerate(configs or [])
+                      if cc.route_order(cc.route_from_config(config)) > cc.route_order(route)), None)
+        if index is None:
+            self._admin(host, "POST", cc.ROUTES_PATH, body=cc.route_config(route))
         else:
-            self._admin(host, "POST", cc.ROUTES_PATH, body=config)
+            self._admin(host, "PUT", f"{cc.ROUTES_PATH}/{index}", body=cc.route_config(route))
 
     def wait_drained(self, host: str, upstream: str, timeout: float) -> bool:
         """Until `upstream` has no request in flight; False if the timeout came first."""
+        key = self._draining.get((host, upstream)) or self._slot_of(host, upstream)
         deadline = time.monotonic() + timeout
         while True:
-            if self._in_flight(host).get(upstream, 0) == 0:
+            if key is None or self._in_flight(host).get(key, 0) == 0:
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -97,18 +114,34 @@ class CaddyDriver:
 
     def remove_route(self, host: str, route_id: str) -> None:
         self._admin(host, "DELETE", f"/id/{route_id}", allow=(404,))
+        self.executor.run(host, cc.remove_slots(route_id))
 
     def routes(self, host: str) -> list[RouteState]:
         configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
+        slots = self._slots(host)
         in_flight = self._in_flight(host)
         states = []
         for config in configs or []:
-            upstreams = tuple(cc.route_upstreams(config))
+            route_id = config.get("@id", "")
+            files = slots.get(route_id, {})
+            live = files.get(cc.LIVE)
+            order = [live] + [s for s in cc.SLOTS if s != live] if live in cc.SLOTS else []
+            served = [(files[slot], cc.slot_upstream(route_id, slot)) for slot in order if files.get(slot)]
             states.append(RouteState(
-                id=config.get("@id", ""), hosts=cc.route_hosts(config), upstreams=upstreams,
-                in_flight={u: in_flight.get(u, 0) for u in upstreams},
+                id=route_id, hosts=cc.route_hosts(config), upstreams=tuple(target for target, _ in served),
+                in_flight={target: in_flight.get(key, 0) for target, key in served},
             ))
         return states
+
+    def _slots(self, host: str) -> dict[str, dict[str, str]]:
+        return self.executor.read(host, facts.Read("proxy_slots", cc.read_slots(), lambda r: cc.parse_slots(r.stdout)))
+
+    def _slot_of(self, host: str, upstream: str) -> str | None:
+        for route_id, files in self._slots(host).items():
+            for slot in cc.SLOTS:
+                if files.get(slot) == upstream:
+                    return cc.slot_upstream(route_id, slot)
+        return None
 
     # ---- plumbing ----------------------------------------------------------------------
 

@@ -2,9 +2,18 @@
 
 Caddy's admin API listens on the container's port 2019, published on the host's loopback
 only; kamalnb reaches it through an SSH tunnel. Routes are identified by `@id` (one per
-service/role/destination) so that a deploy patches one route's upstreams atomically.
-`--resume` makes Caddy start from its last autosaved configuration, so routes survive a
-proxy restart; the base file only seeds the first start.
+service/role/destination). `--resume` makes Caddy start from its last autosaved
+configuration, so routes survive a proxy restart; the base file only seeds the first start.
+
+Switching never changes Caddy's configuration (every change through the admin API is a
+reload, which closes idle keep-alive connections and resets about one request in every
+~200 switches). Each route has two upstream slots, `a` and `b`, whose dial addresses are
+files read on every request (`{file.*}` placeholders, Caddy 2.7 or newer) in the host's
+`.kamal/proxy/kamalnb/upstreams/`, mounted in the container: `<route>.a` and `<route>.b`
+hold `<container id>:<port>`, `<route>.live` names the slot that gets new requests. A switch
+writes the idle slot, then renames a new `.live` over the old one: one atomic change that
+no request sees half-done, with no reload. Caddy counts requests in flight per slot (each
+slot is its own upstream), which is what draining waits on.
 """
 
 from __future__ import annotations
@@ -23,6 +32,11 @@ CONFIG_DIR = ".kamal/proxy/kamalnb"
 CONFIG_FILE = f"{CONFIG_DIR}/caddy.json"
 VOLUMES = ("kamalnb-proxy-config", "kamalnb-proxy-data")
 ROUTES_PATH = f"/config/apps/http/servers/{SERVER}/routes"
+# Where the slot files live: on the host (relative to the login user's home) and in the container.
+UPSTREAMS_DIR = f"{CONFIG_DIR}/upstreams"
+MOUNTED_UPSTREAMS_DIR = "/etc/kamalnb/upstreams"
+SLOTS = ("a", "b")
+LIVE = "live"
 
 
 def base_config(http_port: int = 80) -> dict[str, Any]:
@@ -44,40 +58,131 @@ def base_config(http_port: int = 80) -> dict[str, Any]:
     }
 
 
-def route_config(route: Route, target: str, draining: str | None = None) -> dict[str, Any]:
-    """The route sending every new request to `target`.
+def slot_upstream(route_id: str, slot: str) -> str:
+    """What Caddy reads for one slot file of a route: a placeholder, which is also the
+    address Caddy lists the slot's upstream under (with its requests in flight)."""
+    return "{file." + f"{MOUNTED_UPSTREAMS_DIR}/{route_id}.{slot}" + "}"
 
-    While `draining` (the previous target) still finishes requests, it stays listed after
-    `target` with the `first` selection policy, so it gets no new request but keeps its
-    place in Caddy's upstream pool, where its requests in flight are counted.
-    """
+
+def _slot_proxy(route_id: str, slot: str) -> dict[str, Any]:
+    return {"handler": "reverse_proxy", "upstreams": [{"dial": slot_upstream(route_id, slot)}]}
+
+
+def route_matcher(route: Route) -> dict[str, Any]:
     matcher: dict[str, Any] = {}
     if route.hosts:
         matcher["host"] = list(route.hosts)
     if route.path_prefix:
         matcher["path"] = [route.path_prefix.rstrip("/") + "/*", route.path_prefix.rstrip("/") or "/"]
-    upstreams = [{"dial": target}] + ([{"dial": draining}] if draining and draining != target else [])
+    return matcher
+
+
+def route_config(route: Route) -> dict[str, Any]:
+    """The route: requests go to slot `a` while `<route>.live` reads `a`, else to slot `b`.
+
+    It names no container: which one serves is in the slot files, so a switch leaves this
+    configuration (and Caddy) alone.
+    """
+    live = slot_upstream(route.id, LIVE)
     config: dict[str, Any] = {
         "@id": route.id,
         "handle": [{
-            "handler": "reverse_proxy",
-            "load_balancing": {"selection_policy": {"policy": "first"}},
-            "upstreams": upstreams,
+            "handler": "subroute",
+            "routes": [
+                {"match": [{"vars": {live: ["a"]}}], "handle": [_slot_proxy(route.id, "a")], "terminal": True},
+                {"handle": [_slot_proxy(route.id, "b")], "terminal": True},
+            ],
         }],
         "terminal": True,
     }
+    matcher = route_matcher(route)
     if matcher:
         config["match"] = [matcher]
     return config
 
 
-def route_upstreams(config: dict[str, Any]) -> list[str]:
-    return [u["dial"] for h in config.get("handle", []) if h.get("handler") == "reverse_proxy"
-            for u in h.get("upstreams", [])]
+def route_slot_upstreams(config: dict[str, Any]) -> list[str]:
+    """The slot upstreams (placeholders) a route dials, as Caddy lists them."""
+    found: list[str] = []
+
+    def walk(handlers: list[dict[str, Any]]) -> None:
+        for handler in handlers:
+            if handler.get("handler") == "reverse_proxy":
+                found.extend(u.get("dial", "") for u in handler.get("upstreams", []))
+            for sub in handler.get("routes", []):
+                walk(sub.get("handle", []))
+
+    walk(config.get("handle", []))
+    return found
 
 
 def route_hosts(config: dict[str, Any]) -> tuple[str, ...]:
     return tuple(host for matcher in config.get("match", []) for host in matcher.get("host", []))
+
+
+def route_path_prefix(config: dict[str, Any]) -> str | None:
+    paths = [path for matcher in config.get("match", []) for path in matcher.get("path", [])]
+    return paths[-1] if paths else None
+
+
+def route_order(route: Route) -> tuple[int, int]:
+    """Where a route goes among others: host-matched before catch-all, longer path prefix first."""
+    return (0 if route.hosts else 1, -len((route.path_prefix or "").rstrip("/")))
+
+
+def route_from_config(config: dict[str, Any]) -> Route:
+    return Route(config.get("@id", ""), route_hosts(config), route_path_prefix(config))
+
+
+# ---- the slot files ----------------------------------------------------------------------
+
+def next_file(route_id: str) -> str:
+    """Where a switch uploads the new target before `switch_slots` moves it into the idle slot."""
+    return f"{CONFIG_DIR}/{route_id}.next"
+
+
+def read_slots() -> Command:
+    """Every slot file as `path:content` lines (nothing when there is none yet)."""
+    return Command(("grep", "-s", "-r", "-H", "''", UPSTREAMS_DIR, "||", "true"))
+
+
+def parse_slots(text: str) -> dict[str, dict[str, str]]:
+    """`read_slots`' answer -> {route: {"live": "a", "a": "<id>:80", "b": ...}}."""
+    slots: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        path, colon, content = line.partition(":")
+        if not colon:
+            continue
+        name = path.rsplit("/", 1)[-1]
+        route_id, dot, slot = name.rpartition(".")
+        if dot and slot in (*SLOTS, LIVE):
+            slots.setdefault(route_id, {})[slot] = content.strip()
+    return slots
+
+
+def switch_slots(route_id: str) -> Command:
+    """Move the uploaded target into the idle slot, then make that slot live (a rename: atomic)."""
+    script = (
+        f"mkdir -p {UPSTREAMS_DIR} && cd {UPSTREAMS_DIR} && "
+        f"if [ \"$(cat {route_id}.{LIVE} 2>/dev/null)\" = a ]; then next=b; else next=a; fi && "
+        f"mv -f ../{route_id}.next {route_id}.$next && "
+        f"printf %s $next > {route_id}.{LIVE}.tmp && mv -f {route_id}.{LIVE}.tmp {route_id}.{LIVE}"
+    )
+    return Command((script,))
+
+
+def clear_idle_slot(route_id: str) -> Command:
+    """Forget the target of the slot that gets no new request (after draining)."""
+    script = (
+        f"cd {UPSTREAMS_DIR} && "
+        f"if [ \"$(cat {route_id}.{LIVE} 2>/dev/null)\" = a ]; then idle=b; else idle=a; fi && "
+        f": > {route_id}.$idle"
+    )
+    return Command((script,))
+
+
+def remove_slots(route_id: str) -> Command:
+    return Command(("rm", "-f", *(f"{UPSTREAMS_DIR}/{route_id}.{slot}" for slot in (*SLOTS, LIVE))))
 
 
 def run_command(image: str, http_port: int = 80, https_port: int = 443) -> Command:
@@ -90,9 +195,9 @@ def run_command(image: str, http_port: int = 80, https_port: int = 443) -> Comma
         # Double quotes: the remote shell expands $HOME, as a bind mount needs a full path.
         "--volume", f'"$HOME/{CONFIG_DIR}:/etc/kamalnb:ro"',
         "--label", "kamalnb.proxy=caddy",
-        # Every route change reloads Caddy, which opens a new SO_REUSEPORT listener and
-        # closes the old one: connections still queued on the old one would be reset.
-        # This moves them to the new listener instead (Linux >= 5.14).
+        # Adding or removing a route reloads Caddy, which opens a new SO_REUSEPORT listener
+        # and closes the old one: connections still queued on the old one would be reset.
+        # This moves them to the new listener instead (Linux >= 5.14). Switches never reload.
         "--sysctl", "net.ipv4.tcp_migrate_req=1",
         image, "run", "--config", "/etc/kamalnb/caddy.json", "--resume",
     ))

@@ -59,6 +59,14 @@ def container_address(context: StepContext, host: str, container: str) -> str:
     return address
 
 
+def container_ref(context: StepContext, host: str, container: str) -> str:
+    """What the proxy dials: the container's ID, which `_replaced_` renaming cannot move."""
+    ref = context.executor.read(host, facts.container_ref(container))
+    if not ref:
+        raise HostError(host, f"container {container} is gone; see `docker ps -a` on {host}")
+    return ref
+
+
 def wait_healthy(context: StepContext, host: str, config: Configuration, role: Role, container: str) -> None:
     """GET the health check path on the container until it answers 200, or fail with every attempt."""
     proxy = role.proxy
@@ -174,7 +182,7 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
             context.check_cancelled(host)
             proxy = role.proxy
             assert proxy is not None
-            route, target = route_for(role), f"{new_container}:{proxy.app_port}"
+            route, target = route_for(role), f"{container_ref(context, host, new_container)}:{proxy.app_port}"
             with context.phase(host, Phase.SWITCH, role.name):
                 previous = driver.switch(host, route, target)
                 switched = True

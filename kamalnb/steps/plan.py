@@ -35,6 +35,8 @@ def plan_executor(command: str, *, events: Events | None = None) -> PlanExecutor
         "proxy_route": None,
         "proxy_in_flight": {},
         "proxy_routes": [],
+        "proxy_slots": {},
+        "container_ref": PLAN_CONTAINER_ID,
     }
     if command == "rollback":
         # Rolling back needs the old containers, which the boot then renames out of the way.

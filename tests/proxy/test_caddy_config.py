@@ -21,23 +21,48 @@ def test_base_config_has_the_admin_api_and_no_automatic_https() -> None:
         "listen": [":80"], "automatic_https": {"disable": True}, "routes": []}
 
 
-def test_routes_by_id_with_and_without_host_matchers() -> None:
-    assert cc.route_config(Route("sample-web"), "sample-web-abc:80") == {
+def test_a_route_names_no_container_and_reads_its_slots_on_every_request() -> None:
+    live, a, b = ("{file./etc/kamalnb/upstreams/sample-web." + slot + "}" for slot in ("live", "a", "b"))
+    assert cc.route_config(Route("sample-web")) == {
         "@id": "sample-web",
         "handle": [{
-            "handler": "reverse_proxy",
-            "load_balancing": {"selection_policy": {"policy": "first"}},
-            "upstreams": [{"dial": "sample-web-abc:80"}],
+            "handler": "subroute",
+            "routes": [
+                {"match": [{"vars": {live: ["a"]}}],
+                 "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": a}]}], "terminal": True},
+                {"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": b}]}], "terminal": True},
+            ],
         }],
         "terminal": True,
     }
-    draining = cc.route_config(Route("sample-web"), "sample-web-new:80", draining="sample-web-old:80")
-    assert cc.route_upstreams(draining) == ["sample-web-new:80", "sample-web-old:80"]
-    assert cc.route_upstreams(cc.route_config(Route("x"), "a:80", draining="a:80")) == ["a:80"]
-    routed = cc.route_config(Route("blog-web-staging", hosts=("a.test", "b.test"), path_prefix="/app/"), "c:3000")
+    assert cc.route_slot_upstreams(cc.route_config(Route("sample-web"))) == [a, b]
+    routed = cc.route_config(Route("blog-web-staging", hosts=("a.test", "b.test"), path_prefix="/app/"))
     assert routed["match"] == [{"host": ["a.test", "b.test"], "path": ["/app/*", "/app"]}]
-    assert cc.route_upstreams(routed) == ["c:3000"]
     assert cc.route_hosts(routed) == ("a.test", "b.test")
+    assert cc.route_from_config(routed) == Route("blog-web-staging", ("a.test", "b.test"), "/app")
+
+
+def test_more_specific_routes_order_first() -> None:
+    catch_all, prefixed = Route("a"), Route("b", path_prefix="/api")
+    hosted, hosted_prefixed = Route("c", hosts=("x.test",)), Route("d", hosts=("x.test",), path_prefix="/api/v1")
+    ordered = sorted([catch_all, prefixed, hosted, hosted_prefixed], key=cc.route_order)
+    assert [r.id for r in ordered] == ["d", "c", "b", "a"]
+
+
+def test_the_slot_files_switch_with_one_rename() -> None:
+    assert cc.next_file("sample-web") == ".kamal/proxy/kamalnb/sample-web.next"
+    assert str(cc.switch_slots("sample-web")) == (
+        "mkdir -p .kamal/proxy/kamalnb/upstreams && cd .kamal/proxy/kamalnb/upstreams && "
+        'if [ "$(cat sample-web.live 2>/dev/null)" = a ]; then next=b; else next=a; fi && '
+        "mv -f ../sample-web.next sample-web.$next && "
+        "printf %s $next > sample-web.live.tmp && mv -f sample-web.live.tmp sample-web.live")
+    assert str(cc.read_slots()) == "grep -s -r -H '' .kamal/proxy/kamalnb/upstreams || true"
+    assert cc.parse_slots(
+        ".kamal/proxy/kamalnb/upstreams/sample-web.live:b\n"
+        ".kamal/proxy/kamalnb/upstreams/sample-web.a:0123456789ab:80\n"
+        ".kamal/proxy/kamalnb/upstreams/sample-web.b:ba9876543210:80\n"
+        ".kamal/proxy/kamalnb/upstreams/sample-web.live.tmp:a\n") == {
+        "sample-web": {"live": "b", "a": "0123456789ab:80", "b": "ba9876543210:80"}}
 
 
 def test_docker_probes() -> None:

@@ -58,7 +58,7 @@ def reload_switch(driver: CaddyDriver, host: str, target: str) -> None:
 
 def storm(driver: CaddyDriver, host: str, targets: list[str], switches: int, switch: Callable[..., None],
           args: argparse.Namespace) -> tuple[int, Tally, float]:
-    path = "/cgi-bin/slow?0" if args.method == "POST" else "/version"
+    path = "/cgi-bin/echo" if args.method == "POST" else "/version"
     slot_switch(driver, host, targets[0])
     time.sleep(0.5)
     done = 0

@@ -118,7 +118,7 @@ def switch_storm(driver, host, route: Route, targets: list[str], *, switches: in
     driver.switch(host, route, targets[0])
     wait_up(host, "v1")
     before = caddy_config(driver, host)
-    path = "/cgi-bin/slow?0" if method == "POST" else "/version"
+    path = "/cgi-bin/echo" if method == "POST" else "/version"
     done = 0
     with Traffic(host, path=path, method=method, rate=200, clients=4, max_requests=50_000,
                  max_seconds=180) as traffic:

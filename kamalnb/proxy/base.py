@@ -35,7 +35,7 @@ class ProxyDriver(Protocol):
         """Replace the proxy container (a new image or options); routes are kept."""
 
     def remove(self, host: str) -> None:
-        """Stop and remove the proxy container and its state."""
+        """Stop and remove the proxy container; each app's route is kept for the next boot."""
 
     def details(self, host: str) -> str:
         """`docker ps` line of the proxy container."""
@@ -55,8 +55,36 @@ class ProxyDriver(Protocol):
     def settle(self, host: str, route: Route, target: str) -> None:
         """Forget the previous target once it has drained and stopped."""
 
+    def claims(self, host: str) -> list[Route]:
+        """The routes the proxy on `host` serves, as matchers (none when it does not run)."""
+
     def remove_route(self, host: str, route_id: str) -> None:
         """Stop routing `route_id`."""
 
     def routes(self, host: str) -> list[RouteState]:
         """The routes on `host` with their upstreams and requests in flight."""
+
+
+def claims_of(route: Route) -> set[tuple[str, str]]:
+    """What a route claims: (host name, path prefix) pairs; `*` for no host name (a catch-all)."""
+    prefix = (route.path_prefix or "/").rstrip("/") or "/"
+    return {(host.lower(), prefix) for host in route.hosts or ("*",)}
+
+
+def conflicts(ours: list[Route], theirs: list[Route]) -> list[tuple[Route, Route, tuple[str, str]]]:
+    """Pairs of different routes claiming the same host name and path prefix: each of `ours`
+    against the others of `ours` and against `theirs` (what a proxy serves already)."""
+    found = []
+    for index, route in enumerate(ours):
+        for other in [*ours[:index], *theirs]:
+            if other.id != route.id:
+                shared = sorted(claims_of(route) & claims_of(other))
+                if shared:
+                    found.append((route, other, shared[0]))
+    return found
+
+
+def describe_claim(claim: tuple[str, str]) -> str:
+    host, prefix = claim
+    where = "every host name (a catch-all route)" if host == "*" else f"host {host}"
+    return where if prefix == "/" else f"{where}, path {prefix}"

@@ -9,7 +9,7 @@ from typing import Any
 
 from kamalnb import facts
 from kamalnb.commands.base import Command, HttpRequest
-from kamalnb.errors import HostError
+from kamalnb.errors import HostError, HostUnreachable
 from kamalnb.executors.base import Executor, HttpResponse
 from kamalnb.proxy import caddy_config as cc
 from kamalnb.proxy.base import Route, RouteState
@@ -44,7 +44,11 @@ class CaddyDriver:
             self.executor.run(host, cc.docker("start", cc.CONTAINER))
         else:
             self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.CONFIG_DIR)))
-            self.executor.upload(host, json.dumps(cc.base_config(), indent=2), cc.CONFIG_FILE, mode=0o644)
+            # Routes kept from an earlier proxy on this host (removed, then booted again).
+            saved = self.executor.read(host, facts.Read("proxy_saved_routes", cc.read_saved_routes(),
+                                                        lambda r: cc.parse_saved_routes(r.check().stdout)))
+            config = cc.base_config(routes=saved)
+            self.executor.upload(host, json.dumps(config, indent=2), cc.CONFIG_FILE, mode=0o644)
             self.executor.run(host, cc.run_command(self.image, self.http_port, self.https_port))
         self._wait_for_admin(host)
 
@@ -53,8 +57,16 @@ class CaddyDriver:
         self.boot(host)
 
     def remove(self, host: str) -> None:
+        """The container, its volumes and its seed configuration; each app's route and slot
+        files stay, so that `boot` afterwards serves every app again (an app's own removal
+        takes its route with it: `remove_route`)."""
         self.executor.run(host, cc.docker("rm", "--force", cc.CONTAINER))
         self.executor.run(host, cc.docker("volume", "rm", "--force", *cc.VOLUMES))
+        self.executor.run(host, Command.from_argv(("rm", "-f", cc.CONFIG_FILE)))
+
+    def purge(self, host: str) -> None:
+        """`remove`, and every route's configuration and slot files too."""
+        self.remove(host)
         self.executor.run(host, Command.from_argv(("rm", "-rf", cc.CONFIG_DIR)))
 
     def details(self, host: str) -> str:
@@ -75,6 +87,8 @@ class CaddyDriver:
         previous = slots.get(live) if live in cc.SLOTS else None
         self.executor.upload(host, target, cc.next_file(route.id))
         self.executor.run(host, cc.switch_slots(route.id))
+        if current is None or current != cc.route_config(route):
+            self.executor.upload(host, json.dumps(cc.route_config(route)), cc.saved_route_file(route.id))
         if current is None:
             self._add_route(host, route)
         elif current != cc.route_config(route):
@@ -111,6 +125,16 @@ class CaddyDriver:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(POLL_INTERVAL)
+
+    def claims(self, host: str) -> list[Route]:
+        """The routes the proxy on `host` serves (none when it does not run)."""
+        try:
+            configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
+        except HostUnreachable:
+            raise
+        except HostError:
+            return []  # no proxy answers there yet
+        return [cc.route_from_config(config) for config in configs or []]
 
     def remove_route(self, host: str, route_id: str) -> None:
         self._admin(host, "DELETE", f"/id/{route_id}", allow=(404,))

@@ -18,6 +18,7 @@ slot is its own upstream), which is what draining waits on.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kamalnb.commands.base import Command
@@ -34,12 +35,17 @@ VOLUMES = ("kamalnb-proxy-config", "kamalnb-proxy-data")
 ROUTES_PATH = f"/config/apps/http/servers/{SERVER}/routes"
 # Where the slot files live: on the host (relative to the login user's home) and in the container.
 UPSTREAMS_DIR = f"{CONFIG_DIR}/upstreams"
+# Each route's configuration, kept on the host, so that a proxy removed and booted again
+# (its autosaved configuration gone with its volume) starts with every app's route.
+ROUTES_DIR = f"{CONFIG_DIR}/routes"
 MOUNTED_UPSTREAMS_DIR = "/etc/kamalnb/upstreams"
 SLOTS = ("a", "b")
 LIVE = "live"
 
 
-def base_config(http_port: int = 80) -> dict[str, Any]:
+def base_config(http_port: int = 80, routes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Caddy's first configuration, with the `routes` kept on the host, most specific first."""
+    ordered = sorted(routes or [], key=lambda config: route_order(route_from_config(config)))
     return {
         "admin": {"listen": f"0.0.0.0:{ADMIN_PORT}"},
         "apps": {
@@ -50,7 +56,7 @@ def base_config(http_port: int = 80) -> dict[str, Any]:
                         # Routes matched by host name would otherwise get certificates
                         # and HTTP->HTTPS redirects; these routes are plain HTTP.
                         "automatic_https": {"disable": True},
-                        "routes": [],
+                        "routes": ordered,
                     }
                 }
             }
@@ -160,10 +166,23 @@ def parse_slots(text: str) -> dict[str, dict[str, str]]:
     return slots
 
 
+def saved_route_file(route_id: str) -> str:
+    return f"{ROUTES_DIR}/{route_id}.json"
+
+
+def read_saved_routes() -> Command:
+    """Every route configuration kept on the host, one JSON document a line."""
+    return Command(("grep", "-s", "-r", "-h", "''", ROUTES_DIR, "||", "true"))
+
+
+def parse_saved_routes(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 def switch_slots(route_id: str) -> Command:
     """Move the uploaded target into the idle slot, then make that slot live (a rename: atomic)."""
     script = (
-        f"mkdir -p {UPSTREAMS_DIR} && cd {UPSTREAMS_DIR} && "
+        f"mkdir -p {UPSTREAMS_DIR} {ROUTES_DIR} && cd {UPSTREAMS_DIR} && "
         f"if [ \"$(cat {route_id}.{LIVE} 2>/dev/null)\" = a ]; then next=b; else next=a; fi && "
         f"mv -f ../{route_id}.next {route_id}.$next && "
         f"printf %s $next > {route_id}.{LIVE}.tmp && mv -f {route_id}.{LIVE}.tmp {route_id}.{LIVE}"
@@ -182,7 +201,8 @@ def clear_idle_slot(route_id: str) -> Command:
 
 
 def remove_slots(route_id: str) -> Command:
-    return Command(("rm", "-f", *(f"{UPSTREAMS_DIR}/{route_id}.{slot}" for slot in (*SLOTS, LIVE))))
+    return Command(("rm", "-f", *(f"{UPSTREAMS_DIR}/{route_id}.{slot}" for slot in (*SLOTS, LIVE)),
+                    saved_route_file(route_id)))
 
 
 def run_command(image: str, http_port: int = 80, https_port: int = 443) -> Command:

@@ -113,6 +113,7 @@ def app_boot(context: StepContext, step: str) -> Report:
     specifics = config.specifics
     recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan)
     proxy = proxy_steps.driver(context)
+    proxy_steps.check_routes(context, proxy)
     waves = boot_waves(context)
 
     for index, wave in enumerate(waves):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from kamalnb.errors import ConfigError
 from kamalnb.events import Phase
 from kamalnb.proxy import CaddyDriver
+from kamalnb.proxy.base import ProxyDriver, Route, conflicts, describe_claim
 from kamalnb.results import Report, StepRecorder
+from kamalnb.steps.boot import route_for
 from kamalnb.steps.context import StepContext
 
 
@@ -56,3 +59,21 @@ def texts(context: StepContext, action: Callable[[CaddyDriver, str], str]) -> di
     outcomes = context.parallel(context.config.specifics.proxy_hosts, lambda host: action(proxy, host))
     return {host: outcomes.results[host] if host in outcomes.results else f"ERROR: {outcomes.errors[host]}"
             for host in context.config.specifics.proxy_hosts}
+
+
+def check_routes(context: StepContext, proxy: ProxyDriver) -> None:
+    """Refuse, before anything changes, routes that claim a host name (and path prefix) that
+    another app, role or destination claims on the same proxy, or two catch-alls; naming both."""
+    ours: dict[str, list[Route]] = {}
+    for host, role in context.config.specifics.role_hosts:
+        if role.running_proxy:
+            ours.setdefault(host, []).append(route_for(role))
+    found = context.parallel(list(ours), proxy.claims).check("Reading the proxy's routes")
+    problems = []
+    for host, routes in ours.items():
+        for route, other, claim in conflicts(routes, found.get(host, [])):
+            problems.append(f"`{route.id}` and `{other.id}` both claim {describe_claim(claim)} on {host}")
+    if problems:
+        raise ConfigError(
+            "Two routes cannot serve the same requests: " + "; ".join(dict.fromkeys(problems)) + ". Give each its own "
+            "`proxy.host` (or `path_prefix`), or remove the other app's route from that proxy first")

@@ -1,4 +1,5 @@
 from kamalnb.proxy import Route
+from kamalnb.proxy.base import conflicts, describe_claim
 from kamalnb.proxy import caddy_config as cc
 
 
@@ -52,7 +53,7 @@ def test_more_specific_routes_order_first() -> None:
 def test_the_slot_files_switch_with_one_rename() -> None:
     assert cc.next_file("sample-web") == ".kamal/proxy/kamalnb/sample-web.next"
     assert str(cc.switch_slots("sample-web")) == (
-        "mkdir -p .kamal/proxy/kamalnb/upstreams && cd .kamal/proxy/kamalnb/upstreams && "
+        "mkdir -p .kamal/proxy/kamalnb/upstreams .kamal/proxy/kamalnb/routes && cd .kamal/proxy/kamalnb/upstreams && "
         'if [ "$(cat sample-web.live 2>/dev/null)" = a ]; then next=b; else next=a; fi && '
         "mv -f ../sample-web.next sample-web.$next && "
         "printf %s $next > sample-web.live.tmp && mv -f sample-web.live.tmp sample-web.live")
@@ -70,3 +71,25 @@ def test_docker_probes() -> None:
     assert str(cc.kamal_proxy_running()) == "docker ps --filter 'name=^kamal-proxy$' --format '{{.Names}}'"
     assert str(cc.ensure_network()) == (
         "docker network inspect kamal >/dev/null 2>&1 || docker network create kamal")
+
+
+def test_a_fresh_proxy_starts_with_the_routes_kept_on_the_host_most_specific_first() -> None:
+    saved = [cc.route_config(Route("a-web")), cc.route_config(Route("b-web", hosts=("b.test",)))]
+    routes = cc.base_config(routes=saved)["apps"]["http"]["servers"]["kamalnb"]["routes"]
+    assert [route["@id"] for route in routes] == ["b-web", "a-web"]
+    assert cc.parse_saved_routes('{"@id": "a-web"}\n\n{"@id": "b-web"}\n') == [{"@id": "a-web"}, {"@id": "b-web"}]
+
+
+def test_routes_claiming_the_same_host_and_path_conflict() -> None:
+    blog, shop = Route("blog-web", hosts=("a.test",)), Route("shop-web", hosts=("A.test", "b.test"))
+    assert [(r.id, o.id, c) for r, o, c in conflicts([shop], [blog])] == [("shop-web", "blog-web", ("a.test", "/"))]
+    # Two catch-alls conflict; a catch-all beside host-matched routes does not.
+    assert conflicts([Route("x-web")], [Route("y-web")])[0][2] == ("*", "/")
+    assert conflicts([Route("x-web")], [blog]) == []
+    # The same host with different path prefixes is fine; the same route again is not a conflict.
+    assert conflicts([Route("api", hosts=("a.test",), path_prefix="/api/")], [blog]) == []
+    assert conflicts([blog], [blog]) == []
+    # Two roles (or destinations) of one deploy claiming the same requests conflict too.
+    assert len(conflicts([Route("s-web"), Route("s-api")], [])) == 1
+    assert describe_claim(("*", "/")) == "every host name (a catch-all route)"
+    assert describe_claim(("a.test", "/api")) == "host a.test, path /api"

@@ -139,7 +139,19 @@ class ProxyVerbs(_Verbs):
 
 
 class AppVerbs(_Verbs):
-    """`app.app.exec(cmd)`: a command in the app's image on every selected host."""
+    """`app.app.exec(cmd)`: a command in the app's image on every selected host;
+    `app.app.maintenance(message=None)` and `app.app.live()`."""
+
+    def maintenance(self, message: str | None = None, **options: Any) -> Report:
+        """The proxy answers 503 with the app's `error_pages_path` 503.html (or a plain page
+        with `message`) for every selected role; the containers keep running, requests in
+        flight finish."""
+        return self._run("app", lambda context: proxy_steps.maintenance(context, on=True, message=message),
+                         "maintenance", **options)
+
+    def live(self, **options: Any) -> Report:
+        """Serve the app again after `maintenance()`."""
+        return self._run("app", lambda context: proxy_steps.maintenance(context, on=False), "live", **options)
 
     def exec(self, command: str, *, reuse: bool = False, env: Mapping[str, str] | None = None,
              **options: Any) -> Outputs:

@@ -34,6 +34,24 @@ def register(subparsers: Any, add_command: Any) -> None:
     app_exec.add_argument("-e", "--env", action="append", metavar="KEY:VALUE", help="an environment variable")
     app_exec.add_argument("--raw", action="store_true", help="print each host's stdout unmodified, without headers")
     app_exec.add_argument("cmd", nargs="+", metavar="CMD")
+    maintenance = add_command(app_group, "maintenance", maintenance_command,
+                              "Answer 503 with a maintenance page at the proxy (the app keeps running)")
+    maintenance.add_argument("--message", help="the message shown on the maintenance page")
+    add_command(app_group, "live", live_command, "Serve the app again after `app maintenance`")
+
+
+def maintenance_command(args: argparse.Namespace) -> int:
+    report = load_from_args(args).app.maintenance(args.message, ui="text" if args.verbose else "quiet")
+    if not args.quiet:
+        print(report)
+    return 0
+
+
+def live_command(args: argparse.Namespace) -> int:
+    report = load_from_args(args).app.live(ui="text" if args.verbose else "quiet")
+    if not args.quiet:
+        print(report)
+    return 0
 
 
 def exec_command(args: argparse.Namespace) -> int:

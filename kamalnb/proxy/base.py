@@ -25,6 +25,7 @@ class RouteState:
     hosts: tuple[str, ...]
     upstreams: tuple[str, ...]
     in_flight: dict[str, int] = field(default_factory=dict)
+    maintenance: bool = False
 
 
 class ProxyDriver(Protocol):
@@ -54,6 +55,10 @@ class ProxyDriver(Protocol):
 
     def settle(self, host: str, route: Route, target: str) -> None:
         """Forget the previous target once it has drained and stopped."""
+
+    def maintenance(self, host: str, route: Route, page: str | None) -> None:
+        """With `page`, answer 503 and that page for `route` without stopping its container
+        (requests in flight finish); with None, serve the container again."""
 
     def claims(self, host: str) -> list[Route]:
         """The routes the proxy on `host` serves, as matchers (none when it does not run)."""

@@ -126,6 +126,20 @@ class CaddyDriver:
                 return False
             time.sleep(POLL_INTERVAL)
 
+    def maintenance(self, host: str, route: Route, page: str | None) -> None:
+        """With a `page`, every new request of `route` gets 503 and that page; with None,
+        the route serves its container again. Requests in flight finish; nothing reloads
+        (unless the route was made by an older kamalnb, which one reload updates)."""
+        current = self.executor.read(host, self._admin_read("proxy_route", f"/id/{route.id}", missing=(404,)))
+        if current is None:
+            raise HostError(host, f"no route `{route.id}` on this host's proxy: deploy the app first")
+        if page is not None:
+            self.executor.upload(host, page, cc.page_file(route.id))
+        self.executor.run(host, cc.set_maintenance(route.id, page is not None))
+        if current != cc.route_config(route):
+            self.executor.upload(host, json.dumps(cc.route_config(route)), cc.saved_route_file(route.id))
+            self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route))
+
     def claims(self, host: str) -> list[Route]:
         """The routes the proxy on `host` serves (none when it does not run)."""
         try:
@@ -154,6 +168,7 @@ class CaddyDriver:
             states.append(RouteState(
                 id=route_id, hosts=cc.route_hosts(config), upstreams=tuple(target for target, _ in served),
                 in_flight={target: in_flight.get(key, 0) for target, key in served},
+                maintenance=files.get(cc.MAINTENANCE) == "on",
             ))
         return states
 

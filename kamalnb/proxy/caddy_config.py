@@ -41,6 +41,9 @@ ROUTES_DIR = f"{CONFIG_DIR}/routes"
 MOUNTED_UPSTREAMS_DIR = "/etc/kamalnb/upstreams"
 SLOTS = ("a", "b")
 LIVE = "live"
+# `<route>.maintenance` reads `on` while the route answers 503 with `<route>.page`.
+MAINTENANCE = "maintenance"
+PAGE = "page"
 
 
 def base_config(http_port: int = 80, routes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -84,7 +87,8 @@ def route_matcher(route: Route) -> dict[str, Any]:
 
 
 def route_config(route: Route) -> dict[str, Any]:
-    """The route: requests go to slot `a` while `<route>.live` reads `a`, else to slot `b`.
+    """The route: requests go to slot `a` while `<route>.live` reads `a`, else to slot `b`;
+    while `<route>.maintenance` reads `on`, every new request gets 503 and `<route>.page`.
 
     It names no container: which one serves is in the slot files, so a switch leaves this
     configuration (and Caddy) alone.
@@ -95,6 +99,11 @@ def route_config(route: Route) -> dict[str, Any]:
         "handle": [{
             "handler": "subroute",
             "routes": [
+                {"match": [{"vars": {slot_upstream(route.id, MAINTENANCE): ["on"]}}], "handle": [{
+                    "handler": "static_response", "status_code": 503,
+                    "headers": {"Content-Type": ["text/html; charset=utf-8"], "Retry-After": ["60"]},
+                    "body": slot_upstream(route.id, PAGE),
+                }], "terminal": True},
                 {"match": [{"vars": {live: ["a"]}}], "handle": [_slot_proxy(route.id, "a")], "terminal": True},
                 {"handle": [_slot_proxy(route.id, "b")], "terminal": True},
             ],
@@ -161,7 +170,7 @@ def parse_slots(text: str) -> dict[str, dict[str, str]]:
             continue
         name = path.rsplit("/", 1)[-1]
         route_id, dot, slot = name.rpartition(".")
-        if dot and slot in (*SLOTS, LIVE):
+        if dot and slot in (*SLOTS, LIVE, MAINTENANCE):
             slots.setdefault(route_id, {})[slot] = content.strip()
     return slots
 
@@ -185,6 +194,7 @@ def switch_slots(route_id: str) -> Command:
         f"mkdir -p {UPSTREAMS_DIR} {ROUTES_DIR} && cd {UPSTREAMS_DIR} && "
         f"if [ \"$(cat {route_id}.{LIVE} 2>/dev/null)\" = a ]; then next=b; else next=a; fi && "
         f"mv -f ../{route_id}.next {route_id}.$next && "
+        f"touch {route_id}.{MAINTENANCE} {route_id}.{PAGE} && "
         f"printf %s $next > {route_id}.{LIVE}.tmp && mv -f {route_id}.{LIVE}.tmp {route_id}.{LIVE}"
     )
     return Command((script,))
@@ -200,8 +210,28 @@ def clear_idle_slot(route_id: str) -> Command:
     return Command((script,))
 
 
+def page_file(route_id: str) -> str:
+    """Where the maintenance page is uploaded before `set_maintenance` moves it in place."""
+    return f"{CONFIG_DIR}/{route_id}.page.next"
+
+
+def set_maintenance(route_id: str, on: bool) -> Command:
+    """Turn the route's maintenance on (the uploaded page moved in place first) or off:
+    renames of files Caddy reads per request, no reload."""
+    page = f"mv -f ../{route_id}.page.next {route_id}.{PAGE} && " if on else ""
+    flag = f"{route_id}.{MAINTENANCE}"
+    return Command((f"cd {UPSTREAMS_DIR} && {page}printf {'on' if on else 'off'} > {flag}.tmp && "
+                    f"mv -f {flag}.tmp {flag}",))
+
+
+DEFAULT_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Down for maintenance</title></head>
+<body><h1>Down for maintenance</h1><p>{message}</p></body></html>
+"""
+
+
 def remove_slots(route_id: str) -> Command:
-    return Command(("rm", "-f", *(f"{UPSTREAMS_DIR}/{route_id}.{slot}" for slot in (*SLOTS, LIVE)),
+    return Command(("rm", "-f", *(f"{UPSTREAMS_DIR}/{route_id}.{slot}" for slot in (*SLOTS, LIVE, MAINTENANCE, PAGE)),
                     saved_route_file(route_id)))
 
 

@@ -1,6 +1,6 @@
 from kamalnb.proxy import Route
-from kamalnb.proxy.base import conflicts, describe_claim
 from kamalnb.proxy import caddy_config as cc
+from kamalnb.proxy.base import conflicts, describe_claim
 
 
 def test_the_proxy_container_command() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -189,3 +190,34 @@ def test_draining_waits_for_the_request_in_flight_and_no_longer(driver, apps, ho
     assert answers == ["v1"]
     driver.settle(host, route, f"{v2}:80")
     assert get(host) == "v2"
+
+
+@pytest.mark.timeout(120)
+def test_maintenance_under_load_answers_503_only_while_on_and_lets_requests_finish(driver, apps, host) -> None:
+    v1, _ = apps
+    route = Route("proxycheck-web")
+    driver.switch(host, route, f"{v1}:80")
+    wait_up(host, "v1")
+    answers: list[str] = []
+    with Traffic(host, rate=200, clients=4, max_requests=20_000, max_seconds=60) as traffic:
+        time.sleep(1)
+        slow = threading.Thread(target=lambda: answers.append(get(host, "/cgi-bin/slow?2")))
+        slow.start()
+        time.sleep(0.3)
+        driver.maintenance(host, route, "<p>back soon</p>")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get(host)
+        assert refused.value.code == 503 and refused.value.read().decode() == "<p>back soon</p>"
+        [state] = [r for r in driver.routes(host) if r.id == route.id]
+        assert state.maintenance
+        time.sleep(2)
+        driver.maintenance(host, route, None)
+        assert get(host) == "v1"
+        time.sleep(1)
+        slow.join()
+    tally = traffic.tally
+    # The request in flight when maintenance began finished; every other answer is a whole
+    # version or the maintenance page: no reset, no 502, at neither edge.
+    assert answers == ["v1"]
+    assert set(tally.answers) == {"200 v1"} and set(tally.failures) == {"503 <p>back soon</p>"}, tally
+    assert tally.failures["503 <p>back soon</p>"] >= 100, tally

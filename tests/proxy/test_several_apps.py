@@ -6,6 +6,7 @@ route removed with it."""
 from __future__ import annotations
 
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -99,6 +100,18 @@ def test_apps_share_one_proxy_in_any_order_and_conflicts_are_refused(sandbox, fl
     running = driver.executor.run(host, Command.from_argv(["docker", "ps", "--format", "{{.Names}}"])).stdout
     assert "delta-web" not in running and "epsilon-web" not in running
     assert sorted(route.id for route in driver.claims(host)) == ["alpha-web", "beta-web", "gamma-web"]
+
+    # Maintenance of one app: its name answers 503 with its message, the others serve.
+    alpha.load().app.maintenance("Back at noon", ui="quiet")
+    page = get(host, "alpha.test")
+    assert page.startswith("error: HTTP Error 503"), page
+    request = urllib.request.Request(f"http://{host}/version", headers={"Host": "alpha.test"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert "Back at noon" in refused.value.read().decode()
+    assert get(host, "gamma.test") == gamma.version and get(host, "other.test") == beta.version
+    alpha.load().app.live(ui="quiet")
+    assert get(host, "alpha.test") == alpha.version
 
     # The proxy removed and booted again serves every app.
     driver.remove(host)

@@ -17,6 +17,14 @@ class Route:
     id: str
     hosts: tuple[str, ...] = ()
     path_prefix: str | None = None
+    # Kamal's proxy settings: seconds the app may take to answer (headers), whether the path
+    # prefix is removed before the app sees the path (Kamal's default: yes), request body
+    # size limit and buffering (bytes in memory; None: not buffered).
+    response_timeout: float | None = None
+    strip_path_prefix: bool = True
+    max_request_body: int | None = None
+    request_buffers: int | None = None
+    response_buffers: int | None = None
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,25 @@ def slot_upstream(route_id: str, slot: str) -> str:
     return "{file." + f"{MOUNTED_UPSTREAMS_DIR}/{route_id}.{slot}" + "}"
 
 
-def _slot_proxy(route_id: str, slot: str) -> dict[str, Any]:
-    return {"handler": "reverse_proxy", "upstreams": [{"dial": slot_upstream(route_id, slot)}]}
+def _slot_proxy(route: Route, slot: str) -> dict[str, Any]:
+    handler: dict[str, Any] = {"handler": "reverse_proxy", "upstreams": [{"dial": slot_upstream(route.id, slot)}]}
+    if route.response_timeout:
+        handler["transport"] = {"protocol": "http", "response_header_timeout": f"{route.response_timeout:g}s"}
+    if route.request_buffers:
+        handler["request_buffers"] = route.request_buffers
+    if route.response_buffers:
+        handler["response_buffers"] = route.response_buffers
+    return handler
+
+
+def _before_proxy(route: Route) -> list[dict[str, Any]]:
+    handlers: list[dict[str, Any]] = []
+    if route.max_request_body:
+        handlers.append({"handler": "request_body", "max_size": route.max_request_body})
+    prefix = (route.path_prefix or "").rstrip("/")
+    if prefix and route.strip_path_prefix:
+        handlers.append({"handler": "rewrite", "strip_path_prefix": prefix})
+    return handlers
 
 
 def route_matcher(route: Route) -> dict[str, Any]:
@@ -96,7 +113,7 @@ def route_config(route: Route) -> dict[str, Any]:
     live = slot_upstream(route.id, LIVE)
     config: dict[str, Any] = {
         "@id": route.id,
-        "handle": [{
+        "handle": [*_before_proxy(route), {
             "handler": "subroute",
             "routes": [
                 {"match": [{"vars": {slot_upstream(route.id, MAINTENANCE): ["on"]}}], "handle": [{
@@ -104,8 +121,8 @@ def route_config(route: Route) -> dict[str, Any]:
                     "headers": {"Content-Type": ["text/html; charset=utf-8"], "Retry-After": ["60"]},
                     "body": slot_upstream(route.id, PAGE),
                 }], "terminal": True},
-                {"match": [{"vars": {live: ["a"]}}], "handle": [_slot_proxy(route.id, "a")], "terminal": True},
-                {"handle": [_slot_proxy(route.id, "b")], "terminal": True},
+                {"match": [{"vars": {live: ["a"]}}], "handle": [_slot_proxy(route, "a")], "terminal": True},
+                {"handle": [_slot_proxy(route, "b")], "terminal": True},
             ],
         }],
         "terminal": True,

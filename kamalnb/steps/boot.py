@@ -46,9 +46,17 @@ class Attempt:
 
 def route_for(role: Role) -> Route:
     proxy = role.proxy
-    prefixes = proxy.path_prefixes if proxy else []
-    return Route(id=role.container_prefix, hosts=tuple(proxy.hosts if proxy else ()),
-                 path_prefix=prefixes[0] if prefixes else None)
+    if proxy is None:
+        return Route(id=role.container_prefix)
+    prefixes = proxy.path_prefixes
+    buffering = proxy.buffering
+    memory = int(buffering.get("memory") or 1_048_576)
+    return Route(id=role.container_prefix, hosts=tuple(proxy.hosts), path_prefix=prefixes[0] if prefixes else None,
+                 response_timeout=float(proxy.response_timeout) if proxy.response_timeout else None,
+                 strip_path_prefix=proxy.strip_path_prefix is not False,
+                 max_request_body=int(buffering["max_request_body"]) if buffering.get("max_request_body") else None,
+                 request_buffers=memory if buffering.get("requests") else None,
+                 response_buffers=memory if buffering.get("responses") else None)
 
 
 def container_address(context: StepContext, host: str, container: str) -> str:

@@ -23,12 +23,17 @@ def test_base_config_has_the_admin_api_and_no_automatic_https() -> None:
 
 
 def test_a_route_names_no_container_and_reads_its_slots_on_every_request() -> None:
-    live, a, b = ("{file./etc/kamalnb/upstreams/sample-web." + slot + "}" for slot in ("live", "a", "b"))
+    live, a, b, flag, page = ("{file./etc/kamalnb/upstreams/sample-web." + slot + "}"
+                              for slot in ("live", "a", "b", "maintenance", "page"))
     assert cc.route_config(Route("sample-web")) == {
         "@id": "sample-web",
         "handle": [{
             "handler": "subroute",
             "routes": [
+                {"match": [{"vars": {flag: ["on"]}}], "handle": [{
+                    "handler": "static_response", "status_code": 503,
+                    "headers": {"Content-Type": ["text/html; charset=utf-8"], "Retry-After": ["60"]},
+                    "body": page}], "terminal": True},
                 {"match": [{"vars": {live: ["a"]}}],
                  "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": a}]}], "terminal": True},
                 {"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": b}]}], "terminal": True},
@@ -56,6 +61,7 @@ def test_the_slot_files_switch_with_one_rename() -> None:
         "mkdir -p .kamal/proxy/kamalnb/upstreams .kamal/proxy/kamalnb/routes && cd .kamal/proxy/kamalnb/upstreams && "
         'if [ "$(cat sample-web.live 2>/dev/null)" = a ]; then next=b; else next=a; fi && '
         "mv -f ../sample-web.next sample-web.$next && "
+        "touch sample-web.maintenance sample-web.page && "
         "printf %s $next > sample-web.live.tmp && mv -f sample-web.live.tmp sample-web.live")
     assert str(cc.read_slots()) == "grep -s -r -H '' .kamal/proxy/kamalnb/upstreams || true"
     assert cc.parse_slots(
@@ -93,3 +99,16 @@ def test_routes_claiming_the_same_host_and_path_conflict() -> None:
     assert len(conflicts([Route("s-web"), Route("s-api")], [])) == 1
     assert describe_claim(("*", "/")) == "every host name (a catch-all route)"
     assert describe_claim(("a.test", "/api")) == "host a.test, path /api"
+
+
+def test_kamal_proxy_settings_in_the_route() -> None:
+    route = Route("api-web", path_prefix="/api/", response_timeout=30, max_request_body=1000,
+                  request_buffers=2048, response_buffers=4096)
+    config = cc.route_config(route)
+    assert config["handle"][:2] == [{"handler": "request_body", "max_size": 1000},
+                                    {"handler": "rewrite", "strip_path_prefix": "/api"}]
+    proxy = config["handle"][2]["routes"][1]["handle"][0]
+    assert proxy["transport"] == {"protocol": "http", "response_header_timeout": "30s"}
+    assert (proxy["request_buffers"], proxy["response_buffers"]) == (2048, 4096)
+    kept = cc.route_config(Route("api-web", path_prefix="/api", strip_path_prefix=False))
+    assert kept["handle"][0]["handler"] == "subroute"

@@ -199,6 +199,7 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
            boot_proxy: bool = True, step: str = "deploy") -> Report:
     """Build and push (or with skip_push, only pull), then under the lock: pre-deploy hook,
     proxy boot, stale containers, app boot, prune; then the post-deploy hook."""
+    proxy_steps.check_supported(context.config)
     if not skip_push:
         build(context, no_cache=no_cache)
     pull(context)

@@ -106,7 +106,8 @@ class LockVerbs(_Verbs):
 
 
 class ProxyVerbs(_Verbs):
-    """`app.proxy.boot()`, `.reboot()`, `.remove()`, `.details()`, `.logs()`, `.routes()`."""
+    """`app.proxy.boot()`, `.reboot()`, `.remove()`, `.start()`, `.stop()`, `.restart()`,
+    `.details()`, `.logs()`, `.routes()`."""
 
     def boot(self, **options: Any) -> Report:
         return self._run("proxy", proxy_steps.boot, "boot", **options)
@@ -126,10 +127,24 @@ class ProxyVerbs(_Verbs):
         return self._run("proxy", lambda context: proxy_steps.texts(
             context, lambda driver, host: driver.details(host)), "details", **options)
 
-    def logs(self, lines: int = 100, **options: Any) -> dict[str, str]:
-        """The proxy's last log lines, per host."""
+    def logs(self, lines: int = 100, *, since: str | None = None, grep: str | None = None,
+             **options: Any) -> dict[str, str]:
+        """The proxy's last log lines, per host (`since` as `docker logs --since`, only lines
+        containing `grep`)."""
         return self._run("proxy", lambda context: proxy_steps.texts(
-            context, lambda driver, host: driver.logs(host, lines)), "logs", **options)
+            context, lambda driver, host: driver.logs(host, lines, since=since, grep=grep)), "logs", **options)
+
+    def start(self, **options: Any) -> Report:
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "start", lambda driver, host: driver.start(host), "Started proxy"), "start", **options)
+
+    def stop(self, **options: Any) -> Report:
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "stop", lambda driver, host: driver.stop(host), "Stopped proxy"), "stop", **options)
+
+    def restart(self, **options: Any) -> Report:
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "restart", lambda driver, host: driver.restart(host), "Restarted proxy"), "restart", **options)
 
     def routes(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         """Each host's proxy routes, their upstreams and requests in flight."""

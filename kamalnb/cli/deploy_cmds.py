@@ -81,13 +81,21 @@ def register(subparsers, add_command) -> None:
         add_command(proxy, "reboot", lambda a: _print(a, load_from_args(a).proxy.reboot(plan=a.plan)),
                     "replace the proxy container; routes stay"),
         add_command(proxy, "remove", lambda a: _print(a, load_from_args(a).proxy.remove(plan=a.plan)),
-                    "remove the proxy container and its state"),
+                    "remove the proxy container (each app's route is kept for the next boot)"),
+        add_command(proxy, "start", lambda a: _print(a, load_from_args(a).proxy.start(plan=a.plan)),
+                    "start the stopped proxy container"),
+        add_command(proxy, "stop", lambda a: _print(a, load_from_args(a).proxy.stop(plan=a.plan)),
+                    "stop the proxy container"),
+        add_command(proxy, "restart", lambda a: _print(a, load_from_args(a).proxy.restart(plan=a.plan)),
+                    "restart the proxy container; routes stay"),
     )
     add_command(proxy, "details", lambda a: _print_hosts(a, load_from_args(a).proxy.details()),
                 "the proxy container on each host")
-    logs = add_command(proxy, "logs", lambda a: _print_hosts(a, load_from_args(a).proxy.logs(a.lines)),
-                       "the proxy's last log lines")
+    logs = add_command(proxy, "logs", lambda a: _print_hosts(
+        a, load_from_args(a).proxy.logs(a.lines, since=a.since, grep=a.grep)), "the proxy's last log lines")
     logs.add_argument("-n", "--lines", type=int, default=100)
+    logs.add_argument("--since", help="only lines since a time or duration (e.g. 10m, 2026-01-02T10:00)")
+    logs.add_argument("--grep", help="only lines containing this string")
 
 
 def _print_hosts(args: argparse.Namespace, texts: dict[str, str]) -> int:

@@ -49,8 +49,17 @@ class ProxyDriver(Protocol):
     def details(self, host: str) -> str:
         """`docker ps` line of the proxy container."""
 
-    def logs(self, host: str, lines: int = 100) -> str:
-        """The proxy container's last log lines."""
+    def start(self, host: str) -> None:
+        """Start the stopped proxy container."""
+
+    def stop(self, host: str) -> None:
+        """Stop the proxy container (every app on the host stops being served)."""
+
+    def restart(self, host: str) -> None:
+        """Restart the proxy container; routes are kept."""
+
+    def logs(self, host: str, lines: int = 100, *, since: str | None = None, grep: str | None = None) -> str:
+        """The proxy container's last log lines, since a time, containing a string."""
 
     def switch(self, host: str, route: Route, target: str) -> str | None:
         """Send every new request of `route` to `target` atomically, without reloading the

@@ -29,13 +29,17 @@ class CaddyDriver:
 
     # ---- the container -----------------------------------------------------------------
 
-    def boot(self, host: str) -> None:
+    def refuse_kamal_proxy(self, host: str) -> None:
+        """One clear line when `host` runs Kamal's kamal-proxy rather than kamalnb's Caddy."""
         if self.executor.read(host, facts.container_state(cc.kamal_proxy_running(), "kamal_proxy_running")):
             raise HostError(
                 host,
                 "runs Kamal's kamal-proxy, which holds ports 80 and 443; kamalnb drives Caddy. "
                 "Remove it with `kamal proxy remove` first, or keep deploying this host with Kamal",
             )
+
+    def boot(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
         self.executor.run(host, cc.ensure_network())
         state = self.executor.read(host, facts.container_state(cc.container_state(), "proxy_state"))
         if state == "running":
@@ -53,13 +57,29 @@ class CaddyDriver:
         self._wait_for_admin(host)
 
     def reboot(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
         self.executor.run(host, cc.docker("rm", "--force", cc.CONTAINER))
         self.boot(host)
+
+    def start(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
+        self.executor.run(host, cc.docker("start", cc.CONTAINER))
+        self._wait_for_admin(host)
+
+    def stop(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
+        self.executor.run(host, cc.docker("stop", cc.CONTAINER))
+
+    def restart(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
+        self.executor.run(host, cc.docker("restart", cc.CONTAINER))
+        self._wait_for_admin(host)
 
     def remove(self, host: str) -> None:
         """The container, its volumes and its seed configuration; each app's route and slot
         files stay, so that `boot` afterwards serves every app again (an app's own removal
         takes its route with it: `remove_route`)."""
+        self.refuse_kamal_proxy(host)
         self.executor.run(host, cc.docker("rm", "--force", cc.CONTAINER))
         self.executor.run(host, cc.docker("volume", "rm", "--force", *cc.VOLUMES))
         self.executor.run(host, Command.from_argv(("rm", "-f", cc.CONFIG_FILE)))
@@ -70,11 +90,19 @@ class CaddyDriver:
         self.executor.run(host, Command.from_argv(("rm", "-rf", cc.CONFIG_DIR)))
 
     def details(self, host: str) -> str:
+        self.refuse_kamal_proxy(host)
         return self.executor.run(host, cc.docker("ps", "--filter", f"name=^{cc.CONTAINER}$")).stdout
 
-    def logs(self, host: str, lines: int = 100) -> str:
-        result = self.executor.run(host, cc.docker("logs", "--tail", str(lines), cc.CONTAINER))
-        return result.stdout + result.stderr
+    def logs(self, host: str, lines: int = 100, *, since: str | None = None, grep: str | None = None) -> str:
+        """The last `lines` log lines (`since` a time or duration, as `docker logs --since`),
+        only those containing `grep` if given."""
+        self.refuse_kamal_proxy(host)
+        argv = ["logs", "--tail", str(lines), *(("--since", since) if since else ()), cc.CONTAINER]
+        result = self.executor.run(host, cc.docker(*argv))
+        text = result.stdout + result.stderr
+        if grep:
+            text = "".join(line for line in text.splitlines(keepends=True) if grep in line)
+        return text
 
     # ---- routes ------------------------------------------------------------------------
 
@@ -147,6 +175,7 @@ class CaddyDriver:
         except HostUnreachable:
             raise
         except HostError:
+            self.refuse_kamal_proxy(host)
             return []  # no proxy answers there yet
         return [cc.route_from_config(config) for config in configs or []]
 

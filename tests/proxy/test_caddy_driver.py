@@ -31,8 +31,9 @@ def host(sandbox) -> str:
 def driver(sandbox, host):
     executor = SshExecutor(SshSettings(config=str(sandbox.ssh_config)))
     proxy = CaddyDriver(executor, sandbox.proxy_image)
+    proxy.purge(host)  # no route or slot file kept from an earlier run
     yield proxy
-    proxy.remove(host)
+    proxy.purge(host)
     executor.close()
 
 

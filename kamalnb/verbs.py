@@ -134,6 +134,31 @@ class ProxyVerbs(_Verbs):
         return self._run("proxy", lambda context: proxy_steps.texts(
             context, lambda driver, host: driver.logs(host, lines, since=since, grep=grep)), "logs", **options)
 
+    def boot_config_set(self, *, publish: bool = True, http_port: int = 80, https_port: int = 443,
+                        log_max_size: str | None = None, docker_options: list[str] | None = None,
+                        **options: Any) -> Report:
+        """How the proxy container is run from its next boot or reboot (Kamal's `proxy boot_config set`)."""
+        settings: dict[str, Any] = {"publish": publish, "http_port": http_port, "https_port": https_port}
+        if log_max_size:
+            settings["log_max_size"] = log_max_size
+        if docker_options:
+            settings["docker_options"] = list(docker_options)
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "boot_config set", lambda driver, host: driver.boot_config_set(host, settings),
+            "Set proxy boot options"), "boot_config", **options)
+
+    def boot_config_get(self, **options: Any) -> dict[str, str]:
+        """Each proxy host's boot options (`{}`: the defaults)."""
+        import json
+
+        return self._run("proxy", lambda context: proxy_steps.texts(
+            context, lambda driver, host: json.dumps(driver.boot_config_get(host))), "boot_config", **options)
+
+    def boot_config_reset(self, **options: Any) -> Report:
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "boot_config reset", lambda driver, host: driver.boot_config_reset(host),
+            "Reset proxy boot options"), "boot_config", **options)
+
     def start(self, **options: Any) -> Report:
         return self._run("proxy", lambda context: proxy_steps.on_each(
             context, "start", lambda driver, host: driver.start(host), "Started proxy"), "start", **options)

@@ -53,7 +53,13 @@ class CaddyDriver:
                                                         lambda r: cc.parse_saved_routes(r.check().stdout)))
             config = cc.base_config(routes=saved)
             self.executor.upload(host, json.dumps(config, indent=2), cc.CONFIG_FILE, mode=0o644)
-            self.executor.run(host, cc.run_command(self.image, self.http_port, self.https_port))
+            options = self.boot_config_get(host)
+            http_port = int(options.get("http_port", self.http_port))
+            https_port = int(options.get("https_port", self.https_port))
+            self.executor.run(host, cc.run_command(
+                self.image, http_port, https_port,
+                publish=bool(options.get("publish", True)), log_max_size=options.get("log_max_size"),
+                docker_options=tuple(options.get("docker_options") or ())))
         self._wait_for_admin(host)
 
     def reboot(self, host: str) -> None:
@@ -88,6 +94,22 @@ class CaddyDriver:
         """`remove`, and every route's configuration and slot files too."""
         self.remove(host)
         self.executor.run(host, Command.from_argv(("rm", "-rf", cc.CONFIG_DIR)))
+
+    def boot_config_get(self, host: str) -> dict[str, Any]:
+        """How the next proxy container is run (`boot_config_set`); empty for the defaults."""
+        return self.executor.read(host, facts.Read("proxy_options", cc.read_options(),
+                                                   lambda r: cc.parse_options(r.check().stdout)))
+
+    def boot_config_set(self, host: str, options: dict[str, Any]) -> None:
+        """Kept on the host for the next `boot` (or `reboot`), as Kamal's `proxy boot_config set`."""
+        unknown = sorted(set(options) - set(cc.BOOT_OPTIONS))
+        if unknown:
+            raise HostError(host, f"unknown proxy boot options {unknown}; known: {', '.join(cc.BOOT_OPTIONS)}")
+        self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.CONFIG_DIR)))
+        self.executor.upload(host, json.dumps(options), cc.OPTIONS_FILE)
+
+    def boot_config_reset(self, host: str) -> None:
+        self.executor.run(host, Command.from_argv(("rm", "-f", cc.OPTIONS_FILE)))
 
     def details(self, host: str) -> str:
         self.refuse_kamal_proxy(host)

@@ -31,6 +31,10 @@ ADMIN_PORT = 2019
 SERVER = "kamalnb"
 CONFIG_DIR = ".kamal/proxy/kamalnb"
 CONFIG_FILE = f"{CONFIG_DIR}/caddy.json"
+# `kamalnb proxy boot_config set`: how the next proxy container is run (Kamal's
+# `.kamal/proxy/options`); kept across `proxy remove`, read by `boot`.
+OPTIONS_FILE = f"{CONFIG_DIR}/options.json"
+BOOT_OPTIONS = ("publish", "http_port", "https_port", "log_max_size", "docker_options")
 VOLUMES = ("kamalnb-proxy-config", "kamalnb-proxy-data")
 ROUTES_PATH = f"/config/apps/http/servers/{SERVER}/routes"
 # Where the slot files live: on the host (relative to the login user's home) and in the container.
@@ -252,11 +256,25 @@ def remove_slots(route_id: str) -> Command:
                     saved_route_file(route_id)))
 
 
-def run_command(image: str, http_port: int = 80, https_port: int = 443) -> Command:
+def read_options() -> Command:
+    return Command(("cat", OPTIONS_FILE, "2>/dev/null", "||", "true"))
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    options = json.loads(text) if text.strip() else {}
+    unknown = sorted(set(options) - set(BOOT_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown proxy boot options {unknown} in {OPTIONS_FILE}")
+    return dict(options)
+
+
+def run_command(image: str, http_port: int = 80, https_port: int = 443, *, publish: bool = True,
+                log_max_size: str | None = None, docker_options: tuple[str, ...] | list[str] = ()) -> Command:
+    ports = ("--publish", f"{http_port}:80", "--publish", f"{https_port}:443") if publish else ()
+    logs = ("--log-opt", f"max-size={log_max_size}") if log_max_size else ()
     return Command((
         "docker", "run", "--name", CONTAINER, "--network", NETWORK, "--detach",
-        "--restart", "unless-stopped",
-        "--publish", f"{http_port}:80", "--publish", f"{https_port}:443",
+        "--restart", "unless-stopped", *ports, *logs, *docker_options,
         "--publish", f"127.0.0.1:{ADMIN_PORT}:{ADMIN_PORT}",
         "--volume", f"{VOLUMES[0]}:/config", "--volume", f"{VOLUMES[1]}:/data",
         # Double quotes: the remote shell expands $HOME, as a bind mount needs a full path.

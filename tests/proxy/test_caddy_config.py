@@ -1,3 +1,5 @@
+import pytest
+
 from kamalnb.proxy import Route
 from kamalnb.proxy import caddy_config as cc
 from kamalnb.proxy.base import conflicts, describe_claim
@@ -112,3 +114,13 @@ def test_kamal_proxy_settings_in_the_route() -> None:
     assert (proxy["request_buffers"], proxy["response_buffers"]) == (2048, 4096)
     kept = cc.route_config(Route("api-web", path_prefix="/api", strip_path_prefix=False))
     assert kept["handle"][0]["handler"] == "subroute"
+
+
+def test_boot_options_change_how_the_proxy_container_runs() -> None:
+    command = str(cc.run_command("caddy:2", 8080, 8443, log_max_size="10m", docker_options=["--sysctl", "a=b"]))
+    assert "--publish 8080:80 --publish 8443:443 --log-opt max-size=10m --sysctl a=b " in command
+    assert ":80 " not in str(cc.run_command("caddy:2", publish=False))
+    assert cc.parse_options("") == {}
+    assert cc.parse_options('{"http_port": 8080}') == {"http_port": 8080}
+    with pytest.raises(ValueError, match="unknown proxy boot options"):
+        cc.parse_options('{"colour": "blue"}')

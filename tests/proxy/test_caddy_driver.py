@@ -169,7 +169,7 @@ def test_a_host_running_kamal_proxy_is_refused(sandbox, driver) -> None:
         # Every verb says so in the same one line, rather than "cannot reach 127.0.0.1:2019".
         for verb in (driver.details, driver.logs, driver.reboot, driver.restart, driver.stop, driver.remove,
                      driver.claims):
-            with pytest.raises(HostError, match="^.*runs Kamal's kamal-proxy, which holds ports 80 and 443"):
+            with pytest.raises(HostError, match=r"^.*runs Kamal's kamal-proxy, which holds ports 80 and 443"):
                 verb(other)
     finally:
         run(other, Command.from_argv(["docker", "rm", "-f", "kamal-proxy"]))
@@ -226,3 +226,18 @@ def test_maintenance_under_load_answers_503_only_while_on_and_lets_requests_fini
     assert answers == ["v1"]
     assert set(tally.answers) == {"200 v1"} and set(tally.failures) == {"503 <p>back soon</p>"}, tally
     assert tally.failures["503 <p>back soon</p>"] >= 100, tally
+
+
+def test_boot_config_is_kept_for_the_next_boot_and_reset(driver, apps, host) -> None:
+    v1, _ = apps
+    driver.switch(host, Route("proxycheck-web"), f"{v1}:80")
+    driver.boot_config_set(host, {"http_port": 8080, "log_max_size": "1m"})
+    assert driver.boot_config_get(host) == {"http_port": 8080, "log_max_size": "1m"}
+    try:
+        driver.reboot(host)
+        wait_up(f"{host}:8080", "v1")
+    finally:
+        driver.boot_config_reset(host)
+        driver.reboot(host)
+    assert driver.boot_config_get(host) == {}
+    wait_up(host, "v1")

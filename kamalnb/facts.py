@@ -335,6 +335,13 @@ def container_status(app: Any, version: str) -> Read[str]:
     return Read("container_status", app.status(version), lambda r: r.stdout.strip())
 
 
+def container_ref(container: str) -> Read[str | None]:
+    """The container's short ID (12 hex digits): what the proxy dials, since Docker's DNS
+    answers it on the container's networks and no rename moves it. None when it is gone."""
+    return Read("container_ref", Command.from_argv(["docker", "inspect", "--format", "{{.Id}}", container]),
+                lambda r: (r.stdout.strip()[:12] or None) if r.ok else None)
+
+
 def container_address(container: str, network: str) -> Read[str | None]:
     """The container's address on `network`; None when it has none (it exited)."""
     template = f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}'

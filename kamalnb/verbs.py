@@ -109,7 +109,8 @@ class LockVerbs(_Verbs):
 
 
 class ProxyVerbs(_Verbs):
-    """`app.proxy.boot()`, `.reboot()`, `.remove()`, `.details()`, `.logs()`, `.routes()`."""
+    """`app.proxy.boot()`, `.reboot()`, `.remove()`, `.start()`, `.stop()`, `.restart()`,
+    `.details()`, `.logs()`, `.routes()`."""
 
     def boot(self, **options: Any) -> Report:
         return self._run("proxy", proxy_steps.boot, "boot", **options)
@@ -129,10 +130,49 @@ class ProxyVerbs(_Verbs):
         return self._run("proxy", lambda context: proxy_steps.texts(
             context, lambda driver, host: driver.details(host)), "details", **options)
 
-    def logs(self, lines: int = 100, **options: Any) -> dict[str, str]:
-        """The proxy's last log lines, per host."""
+    def logs(self, lines: int = 100, *, since: str | None = None, grep: str | None = None,
+             **options: Any) -> dict[str, str]:
+        """The proxy's last log lines, per host (`since` as `docker logs --since`, only lines
+        containing `grep`)."""
         return self._run("proxy", lambda context: proxy_steps.texts(
-            context, lambda driver, host: driver.logs(host, lines)), "logs", **options)
+            context, lambda driver, host: driver.logs(host, lines, since=since, grep=grep)), "logs", **options)
+
+    def boot_config_set(self, *, publish: bool = True, http_port: int = 80, https_port: int = 443,
+                        log_max_size: str | None = None, docker_options: list[str] | None = None,
+                        **options: Any) -> Report:
+        """How the proxy container is run from its next boot or reboot (Kamal's `proxy boot_config set`)."""
+        settings: dict[str, Any] = {"publish": publish, "http_port": http_port, "https_port": https_port}
+        if log_max_size:
+            settings["log_max_size"] = log_max_size
+        if docker_options:
+            settings["docker_options"] = list(docker_options)
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "boot_config set", lambda driver, host: driver.boot_config_set(host, settings),
+            "Set proxy boot options"), "boot_config", **options)
+
+    def boot_config_get(self, **options: Any) -> dict[str, str]:
+        """Each proxy host's boot options (`{}`: the defaults)."""
+        import json
+
+        return self._run("proxy", lambda context: proxy_steps.texts(
+            context, lambda driver, host: json.dumps(driver.boot_config_get(host))), "boot_config", **options)
+
+    def boot_config_reset(self, **options: Any) -> Report:
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "boot_config reset", lambda driver, host: driver.boot_config_reset(host),
+            "Reset proxy boot options"), "boot_config", **options)
+
+    def start(self, **options: Any) -> Report:
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "start", lambda driver, host: driver.start(host), "Started proxy"), "start", **options)
+
+    def stop(self, **options: Any) -> Report:
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "stop", lambda driver, host: driver.stop(host), "Stopped proxy"), "stop", **options)
+
+    def restart(self, **options: Any) -> Report:
+        return self._run("proxy", lambda context: proxy_steps.on_each(
+            context, "restart", lambda driver, host: driver.restart(host), "Restarted proxy"), "restart", **options)
 
     def routes(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         """Each host's proxy routes, their upstreams and requests in flight."""
@@ -144,7 +184,8 @@ class ProxyVerbs(_Verbs):
 class AppVerbs(_Verbs):
     """`app.app.<verb>()`: Kamal's `kamal app <verb>`. Listings (`details`, `containers`,
     `images`, `version`, `stale_containers`, `logs`) return DataFrames whose columns
-    docs/commands.md names; `listing(verb)` gives the same as Kamal's text per host."""
+    docs/commands.md names; `listing(verb)` gives the same as Kamal's text per host. `maintenance(message=None)` and
+    `live()` switch the proxy's answer for the app without stopping it."""
 
     def boot(self, **options: Any) -> Report:
         """Boot the app on every app host: `--version`, else the image tagged `latest`, as in Kamal."""
@@ -212,6 +253,17 @@ class AppVerbs(_Verbs):
         run_options.setdefault("ui", "silent")
         step = getattr(app_steps, verb)
         return self._run("app", lambda context: step(context, **arguments), verb, **run_options)
+
+    def maintenance(self, message: str | None = None, **options: Any) -> Report:
+        """The proxy answers 503 with the app's `error_pages_path` 503.html (or a plain page
+        with `message`) for every selected role; the containers keep running, requests in
+        flight finish."""
+        return self._run("app", lambda context: proxy_steps.maintenance(context, on=True, message=message),
+                         "maintenance", **options)
+
+    def live(self, **options: Any) -> Report:
+        """Serve the app again after `maintenance()`."""
+        return self._run("app", lambda context: proxy_steps.maintenance(context, on=False), "live", **options)
 
     def exec(self, command: str, *, reuse: bool = False, env: Mapping[str, str] | None = None,
              detach: bool = False, interactive: bool = False, **options: Any) -> Outputs | str:

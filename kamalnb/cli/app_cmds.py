@@ -67,6 +67,11 @@ def register(subparsers: Any, add_command: Any) -> None:
     exec_.add_argument("cmd", nargs="*", metavar="CMD")
     plan(exec_)
 
+    maintenance = plan(add_command(group, "maintenance", maintenance_command,
+                                   "Set the app to maintenance mode (the proxy answers 503; the app keeps running)"))
+    maintenance.add_argument("--message", help="Message to display to clients while stopped")
+    plan(add_command(group, "live", lambda a: _report(a, "live"), "Set the app to live mode"))
+
 
 def _print(args: argparse.Namespace, value: Any) -> int:
     from kamalnb.steps.plan import Plan
@@ -74,6 +79,10 @@ def _print(args: argparse.Namespace, value: Any) -> int:
     if isinstance(value, Plan) or not args.quiet:
         print(value)
     return 0
+
+
+def maintenance_command(args: argparse.Namespace) -> int:
+    return _print(args, load_from_args(args).app.maintenance(args.message, plan=args.plan))
 
 
 def _report(args: argparse.Namespace, verb: str) -> int:

@@ -82,13 +82,36 @@ def register(subparsers, add_command) -> None:
         add_command(proxy, "reboot", lambda a: _print(a, load_from_args(a).proxy.reboot(plan=a.plan)),
                     "replace the proxy container; routes stay"),
         add_command(proxy, "remove", lambda a: _print(a, load_from_args(a).proxy.remove(plan=a.plan)),
-                    "remove the proxy container and its state"),
+                    "remove the proxy container (each app's route is kept for the next boot)"),
+        add_command(proxy, "start", lambda a: _print(a, load_from_args(a).proxy.start(plan=a.plan)),
+                    "start the stopped proxy container"),
+        add_command(proxy, "stop", lambda a: _print(a, load_from_args(a).proxy.stop(plan=a.plan)),
+                    "stop the proxy container"),
+        add_command(proxy, "restart", lambda a: _print(a, load_from_args(a).proxy.restart(plan=a.plan)),
+                    "restart the proxy container; routes stay"),
     )
     add_command(proxy, "details", lambda a: _print_hosts(a, load_from_args(a).proxy.details()),
                 "the proxy container on each host")
-    logs = add_command(proxy, "logs", lambda a: _print_hosts(a, load_from_args(a).proxy.logs(a.lines)),
-                       "the proxy's last log lines")
+    logs = add_command(proxy, "logs", lambda a: _print_hosts(
+        a, load_from_args(a).proxy.logs(a.lines, since=a.since, grep=a.grep)), "the proxy's last log lines")
     logs.add_argument("-n", "--lines", type=int, default=100)
+    logs.add_argument("--since", help="only lines since a time or duration (e.g. 10m, 2026-01-02T10:00)")
+    logs.add_argument("--grep", help="only lines containing this string")
+    boot_config = add_command(proxy, "boot_config", None, "how the proxy container is run (set|get|reset)")
+    boot_group = boot_config.add_subparsers(dest="boot_config_command", metavar="<set|get|reset>")
+    set_ = add_command(boot_group, "set", lambda a: _print(a, load_from_args(a).proxy.boot_config_set(
+        publish=a.publish, http_port=a.http_port, https_port=a.https_port, log_max_size=a.log_max_size,
+        docker_options=a.docker_options)), "set the options of the next proxy boot or reboot")
+    set_.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True,
+                      help="publish ports 80 and 443 on the host")
+    set_.add_argument("--http-port", type=int, default=80)
+    set_.add_argument("--https-port", type=int, default=443)
+    set_.add_argument("--log-max-size", help="docker log rotation size, e.g. 10m")
+    set_.add_argument("--docker-options", nargs="*", help="extra `docker run` options, e.g. --sysctl x=y")
+    add_command(boot_group, "get", lambda a: _print_hosts(a, load_from_args(a).proxy.boot_config_get()),
+                "each host's proxy boot options")
+    add_command(boot_group, "reset", lambda a: _print(a, load_from_args(a).proxy.boot_config_reset()),
+                "back to the default proxy boot options")
 
 
 def _print_hosts(args: argparse.Namespace, texts: dict[str, str]) -> int:

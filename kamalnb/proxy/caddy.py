@@ -9,7 +9,7 @@ from typing import Any
 
 from kamalnb import facts
 from kamalnb.commands.base import Command, HttpRequest
-from kamalnb.errors import HostError
+from kamalnb.errors import HostError, HostUnreachable
 from kamalnb.executors.base import Executor, HttpResponse
 from kamalnb.proxy import caddy_config as cc
 from kamalnb.proxy.base import Route, RouteState
@@ -24,16 +24,22 @@ class CaddyDriver:
         self.image = image
         self.http_port = http_port
         self.https_port = https_port
+        # (host, previous target) -> the slot upstream whose requests in flight draining counts.
+        self._draining: dict[tuple[str, str], str] = {}
 
     # ---- the container -----------------------------------------------------------------
 
-    def boot(self, host: str) -> None:
+    def refuse_kamal_proxy(self, host: str) -> None:
+        """One clear line when `host` runs Kamal's kamal-proxy rather than kamalnb's Caddy."""
         if self.executor.read(host, facts.container_state(cc.kamal_proxy_running(), "kamal_proxy_running")):
             raise HostError(
                 host,
                 "runs Kamal's kamal-proxy, which holds ports 80 and 443; kamalnb drives Caddy. "
                 "Remove it with `kamal proxy remove` first, or keep deploying this host with Kamal",
             )
+
+    def boot(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
         self.executor.run(host, cc.ensure_network())
         state = self.executor.read(host, facts.container_state(cc.container_state(), "proxy_state"))
         if state == "running":
@@ -42,73 +48,190 @@ class CaddyDriver:
             self.executor.run(host, cc.docker("start", cc.CONTAINER))
         else:
             self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.CONFIG_DIR)))
-            self.executor.upload(host, json.dumps(cc.base_config(), indent=2), cc.CONFIG_FILE, mode=0o644)
-            self.executor.run(host, cc.run_command(self.image, self.http_port, self.https_port))
+            # Routes kept from an earlier proxy on this host (removed, then booted again).
+            saved = self.executor.read(host, facts.Read("proxy_saved_routes", cc.read_saved_routes(),
+                                                        lambda r: cc.parse_saved_routes(r.check().stdout)))
+            config = cc.base_config(routes=saved)
+            self.executor.upload(host, json.dumps(config, indent=2), cc.CONFIG_FILE, mode=0o644)
+            options = self.boot_config_get(host)
+            http_port = int(options.get("http_port", self.http_port))
+            https_port = int(options.get("https_port", self.https_port))
+            self.executor.run(host, cc.run_command(
+                self.image, http_port, https_port,
+                publish=bool(options.get("publish", True)), log_max_size=options.get("log_max_size"),
+                docker_options=tuple(options.get("docker_options") or ())))
         self._wait_for_admin(host)
 
     def reboot(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
         self.executor.run(host, cc.docker("rm", "--force", cc.CONTAINER))
         self.boot(host)
 
+    def start(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
+        self.executor.run(host, cc.docker("start", cc.CONTAINER))
+        self._wait_for_admin(host)
+
+    def stop(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
+        self.executor.run(host, cc.docker("stop", cc.CONTAINER))
+
+    def restart(self, host: str) -> None:
+        self.refuse_kamal_proxy(host)
+        self.executor.run(host, cc.docker("restart", cc.CONTAINER))
+        self._wait_for_admin(host)
+
     def remove(self, host: str) -> None:
+        """The container, its volumes and its seed configuration; each app's route and slot
+        files stay, so that `boot` afterwards serves every app again (an app's own removal
+        takes its route with it: `remove_route`)."""
+        self.refuse_kamal_proxy(host)
         self.executor.run(host, cc.docker("rm", "--force", cc.CONTAINER))
         self.executor.run(host, cc.docker("volume", "rm", "--force", *cc.VOLUMES))
+        self.executor.run(host, Command.from_argv(("rm", "-f", cc.CONFIG_FILE)))
+
+    def purge(self, host: str) -> None:
+        """`remove`, and every route's configuration and slot files too."""
+        self.remove(host)
         self.executor.run(host, Command.from_argv(("rm", "-rf", cc.CONFIG_DIR)))
 
+    def boot_config_get(self, host: str) -> dict[str, Any]:
+        """How the next proxy container is run (`boot_config_set`); empty for the defaults."""
+        return self.executor.read(host, facts.Read("proxy_options", cc.read_options(),
+                                                   lambda r: cc.parse_options(r.check().stdout)))
+
+    def boot_config_set(self, host: str, options: dict[str, Any]) -> None:
+        """Kept on the host for the next `boot` (or `reboot`), as Kamal's `proxy boot_config set`."""
+        unknown = sorted(set(options) - set(cc.BOOT_OPTIONS))
+        if unknown:
+            raise HostError(host, f"unknown proxy boot options {unknown}; known: {', '.join(cc.BOOT_OPTIONS)}")
+        self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.CONFIG_DIR)))
+        self.executor.upload(host, json.dumps(options), cc.OPTIONS_FILE)
+
+    def boot_config_reset(self, host: str) -> None:
+        self.executor.run(host, Command.from_argv(("rm", "-f", cc.OPTIONS_FILE)))
+
     def details(self, host: str) -> str:
+        self.refuse_kamal_proxy(host)
         return self.executor.run(host, cc.docker("ps", "--filter", f"name=^{cc.CONTAINER}$")).stdout
 
-    def logs(self, host: str, lines: int = 100) -> str:
-        result = self.executor.run(host, cc.docker("logs", "--tail", str(lines), cc.CONTAINER))
-        return result.stdout + result.stderr
+    def logs(self, host: str, lines: int = 100, *, since: str | None = None, grep: str | None = None) -> str:
+        """The last `lines` log lines (`since` a time or duration, as `docker logs --since`),
+        only those containing `grep` if given."""
+        self.refuse_kamal_proxy(host)
+        argv = ["logs", "--tail", str(lines), *(("--since", since) if since else ()), cc.CONTAINER]
+        result = self.executor.run(host, cc.docker(*argv))
+        text = result.stdout + result.stderr
+        if grep:
+            text = "".join(line for line in text.splitlines(keepends=True) if grep in line)
+        return text
 
     # ---- routes ------------------------------------------------------------------------
 
     def switch(self, host: str, route: Route, target: str) -> str | None:
+        """Point `route` at `target` (`<container id>:<port>`) by flipping its slot files;
+        Caddy's configuration changes only when the route is new or its matchers changed."""
         current = self.executor.read(host, self._admin_read("proxy_route", f"/id/{route.id}", missing=(404,)))
+        slots = self._slots(host).get(route.id, {})
+        live = slots.get(cc.LIVE)
+        previous = slots.get(live) if live in cc.SLOTS else None
+        self.executor.upload(host, target, cc.next_file(route.id))
+        self.executor.run(host, cc.switch_slots(route.id))
+        if current is None or current != cc.route_config(route):
+            self.executor.upload(host, json.dumps(cc.route_config(route)), cc.saved_route_file(route.id))
         if current is None:
-            self._add_route(host, route, cc.route_config(route, target))
-            return None
-        previous = next((p for p in cc.route_upstreams(current) if p != target), None)
-        # One PATCH replaces the whole route: matchers and upstreams change together.
-        self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route, target, draining=previous))
-        return previous
+            self._add_route(host, route)
+        elif current != cc.route_config(route):
+            # A route from an older kamalnb, or new host names or path: one reload, once.
+            self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route))
+        previous = previous or None
+        if previous and previous != target and live in cc.SLOTS:
+            self._draining[(host, previous)] = cc.slot_upstream(route.id, live)
+            return previous
+        return None
 
     def settle(self, host: str, route: Route, target: str) -> None:
-        self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route, target))
+        self.executor.run(host, cc.clear_idle_slot(route.id))
 
-    def _add_route(self, host: str, route: Route, config: dict[str, Any]) -> None:
-        # Host-matched routes go first, so that an app without a host (a catch-all)
-        # never shadows another app's routes on the same proxy.
-        if route.hosts:
-            self._admin(host, "PUT", f"{cc.ROUTES_PATH}/0", body=config)
+    def _add_route(self, host: str, route: Route) -> None:
+        # More specific routes go first (host names, then longer path prefixes), so that a
+        # catch-all never shadows another app's routes on the same proxy, whatever the order
+        # the apps were deployed in.
+        configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
+        index = next((i for i, config in enumerate(configs or [])
+                      if cc.route_order(cc.route_from_config(config)) > cc.route_order(route)), None)
+        if index is None:
+            self._admin(host, "POST", cc.ROUTES_PATH, body=cc.route_config(route))
         else:
-            self._admin(host, "POST", cc.ROUTES_PATH, body=config)
+            self._admin(host, "PUT", f"{cc.ROUTES_PATH}/{index}", body=cc.route_config(route))
 
     def wait_drained(self, host: str, upstream: str, timeout: float) -> bool:
         """Until `upstream` has no request in flight; False if the timeout came first."""
+        key = self._draining.get((host, upstream)) or self._slot_of(host, upstream)
         deadline = time.monotonic() + timeout
         while True:
-            if self._in_flight(host).get(upstream, 0) == 0:
+            if key is None or self._in_flight(host).get(key, 0) == 0:
                 return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(POLL_INTERVAL)
 
+    def maintenance(self, host: str, route: Route, page: str | None) -> None:
+        """With a `page`, every new request of `route` gets 503 and that page; with None,
+        the route serves its container again. Requests in flight finish; nothing reloads
+        (unless the route was made by an older kamalnb, which one reload updates)."""
+        current = self.executor.read(host, self._admin_read("proxy_route", f"/id/{route.id}", missing=(404,)))
+        if current is None:
+            raise HostError(host, f"no route `{route.id}` on this host's proxy: deploy the app first")
+        if page is not None:
+            self.executor.upload(host, page, cc.page_file(route.id))
+        self.executor.run(host, cc.set_maintenance(route.id, page is not None))
+        if current != cc.route_config(route):
+            self.executor.upload(host, json.dumps(cc.route_config(route)), cc.saved_route_file(route.id))
+            self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route))
+
+    def claims(self, host: str) -> list[Route]:
+        """The routes the proxy on `host` serves (none when it does not run)."""
+        try:
+            configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
+        except HostUnreachable:
+            raise
+        except HostError:
+            self.refuse_kamal_proxy(host)
+            return []  # no proxy answers there yet
+        return [cc.route_from_config(config) for config in configs or []]
+
     def remove_route(self, host: str, route_id: str) -> None:
         self._admin(host, "DELETE", f"/id/{route_id}", allow=(404,))
+        self.executor.run(host, cc.remove_slots(route_id))
 
     def routes(self, host: str) -> list[RouteState]:
         configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
+        slots = self._slots(host)
         in_flight = self._in_flight(host)
         states = []
         for config in configs or []:
-            upstreams = tuple(cc.route_upstreams(config))
+            route_id = config.get("@id", "")
+            files = slots.get(route_id, {})
+            live = files.get(cc.LIVE)
+            order = [live] + [s for s in cc.SLOTS if s != live] if live in cc.SLOTS else []
+            served = [(files[slot], cc.slot_upstream(route_id, slot)) for slot in order if files.get(slot)]
             states.append(RouteState(
-                id=config.get("@id", ""), hosts=cc.route_hosts(config), upstreams=upstreams,
-                in_flight={u: in_flight.get(u, 0) for u in upstreams},
+                id=route_id, hosts=cc.route_hosts(config), upstreams=tuple(target for target, _ in served),
+                in_flight={target: in_flight.get(key, 0) for target, key in served},
+                maintenance=files.get(cc.MAINTENANCE) == "on",
             ))
         return states
+
+    def _slots(self, host: str) -> dict[str, dict[str, str]]:
+        return self.executor.read(host, facts.Read("proxy_slots", cc.read_slots(), lambda r: cc.parse_slots(r.stdout)))
+
+    def _slot_of(self, host: str, upstream: str) -> str | None:
+        for route_id, files in self._slots(host).items():
+            for slot in cc.SLOTS:
+                if files.get(slot) == upstream:
+                    return cc.slot_upstream(route_id, slot)
+        return None
 
     # ---- plumbing ----------------------------------------------------------------------
 

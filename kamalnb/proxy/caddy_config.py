@@ -2,13 +2,23 @@
 
 Caddy's admin API listens on the container's port 2019, published on the host's loopback
 only; kamalnb reaches it through an SSH tunnel. Routes are identified by `@id` (one per
-service/role/destination) so that a deploy patches one route's upstreams atomically.
-`--resume` makes Caddy start from its last autosaved configuration, so routes survive a
-proxy restart; the base file only seeds the first start.
+service/role/destination). `--resume` makes Caddy start from its last autosaved
+configuration, so routes survive a proxy restart; the base file only seeds the first start.
+
+Switching never changes Caddy's configuration (every change through the admin API is a
+reload, which closes idle keep-alive connections and resets about one request in every
+~200 switches). Each route has two upstream slots, `a` and `b`, whose dial addresses are
+files read on every request (`{file.*}` placeholders, Caddy 2.7 or newer) in the host's
+`.kamal/proxy/kamalnb/upstreams/`, mounted in the container: `<route>.a` and `<route>.b`
+hold `<container id>:<port>`, `<route>.live` names the slot that gets new requests. A switch
+writes the idle slot, then renames a new `.live` over the old one: one atomic change that
+no request sees half-done, with no reload. Caddy counts requests in flight per slot (each
+slot is its own upstream), which is what draining waits on.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kamalnb.commands.base import Command
@@ -21,11 +31,28 @@ ADMIN_PORT = 2019
 SERVER = "kamalnb"
 CONFIG_DIR = ".kamal/proxy/kamalnb"
 CONFIG_FILE = f"{CONFIG_DIR}/caddy.json"
+# `kamalnb proxy boot_config set`: how the next proxy container is run (Kamal's
+# `.kamal/proxy/options`); kept across `proxy remove`, read by `boot`.
+OPTIONS_FILE = f"{CONFIG_DIR}/options.json"
+BOOT_OPTIONS = ("publish", "http_port", "https_port", "log_max_size", "docker_options")
 VOLUMES = ("kamalnb-proxy-config", "kamalnb-proxy-data")
 ROUTES_PATH = f"/config/apps/http/servers/{SERVER}/routes"
+# Where the slot files live: on the host (relative to the login user's home) and in the container.
+UPSTREAMS_DIR = f"{CONFIG_DIR}/upstreams"
+# Each route's configuration, kept on the host, so that a proxy removed and booted again
+# (its autosaved configuration gone with its volume) starts with every app's route.
+ROUTES_DIR = f"{CONFIG_DIR}/routes"
+MOUNTED_UPSTREAMS_DIR = "/etc/kamalnb/upstreams"
+SLOTS = ("a", "b")
+LIVE = "live"
+# `<route>.maintenance` reads `on` while the route answers 503 with `<route>.page`.
+MAINTENANCE = "maintenance"
+PAGE = "page"
 
 
-def base_config(http_port: int = 80) -> dict[str, Any]:
+def base_config(http_port: int = 80, routes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Caddy's first configuration, with the `routes` kept on the host, most specific first."""
+    ordered = sorted(routes or [], key=lambda config: route_order(route_from_config(config)))
     return {
         "admin": {"listen": f"0.0.0.0:{ADMIN_PORT}"},
         "apps": {
@@ -36,7 +63,7 @@ def base_config(http_port: int = 80) -> dict[str, Any]:
                         # Routes matched by host name would otherwise get certificates
                         # and HTTP->HTTPS redirects; these routes are plain HTTP.
                         "automatic_https": {"disable": True},
-                        "routes": [],
+                        "routes": ordered,
                     }
                 }
             }
@@ -44,55 +71,218 @@ def base_config(http_port: int = 80) -> dict[str, Any]:
     }
 
 
-def route_config(route: Route, target: str, draining: str | None = None) -> dict[str, Any]:
-    """The route sending every new request to `target`.
+def slot_upstream(route_id: str, slot: str) -> str:
+    """What Caddy reads for one slot file of a route: a placeholder, which is also the
+    address Caddy lists the slot's upstream under (with its requests in flight)."""
+    return "{file." + f"{MOUNTED_UPSTREAMS_DIR}/{route_id}.{slot}" + "}"
 
-    While `draining` (the previous target) still finishes requests, it stays listed after
-    `target` with the `first` selection policy, so it gets no new request but keeps its
-    place in Caddy's upstream pool, where its requests in flight are counted.
-    """
+
+def _slot_proxy(route: Route, slot: str) -> dict[str, Any]:
+    handler: dict[str, Any] = {"handler": "reverse_proxy", "upstreams": [{"dial": slot_upstream(route.id, slot)}]}
+    if route.response_timeout:
+        handler["transport"] = {"protocol": "http", "response_header_timeout": f"{route.response_timeout:g}s"}
+    if route.request_buffers:
+        handler["request_buffers"] = route.request_buffers
+    if route.response_buffers:
+        handler["response_buffers"] = route.response_buffers
+    return handler
+
+
+def _before_proxy(route: Route) -> list[dict[str, Any]]:
+    handlers: list[dict[str, Any]] = []
+    if route.max_request_body:
+        handlers.append({"handler": "request_body", "max_size": route.max_request_body})
+    prefix = (route.path_prefix or "").rstrip("/")
+    if prefix and route.strip_path_prefix:
+        handlers.append({"handler": "rewrite", "strip_path_prefix": prefix})
+    return handlers
+
+
+def route_matcher(route: Route) -> dict[str, Any]:
     matcher: dict[str, Any] = {}
     if route.hosts:
         matcher["host"] = list(route.hosts)
     if route.path_prefix:
         matcher["path"] = [route.path_prefix.rstrip("/") + "/*", route.path_prefix.rstrip("/") or "/"]
-    upstreams = [{"dial": target}] + ([{"dial": draining}] if draining and draining != target else [])
+    return matcher
+
+
+def route_config(route: Route) -> dict[str, Any]:
+    """The route: requests go to slot `a` while `<route>.live` reads `a`, else to slot `b`;
+    while `<route>.maintenance` reads `on`, every new request gets 503 and `<route>.page`.
+
+    It names no container: which one serves is in the slot files, so a switch leaves this
+    configuration (and Caddy) alone.
+    """
+    live = slot_upstream(route.id, LIVE)
     config: dict[str, Any] = {
         "@id": route.id,
-        "handle": [{
-            "handler": "reverse_proxy",
-            "load_balancing": {"selection_policy": {"policy": "first"}},
-            "upstreams": upstreams,
+        "handle": [*_before_proxy(route), {
+            "handler": "subroute",
+            "routes": [
+                {"match": [{"vars": {slot_upstream(route.id, MAINTENANCE): ["on"]}}], "handle": [{
+                    "handler": "static_response", "status_code": 503,
+                    "headers": {"Content-Type": ["text/html; charset=utf-8"], "Retry-After": ["60"]},
+                    "body": slot_upstream(route.id, PAGE),
+                }], "terminal": True},
+                {"match": [{"vars": {live: ["a"]}}], "handle": [_slot_proxy(route, "a")], "terminal": True},
+                {"handle": [_slot_proxy(route, "b")], "terminal": True},
+            ],
         }],
         "terminal": True,
     }
+    matcher = route_matcher(route)
     if matcher:
         config["match"] = [matcher]
     return config
 
 
-def route_upstreams(config: dict[str, Any]) -> list[str]:
-    return [u["dial"] for h in config.get("handle", []) if h.get("handler") == "reverse_proxy"
-            for u in h.get("upstreams", [])]
+def route_slot_upstreams(config: dict[str, Any]) -> list[str]:
+    """The slot upstreams (placeholders) a route dials, as Caddy lists them."""
+    found: list[str] = []
+
+    def walk(handlers: list[dict[str, Any]]) -> None:
+        for handler in handlers:
+            if handler.get("handler") == "reverse_proxy":
+                found.extend(u.get("dial", "") for u in handler.get("upstreams", []))
+            for sub in handler.get("routes", []):
+                walk(sub.get("handle", []))
+
+    walk(config.get("handle", []))
+    return found
 
 
 def route_hosts(config: dict[str, Any]) -> tuple[str, ...]:
     return tuple(host for matcher in config.get("match", []) for host in matcher.get("host", []))
 
 
-def run_command(image: str, http_port: int = 80, https_port: int = 443) -> Command:
+def route_path_prefix(config: dict[str, Any]) -> str | None:
+    paths = [path for matcher in config.get("match", []) for path in matcher.get("path", [])]
+    return paths[-1] if paths else None
+
+
+def route_order(route: Route) -> tuple[int, int]:
+    """Where a route goes among others: host-matched before catch-all, longer path prefix first."""
+    return (0 if route.hosts else 1, -len((route.path_prefix or "").rstrip("/")))
+
+
+def route_from_config(config: dict[str, Any]) -> Route:
+    return Route(config.get("@id", ""), route_hosts(config), route_path_prefix(config))
+
+
+# ---- the slot files ----------------------------------------------------------------------
+
+def next_file(route_id: str) -> str:
+    """Where a switch uploads the new target before `switch_slots` moves it into the idle slot."""
+    return f"{CONFIG_DIR}/{route_id}.next"
+
+
+def read_slots() -> Command:
+    """Every slot file as `path:content` lines (nothing when there is none yet)."""
+    return Command(("grep", "-s", "-r", "-H", "''", UPSTREAMS_DIR, "||", "true"))
+
+
+def parse_slots(text: str) -> dict[str, dict[str, str]]:
+    """`read_slots`' answer -> {route: {"live": "a", "a": "<id>:80", "b": ...}}."""
+    slots: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        path, colon, content = line.partition(":")
+        if not colon:
+            continue
+        name = path.rsplit("/", 1)[-1]
+        route_id, dot, slot = name.rpartition(".")
+        if dot and slot in (*SLOTS, LIVE, MAINTENANCE):
+            slots.setdefault(route_id, {})[slot] = content.strip()
+    return slots
+
+
+def saved_route_file(route_id: str) -> str:
+    return f"{ROUTES_DIR}/{route_id}.json"
+
+
+def read_saved_routes() -> Command:
+    """Every route configuration kept on the host, one JSON document a line."""
+    return Command(("grep", "-s", "-r", "-h", "''", ROUTES_DIR, "||", "true"))
+
+
+def parse_saved_routes(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def switch_slots(route_id: str) -> Command:
+    """Move the uploaded target into the idle slot, then make that slot live (a rename: atomic)."""
+    script = (
+        f"mkdir -p {UPSTREAMS_DIR} {ROUTES_DIR} && cd {UPSTREAMS_DIR} && "
+        f"if [ \"$(cat {route_id}.{LIVE} 2>/dev/null)\" = a ]; then next=b; else next=a; fi && "
+        f"mv -f ../{route_id}.next {route_id}.$next && "
+        f"touch {route_id}.{MAINTENANCE} {route_id}.{PAGE} && "
+        f"printf %s $next > {route_id}.{LIVE}.tmp && mv -f {route_id}.{LIVE}.tmp {route_id}.{LIVE}"
+    )
+    return Command((script,))
+
+
+def clear_idle_slot(route_id: str) -> Command:
+    """Forget the target of the slot that gets no new request (after draining)."""
+    script = (
+        f"cd {UPSTREAMS_DIR} && "
+        f"if [ \"$(cat {route_id}.{LIVE} 2>/dev/null)\" = a ]; then idle=b; else idle=a; fi && "
+        f": > {route_id}.$idle"
+    )
+    return Command((script,))
+
+
+def page_file(route_id: str) -> str:
+    """Where the maintenance page is uploaded before `set_maintenance` moves it in place."""
+    return f"{CONFIG_DIR}/{route_id}.page.next"
+
+
+def set_maintenance(route_id: str, on: bool) -> Command:
+    """Turn the route's maintenance on (the uploaded page moved in place first) or off:
+    renames of files Caddy reads per request, no reload."""
+    page = f"mv -f ../{route_id}.page.next {route_id}.{PAGE} && " if on else ""
+    flag = f"{route_id}.{MAINTENANCE}"
+    return Command((f"cd {UPSTREAMS_DIR} && {page}printf {'on' if on else 'off'} > {flag}.tmp && "
+                    f"mv -f {flag}.tmp {flag}",))
+
+
+DEFAULT_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Down for maintenance</title></head>
+<body><h1>Down for maintenance</h1><p>{message}</p></body></html>
+"""
+
+
+def remove_slots(route_id: str) -> Command:
+    return Command(("rm", "-f", *(f"{UPSTREAMS_DIR}/{route_id}.{slot}" for slot in (*SLOTS, LIVE, MAINTENANCE, PAGE)),
+                    saved_route_file(route_id)))
+
+
+def read_options() -> Command:
+    return Command(("cat", OPTIONS_FILE, "2>/dev/null", "||", "true"))
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    options = json.loads(text) if text.strip() else {}
+    unknown = sorted(set(options) - set(BOOT_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown proxy boot options {unknown} in {OPTIONS_FILE}")
+    return dict(options)
+
+
+def run_command(image: str, http_port: int = 80, https_port: int = 443, *, publish: bool = True,
+                log_max_size: str | None = None, docker_options: tuple[str, ...] | list[str] = ()) -> Command:
+    ports = ("--publish", f"{http_port}:80", "--publish", f"{https_port}:443") if publish else ()
+    logs = ("--log-opt", f"max-size={log_max_size}") if log_max_size else ()
     return Command((
         "docker", "run", "--name", CONTAINER, "--network", NETWORK, "--detach",
-        "--restart", "unless-stopped",
-        "--publish", f"{http_port}:80", "--publish", f"{https_port}:443",
+        "--restart", "unless-stopped", *ports, *logs, *docker_options,
         "--publish", f"127.0.0.1:{ADMIN_PORT}:{ADMIN_PORT}",
         "--volume", f"{VOLUMES[0]}:/config", "--volume", f"{VOLUMES[1]}:/data",
         # Double quotes: the remote shell expands $HOME, as a bind mount needs a full path.
         "--volume", f'"$HOME/{CONFIG_DIR}:/etc/kamalnb:ro"',
         "--label", "kamalnb.proxy=caddy",
-        # Every route change reloads Caddy, which opens a new SO_REUSEPORT listener and
-        # closes the old one: connections still queued on the old one would be reset.
-        # This moves them to the new listener instead (Linux >= 5.14).
+        # Adding or removing a route reloads Caddy, which opens a new SO_REUSEPORT listener
+        # and closes the old one: connections still queued on the old one would be reset.
+        # This moves them to the new listener instead (Linux >= 5.14). Switches never reload.
         "--sysctl", "net.ipv4.tcp_migrate_req=1",
         image, "run", "--config", "/etc/kamalnb/caddy.json", "--resume",
     ))

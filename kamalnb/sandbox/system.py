@@ -22,7 +22,6 @@ REQUIRED_TOOLS = {
     "sshd": "openssh-server",
     "ssh-keygen": "openssh-client",
     "docker-registry": "docker-registry",
-    "caddy": "caddy",
     "busybox": "busybox-static",
     "iptables": "iptables",
     "git": "git",

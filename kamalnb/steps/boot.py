@@ -46,9 +46,17 @@ class Attempt:
 
 def route_for(role: Role) -> Route:
     proxy = role.proxy
-    prefixes = proxy.path_prefixes if proxy else []
-    return Route(id=role.container_prefix, hosts=tuple(proxy.hosts if proxy else ()),
-                 path_prefix=prefixes[0] if prefixes else None)
+    if proxy is None:
+        return Route(id=role.container_prefix)
+    prefixes = proxy.path_prefixes
+    buffering = proxy.buffering
+    memory = int(buffering.get("memory") or 1_048_576)
+    return Route(id=role.container_prefix, hosts=tuple(proxy.hosts), path_prefix=prefixes[0] if prefixes else None,
+                 response_timeout=float(proxy.response_timeout) if proxy.response_timeout else None,
+                 strip_path_prefix=proxy.strip_path_prefix is not False,
+                 max_request_body=int(buffering["max_request_body"]) if buffering.get("max_request_body") else None,
+                 request_buffers=memory if buffering.get("requests") else None,
+                 response_buffers=memory if buffering.get("responses") else None)
 
 
 def container_address(context: StepContext, host: str, container: str) -> str:
@@ -57,6 +65,14 @@ def container_address(context: StepContext, host: str, container: str) -> str:
         raise HostError(host, f"container {container} has no address on the `{NETWORK}` network; did it exit? "
                               f"See `docker logs {container}` on {host}")
     return address
+
+
+def container_ref(context: StepContext, host: str, container: str) -> str:
+    """What the proxy dials: the container's ID, which `_replaced_` renaming cannot move."""
+    ref = context.executor.read(host, facts.container_ref(container))
+    if not ref:
+        raise HostError(host, f"container {container} is gone; see `docker ps -a` on {host}")
+    return ref
 
 
 def wait_healthy(context: StepContext, host: str, config: Configuration, role: Role, container: str) -> None:
@@ -173,7 +189,7 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
             context.check_cancelled(host)
             proxy = role.proxy
             assert proxy is not None
-            route, target = route_for(role), f"{new_container}:{proxy.app_port}"
+            route, target = route_for(role), f"{container_ref(context, host, new_container)}:{proxy.app_port}"
             with context.phase(host, Phase.SWITCH, role.name):
                 previous = driver.switch(host, route, target)
                 switched = True

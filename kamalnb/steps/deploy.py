@@ -112,6 +112,7 @@ def app_boot(context: StepContext, step: str) -> Report:
     specifics = config.specifics
     recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan)
     proxy = proxy_steps.driver(context)
+    proxy_steps.check_routes(context, proxy)
     waves = boot_waves(context)
 
     for index, wave in enumerate(waves):
@@ -198,6 +199,7 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
     """Build and push (or with skip_push, only pull), then under the lock: pre-deploy hook,
     proxy boot, (for setup) accessory boot, stale containers, app boot, prune; then the
     post-deploy hook."""
+    proxy_steps.check_supported(context.config)
     if not skip_push:
         build(context, no_cache=no_cache)
     pull(context)

@@ -37,6 +37,8 @@ def plan_executor(command: str, *, events: Events | None = None) -> PlanExecutor
         "proxy_routes": [],
         "accessory_exists": False,
         "accessory_containers": [],
+        "proxy_slots": {},
+        "container_ref": PLAN_CONTAINER_ID,
     }
     if command == "rollback":
         # Rolling back needs the old containers, which the boot then renames out of the way.

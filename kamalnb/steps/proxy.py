@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
+from kamalnb.errors import ConfigError
 from kamalnb.events import Phase
 from kamalnb.proxy import CaddyDriver
+from kamalnb.proxy.base import ProxyDriver, Route, conflicts, describe_claim
+from kamalnb.proxy.caddy_config import DEFAULT_PAGE
 from kamalnb.results import Report, StepRecorder
+from kamalnb.steps.boot import route_for
 from kamalnb.steps.context import StepContext
+
+if TYPE_CHECKING:
+    from kamalnb.config import Configuration, Role
 
 
 def driver(context: StepContext) -> CaddyDriver:
@@ -56,3 +65,67 @@ def texts(context: StepContext, action: Callable[[CaddyDriver, str], str]) -> di
     outcomes = context.parallel(context.config.specifics.proxy_hosts, lambda host: action(proxy, host))
     return {host: outcomes.results[host] if host in outcomes.results else f"ERROR: {outcomes.errors[host]}"
             for host in context.config.specifics.proxy_hosts}
+
+
+def check_supported(config: Configuration) -> None:
+    """HTTPS is not served by kamalnb's proxy yet: refuse `proxy.ssl` before anything changes,
+    rather than report a deploy whose port 443 answers nothing."""
+    roles = [role.name for role in config.roles if role.running_proxy and role.proxy is not None and role.proxy.ssl]
+    if roles:
+        raise ConfigError(
+            f"proxy/ssl: kamalnb's proxy does not serve HTTPS yet (role {', '.join(roles)}); remove `ssl` "
+            "(and `ssl_redirect`) from the proxy settings and terminate TLS in front of the servers, "
+            "or deploy this app with Kamal")
+
+
+def check_routes(context: StepContext, proxy: ProxyDriver) -> None:
+    """Refuse, before anything changes, routes that claim a host name (and path prefix) that
+    another app, role or destination claims on the same proxy, or two catch-alls; naming both."""
+    check_supported(context.config)
+    ours: dict[str, list[Route]] = {}
+    for host, role in context.config.specifics.role_hosts:
+        if role.running_proxy:
+            ours.setdefault(host, []).append(route_for(role))
+    found = context.parallel(list(ours), proxy.claims).check("Reading the proxy's routes")
+    problems = []
+    for host, routes in ours.items():
+        for route, other, claim in conflicts(routes, found.get(host, [])):
+            problems.append(f"`{route.id}` and `{other.id}` both claim {describe_claim(claim)} on {host}")
+    if problems:
+        raise ConfigError(
+            "Two routes cannot serve the same requests: " + "; ".join(dict.fromkeys(problems)) + ". Give each its own "
+            "`proxy.host` (or `path_prefix`), or remove the other app's route from that proxy first")
+
+
+DEFAULT_MESSAGE = "The app is down for maintenance. It will be back shortly."
+
+
+def maintenance_page(context: StepContext, message: str | None) -> str:
+    """The app's `error_pages_path`/503.html (its `{{ .Message }}` filled in, as kamal-proxy
+    does), else a plain page with the message."""
+    text = html.escape(message or DEFAULT_MESSAGE)
+    pages = context.config.error_pages_path
+    page = context.config.root / pages / "503.html" if pages else None
+    if page is not None and page.is_file():
+        return page.read_text().replace("{{ .Message }}", text)
+    return DEFAULT_PAGE.format(message=text)
+
+
+def maintenance(context: StepContext, *, on: bool, message: str | None = None) -> Report:
+    """Every selected role's route answers 503 with the maintenance page (`on`), or serves
+    the app again; the containers keep running and requests in flight finish."""
+    pairs = [(host, role) for host, role in context.config.specifics.role_hosts if role.running_proxy]
+    hosts = list(dict.fromkeys(host for host, _ in pairs))
+    recorder = StepRecorder("app maintenance" if on else "app live", context.events, hosts, planned=context.plan)
+    proxy = driver(context)
+    page = maintenance_page(context, message) if on else None
+
+    def on_pair(pair: tuple[str, Role]) -> None:
+        host, role = pair
+        with recorder.host(host, Phase.PROXY, role=role.name):
+            context.audit(host, "Set application in maintenance mode" if on else "Set application in live mode",
+                          role=role.name)
+            proxy.maintenance(host, route_for(role), page)
+
+    recorder.absorb(context.parallel(pairs, on_pair))
+    return recorder.finish().raise_on_failure()

@@ -24,7 +24,9 @@ orchestration decides on, and answers as a Docker host would:
 * the deploy lock directory and its details file (`mkdir`, `stat`/`cat | base64 -d`, `rm`);
 * the audit log lines appended with `echo ... >> ...audit.log`;
 * a Caddy proxy once its container runs: the admin API's `/config/`, `/id/<route>` (GET,
-  PATCH, DELETE), the routes list (GET, PUT .../0, POST), `/reverse_proxy/upstreams`;
+  PATCH, DELETE), the routes list (GET, PUT .../<index>, POST), `/reverse_proxy/upstreams`,
+  and each route's slot files (the uploaded `<route>.next`, the switch that moves it into
+  the idle slot and makes that slot live, the read of every slot, clearing, removing);
 * an app in every running container answering any HTTP GET with 200.
 
 Anything else succeeds with no output. Command texts are matched on their distinctive
@@ -117,6 +119,11 @@ _RE_ROLE_FILTER = re.compile(r"label=role=(?P<role>[\w.-]+)")
 _RE_STRIP_PREFIX = re.compile(r"\$\{line#(?P<prefix>[^}]+)\}")
 _RE_RENAME = re.compile(r"^docker rename (?P<old>\S+) (?P<new>\S+)$")
 _RE_INSPECT_ADDRESS = re.compile(r"^docker inspect --format .*NetworkSettings.* (?P<name>\S+)$")
+_RE_INSPECT_ID = re.compile(r"^docker inspect --format '\{\{\.Id\}\}' (?P<name>\S+)$")
+_RE_SWITCH_SLOTS = re.compile(r"mv -f \.\./(?P<route>\S+)\.next ")
+_RE_READ_SLOTS = re.compile(r"^grep -s -r -H '' \S+/upstreams ")
+_RE_CLEAR_SLOT = re.compile(r": > (?P<route>\S+)\.\$idle$")
+_RE_REMOVE_SLOTS = re.compile(r"^rm -f \S+/upstreams/(?P<route>\S+)\.a ")
 _RE_START = re.compile(r"^docker start (?P<name>\S+)$")
 _RE_RM_FORCE = re.compile(r"^docker rm --force (?P<name>\S+)$")
 _RE_TAG = re.compile(r"^docker tag (?P<source>\S+) (?P<target>\S+)$")
@@ -139,6 +146,8 @@ class SimulatedHost:
         self.audit: list[str] = []
         self.routes: list[dict[str, Any]] = []
         self.in_flight: dict[str, int] = {}
+        # route -> {"live": "a", "a": "<container id>:<port>", "b": ...}: the slot files.
+        self.slots: dict[str, dict[str, str]] = {}
         self._seq = itertools.count(1)
 
     # -- containers -------------------------------------------------------------------------
@@ -175,8 +184,37 @@ class SimulatedHost:
         return next((r for r in self.routes if r.get("@id") == route_id), None)
 
     def upstreams(self, route_id: str) -> list[str]:
-        route = self.route(route_id) or {}
-        return [u["dial"] for h in route.get("handle", []) for u in h.get("upstreams", [])]
+        """The route's targets, the live slot's first, each container named (`name:port`)."""
+        files = self.slots.get(route_id, {}) if self.route(route_id) else {}
+        live = files.get("live")
+        order = [live, "b" if live == "a" else "a"] if live in ("a", "b") else []
+        return [self._named(files[slot]) for slot in order if files.get(slot)]
+
+    def _named(self, target: str) -> str:
+        ref, _, port = target.rpartition(":")
+        container = next((c for c in self.containers.values() if c.id == ref), None)
+        return f"{container.name if container else ref}:{port}"
+
+    def _slot_command(self, text: str) -> Reply | None:
+        if match := _RE_SWITCH_SLOTS.search(text):
+            route = match["route"]
+            files = self.slots.setdefault(route, {})
+            idle = "b" if files.get("live") == "a" else "a"
+            files[idle] = self.files.pop(f".kamal/proxy/kamalnb/{route}.next", "")
+            files["live"] = idle
+            return Reply()
+        if _RE_READ_SLOTS.match(text):
+            return Reply(stdout="".join(f".kamal/proxy/kamalnb/upstreams/{route}.{slot}:{content}\n"
+                                        for route, files in self.slots.items() for slot, content in files.items()
+                                        if content))
+        if match := _RE_CLEAR_SLOT.search(text):
+            files = self.slots.get(match["route"], {})
+            files["b" if files.get("live") == "a" else "a"] = ""
+            return Reply()
+        if match := _RE_REMOVE_SLOTS.match(text):
+            self.slots.pop(match["route"], None)
+            return Reply()
+        return None
 
     def serving(self, route_id: str) -> str | None:
         """The container that gets new requests of `route_id` (its first upstream), if any."""
@@ -186,7 +224,7 @@ class SimulatedHost:
     # -- commands ---------------------------------------------------------------------------
 
     def run(self, text: str) -> Reply:
-        for handler in (self._lock_command, self._audit, self._docker):
+        for handler in (self._lock_command, self._audit, self._slot_command, self._docker):
             reply = handler(text)
             if reply is not None:
                 return reply
@@ -248,6 +286,11 @@ class SimulatedHost:
             if container is None:
                 return Reply(stderr=f"Error: No such object: {match['name']}\n", exit_status=1)
             return Reply(stdout=(container.address if container.state == "running" else "") + "\n")
+        if match := _RE_INSPECT_ID.match(text):
+            container = self.containers.get(match["name"])
+            if container is None:
+                return Reply(stderr=f"Error: No such object: {match['name']}\n", exit_status=1)
+            return Reply(stdout=container.id + "0" * 52 + "\n")
         if match := _RE_START.match(text):
             if match["name"] in self.containers:
                 self.containers[match["name"]].state = "running"
@@ -342,13 +385,20 @@ class SimulatedHost:
         data = json.loads(body) if body else None
         routes_path = "/config/apps/http/servers/kamalnb/routes"
         if method == "GET" and path == "/reverse_proxy/upstreams":
-            dials = dict.fromkeys(u for route in self.routes for u in self.upstreams(route.get("@id", "")))
-            return _json([{"address": d, "num_requests": self.in_flight.get(d, 0), "fails": 0} for d in dials])
+            # One upstream per slot (a placeholder); `in_flight` counts by `name:port`.
+            listed = [(f"{{file./etc/kamalnb/upstreams/{route_id}.{slot}}}",
+                       self.in_flight.get(self._named(files.get(slot, "")), 0))
+                      for route_id, files in self.slots.items() if self.route(route_id) for slot in ("a", "b")]
+            return _json([{"address": address, "num_requests": count, "fails": 0} for address, count in listed])
         if path == routes_path or path.startswith(routes_path + "/"):
             if method == "GET":
                 return _json(self.routes)
-            if method == "PUT" and path.endswith("/0"):
-                self.routes.insert(0, data)
+            if method == "PUT" and path[len(routes_path) + 1:].isdigit():
+                index = int(path[len(routes_path) + 1:])
+                if index >= len(self.routes):
+                    return HttpResponse(400, "Bad Request", body=json.dumps(
+                        {"error": f"[{path}] array index out of bounds: {index}"}).encode())
+                self.routes.insert(index, data)
                 return _json(None)
             if method == "POST" and path == routes_path:
                 self.routes.append(data)

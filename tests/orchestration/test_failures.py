@@ -91,14 +91,14 @@ def test_a_version_that_never_becomes_healthy_is_stopped_and_the_old_one_keeps_s
 
 def test_a_switch_the_proxy_refuses_stops_the_new_container_and_keeps_the_old_route(project, deployed):
     executor = deployed
-    executor.on_http(f"PATCH http://127.0.0.1:2019/id/{WEB_ROUTE}", hosts=[HOSTS[0]], status=500,
-                     body='{"error":"loading new config: disk full"}')
+    executor.on(re.compile(rf"mv -f \.\./{WEB_ROUTE}\.next "), hosts=[HOSTS[0]], exit_status=1,
+                stderr="mv: cannot move '../sample-web.next': No space left on device\n")
 
     with pytest.raises(StepFailed) as failed:
         project.load("v2").deploy(skip_push=True, executor=executor, ui="silent")
 
     web = outcomes(failed.value.report)[(HOSTS[0], "web")]
-    assert "Caddy refused PATCH" in web.error_message and "disk full" in web.error_message
+    assert "No space left on device" in web.error_message
     assert executor.host(HOSTS[0]).state_of("sample-web-v2") == "exited"
     assert executor.host(HOSTS[0]).upstreams(WEB_ROUTE) == ["sample-web-v1:3000"]
     assert_serves(executor, HOSTS[0], "sample-web-v1")

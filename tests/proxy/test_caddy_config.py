@@ -1,5 +1,8 @@
+import pytest
+
 from kamalnb.proxy import Route
 from kamalnb.proxy import caddy_config as cc
+from kamalnb.proxy.base import conflicts, describe_claim
 
 
 def test_the_proxy_container_command() -> None:
@@ -21,23 +24,54 @@ def test_base_config_has_the_admin_api_and_no_automatic_https() -> None:
         "listen": [":80"], "automatic_https": {"disable": True}, "routes": []}
 
 
-def test_routes_by_id_with_and_without_host_matchers() -> None:
-    assert cc.route_config(Route("sample-web"), "sample-web-abc:80") == {
+def test_a_route_names_no_container_and_reads_its_slots_on_every_request() -> None:
+    live, a, b, flag, page = ("{file./etc/kamalnb/upstreams/sample-web." + slot + "}"
+                              for slot in ("live", "a", "b", "maintenance", "page"))
+    assert cc.route_config(Route("sample-web")) == {
         "@id": "sample-web",
         "handle": [{
-            "handler": "reverse_proxy",
-            "load_balancing": {"selection_policy": {"policy": "first"}},
-            "upstreams": [{"dial": "sample-web-abc:80"}],
+            "handler": "subroute",
+            "routes": [
+                {"match": [{"vars": {flag: ["on"]}}], "handle": [{
+                    "handler": "static_response", "status_code": 503,
+                    "headers": {"Content-Type": ["text/html; charset=utf-8"], "Retry-After": ["60"]},
+                    "body": page}], "terminal": True},
+                {"match": [{"vars": {live: ["a"]}}],
+                 "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": a}]}], "terminal": True},
+                {"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": b}]}], "terminal": True},
+            ],
         }],
         "terminal": True,
     }
-    draining = cc.route_config(Route("sample-web"), "sample-web-new:80", draining="sample-web-old:80")
-    assert cc.route_upstreams(draining) == ["sample-web-new:80", "sample-web-old:80"]
-    assert cc.route_upstreams(cc.route_config(Route("x"), "a:80", draining="a:80")) == ["a:80"]
-    routed = cc.route_config(Route("blog-web-staging", hosts=("a.test", "b.test"), path_prefix="/app/"), "c:3000")
+    assert cc.route_slot_upstreams(cc.route_config(Route("sample-web"))) == [a, b]
+    routed = cc.route_config(Route("blog-web-staging", hosts=("a.test", "b.test"), path_prefix="/app/"))
     assert routed["match"] == [{"host": ["a.test", "b.test"], "path": ["/app/*", "/app"]}]
-    assert cc.route_upstreams(routed) == ["c:3000"]
     assert cc.route_hosts(routed) == ("a.test", "b.test")
+    assert cc.route_from_config(routed) == Route("blog-web-staging", ("a.test", "b.test"), "/app")
+
+
+def test_more_specific_routes_order_first() -> None:
+    catch_all, prefixed = Route("a"), Route("b", path_prefix="/api")
+    hosted, hosted_prefixed = Route("c", hosts=("x.test",)), Route("d", hosts=("x.test",), path_prefix="/api/v1")
+    ordered = sorted([catch_all, prefixed, hosted, hosted_prefixed], key=cc.route_order)
+    assert [r.id for r in ordered] == ["d", "c", "b", "a"]
+
+
+def test_the_slot_files_switch_with_one_rename() -> None:
+    assert cc.next_file("sample-web") == ".kamal/proxy/kamalnb/sample-web.next"
+    assert str(cc.switch_slots("sample-web")) == (
+        "mkdir -p .kamal/proxy/kamalnb/upstreams .kamal/proxy/kamalnb/routes && cd .kamal/proxy/kamalnb/upstreams && "
+        'if [ "$(cat sample-web.live 2>/dev/null)" = a ]; then next=b; else next=a; fi && '
+        "mv -f ../sample-web.next sample-web.$next && "
+        "touch sample-web.maintenance sample-web.page && "
+        "printf %s $next > sample-web.live.tmp && mv -f sample-web.live.tmp sample-web.live")
+    assert str(cc.read_slots()) == "grep -s -r -H '' .kamal/proxy/kamalnb/upstreams || true"
+    assert cc.parse_slots(
+        ".kamal/proxy/kamalnb/upstreams/sample-web.live:b\n"
+        ".kamal/proxy/kamalnb/upstreams/sample-web.a:0123456789ab:80\n"
+        ".kamal/proxy/kamalnb/upstreams/sample-web.b:ba9876543210:80\n"
+        ".kamal/proxy/kamalnb/upstreams/sample-web.live.tmp:a\n") == {
+        "sample-web": {"live": "b", "a": "0123456789ab:80", "b": "ba9876543210:80"}}
 
 
 def test_docker_probes() -> None:
@@ -45,3 +79,48 @@ def test_docker_probes() -> None:
     assert str(cc.kamal_proxy_running()) == "docker ps --filter 'name=^kamal-proxy$' --format '{{.Names}}'"
     assert str(cc.ensure_network()) == (
         "docker network inspect kamal >/dev/null 2>&1 || docker network create kamal")
+
+
+def test_a_fresh_proxy_starts_with_the_routes_kept_on_the_host_most_specific_first() -> None:
+    saved = [cc.route_config(Route("a-web")), cc.route_config(Route("b-web", hosts=("b.test",)))]
+    routes = cc.base_config(routes=saved)["apps"]["http"]["servers"]["kamalnb"]["routes"]
+    assert [route["@id"] for route in routes] == ["b-web", "a-web"]
+    assert cc.parse_saved_routes('{"@id": "a-web"}\n\n{"@id": "b-web"}\n') == [{"@id": "a-web"}, {"@id": "b-web"}]
+
+
+def test_routes_claiming_the_same_host_and_path_conflict() -> None:
+    blog, shop = Route("blog-web", hosts=("a.test",)), Route("shop-web", hosts=("A.test", "b.test"))
+    assert [(r.id, o.id, c) for r, o, c in conflicts([shop], [blog])] == [("shop-web", "blog-web", ("a.test", "/"))]
+    # Two catch-alls conflict; a catch-all beside host-matched routes does not.
+    assert conflicts([Route("x-web")], [Route("y-web")])[0][2] == ("*", "/")
+    assert conflicts([Route("x-web")], [blog]) == []
+    # The same host with different path prefixes is fine; the same route again is not a conflict.
+    assert conflicts([Route("api", hosts=("a.test",), path_prefix="/api/")], [blog]) == []
+    assert conflicts([blog], [blog]) == []
+    # Two roles (or destinations) of one deploy claiming the same requests conflict too.
+    assert len(conflicts([Route("s-web"), Route("s-api")], [])) == 1
+    assert describe_claim(("*", "/")) == "every host name (a catch-all route)"
+    assert describe_claim(("a.test", "/api")) == "host a.test, path /api"
+
+
+def test_kamal_proxy_settings_in_the_route() -> None:
+    route = Route("api-web", path_prefix="/api/", response_timeout=30, max_request_body=1000,
+                  request_buffers=2048, response_buffers=4096)
+    config = cc.route_config(route)
+    assert config["handle"][:2] == [{"handler": "request_body", "max_size": 1000},
+                                    {"handler": "rewrite", "strip_path_prefix": "/api"}]
+    proxy = config["handle"][2]["routes"][1]["handle"][0]
+    assert proxy["transport"] == {"protocol": "http", "response_header_timeout": "30s"}
+    assert (proxy["request_buffers"], proxy["response_buffers"]) == (2048, 4096)
+    kept = cc.route_config(Route("api-web", path_prefix="/api", strip_path_prefix=False))
+    assert kept["handle"][0]["handler"] == "subroute"
+
+
+def test_boot_options_change_how_the_proxy_container_runs() -> None:
+    command = str(cc.run_command("caddy:2", 8080, 8443, log_max_size="10m", docker_options=["--sysctl", "a=b"]))
+    assert "--publish 8080:80 --publish 8443:443 --log-opt max-size=10m --sysctl a=b " in command
+    assert ":80 " not in str(cc.run_command("caddy:2", publish=False))
+    assert cc.parse_options("") == {}
+    assert cc.parse_options('{"http_port": 8080}') == {"http_port": 8080}
+    with pytest.raises(ValueError, match="unknown proxy boot options"):
+        cc.parse_options('{"colour": "blue"}')

@@ -208,12 +208,12 @@ def test_sample_app_is_a_git_repository_with_a_deploy_yml_for_the_fleet(sandbox:
 
 
 def test_missing_prerequisites_are_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(system, "which", lambda tool: None if tool in ("caddy", "sshd") else "/bin/true")
+    monkeypatch.setattr(system, "which", lambda tool: None if tool in ("git", "sshd") else "/bin/true")
     with pytest.raises(SandboxError) as error:
         system.check_prerequisites()
     assert str(error.value) == (
-        "missing packages: caddy openssh-server; install them with "
-        "`apt-get install -y caddy openssh-server` or run `scripts/install-deps`")
+        "missing packages: git openssh-server; install them with "
+        "`apt-get install -y git openssh-server` or run `scripts/install-deps`")
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(SandboxError, match="needs root"):
         system.check_prerequisites()

@@ -108,3 +108,11 @@ def test_the_plan_for_a_deploy_is_what_the_deploy_then_runs(sample) -> None:
             assert sorted(planned) == sorted(real)
         else:
             assert planned == real
+
+
+def test_ssl_is_refused_before_anything_runs_while_the_proxy_serves_no_https(project) -> None:
+    deploy_yml = project / "config" / "deploy.yml"
+    one_server = DEPLOY_YML.replace("    - 192.0.2.11\n", "")
+    deploy_yml.write_text(one_server + "  ssl: true\n  host: hey.example.test\n")
+    with pytest.raises(kamalnb.ConfigError, match=r"proxy/ssl: kamalnb's proxy does not serve HTTPS yet \(role web\)"):
+        kamalnb.load(deploy_yml, root=project).deploy(plan=True, ui="silent")

@@ -127,7 +127,7 @@ def _logs(args: argparse.Namespace) -> int:
     if args.follow:
         commands = AccessoryCommands(verbs.config, args.name)
         line = commands.follow_logs(timestamps=not args.skip_timestamps, grep=args.grep,
-                                    grep_options=args.grep_options).render()
+                                    grep_options=args.grep_options, lines=args.lines, since=args.since).render()
         return _exec_locally(line, f"Following logs on {commands.accessory.hosts[0]}...")
     outputs = verbs.logs(lines=args.lines, since=args.since, grep=args.grep, grep_options=args.grep_options,
                          timestamps=not args.skip_timestamps, ui="text" if args.verbose else "silent")

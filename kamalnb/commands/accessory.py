@@ -95,13 +95,17 @@ class Accessory:
             f"grep '{grep}'" + (f" {grep_options}" if grep_options else "") if grep else None,
         )
 
-    def follow_logs(self, timestamps: bool = True, grep: str | None = None, grep_options: str | None = None) -> Command:
+    def follow_logs(self, timestamps: bool = True, grep: str | None = None, grep_options: str | None = None,
+                    lines: int | None = None, since: str | None = None) -> Command:
+        """Kamal's line (the last 10 lines, then new ones); `lines` and `since` are kamalnb's:
+        Kamal ignores `-n` and `--since` with `--follow`."""
         return self.run_over_ssh(
             pipe(
                 docker(
                     "logs", self.service_name,
                     "--timestamps" if timestamps else None,
-                    "--tail", "10", "--follow", "2>&1",
+                    ("--since", since) if since else None,
+                    "--tail", str(lines or 10), "--follow", "2>&1",
                 ),
                 f'grep "{grep}"' + (f" {grep_options}" if grep_options else "") if grep else None,
             )

@@ -170,6 +170,8 @@ def test_follow_logs(accessory):
     mysql = accessory("mysql")
     assert str(mysql.follow_logs()) == "ssh -t root@1.1.1.5 -p 22 'docker logs app-mysql --timestamps --tail 10 --follow 2>&1'"
     assert str(mysql.follow_logs(timestamps=False)) == "ssh -t root@1.1.1.5 -p 22 'docker logs app-mysql --tail 10 --follow 2>&1'"
+    assert str(mysql.follow_logs(lines=50, since="5m")) == (
+        "ssh -t root@1.1.1.5 -p 22 'docker logs app-mysql --timestamps --since 5m --tail 50 --follow 2>&1'")
 
 
 def test_images_and_containers(accessory):

@@ -8,7 +8,8 @@ import os
 import sys
 from typing import Any
 
-from kamalnb.cli.config_cmds import load_from_args
+from kamalnb.cli.config_cmds import load_from_args, print_listing
+from kamalnb.cli.config_cmds import print_result as _print
 from kamalnb.errors import ConfigError
 from kamalnb.results import Outputs
 
@@ -73,14 +74,6 @@ def register(subparsers: Any, add_command: Any) -> None:
     plan(add_command(group, "live", lambda a: _report(a, "live"), "Set the app to live mode"))
 
 
-def _print(args: argparse.Namespace, value: Any) -> int:
-    from kamalnb.steps.plan import Plan
-
-    if isinstance(value, Plan) or not args.quiet:
-        print(value)
-    return 0
-
-
 def maintenance_command(args: argparse.Namespace) -> int:
     return _print(args, load_from_args(args).app.maintenance(args.message, plan=args.plan))
 
@@ -91,18 +84,7 @@ def _report(args: argparse.Namespace, verb: str) -> int:
 
 
 def _listing(args: argparse.Namespace, verb: str, **arguments: Any) -> int:
-    from kamalnb.listing import Listing
-
-    app = load_from_args(args)
-    result = app.app.listing(verb, plan=args.plan, **arguments)
-    if not isinstance(result, Listing):
-        return _print(args, result)
-    text = result.text(quiet=args.quiet)
-    if text:
-        print(text)
-    for host, error in result.errors.items():
-        print(f"ERROR: {host}: {error}", file=sys.stderr)
-    return 0 if result.ok else 1
+    return print_listing(args, load_from_args(args).app.listing(verb, plan=args.plan, **arguments))
 
 
 def logs_command(args: argparse.Namespace) -> int:

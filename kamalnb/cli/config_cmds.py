@@ -16,6 +16,29 @@ if TYPE_CHECKING:
     from kamalnb.app import App
 
 
+def print_result(args: argparse.Namespace, value: Any) -> int:
+    """Print what a verb returned, unless -q; a plan is what was asked for, printed even with -q."""
+    from kamalnb.steps.plan import Plan
+
+    if not args.quiet or isinstance(value, Plan):
+        print(value)
+    return 0
+
+
+def print_listing(args: argparse.Namespace, result: Any) -> int:
+    """Kamal's per-host blocks of a listing verb (or its plan); errors on stderr, exit 1 then."""
+    from kamalnb.listing import Listing
+
+    if not isinstance(result, Listing):
+        return print_result(args, result)
+    text = result.text(quiet=args.quiet)
+    if text:
+        print(text)
+    for host, error in result.errors.items():
+        print(f"ERROR: {host}: {error}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
 def load_from_args(args: argparse.Namespace) -> App:
     """The App the global options describe; warnings go to stderr."""
     import warnings

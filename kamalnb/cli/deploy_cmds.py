@@ -4,18 +4,9 @@ each a thin call to the same method a notebook uses."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from kamalnb.cli.config_cmds import load_from_args
-
-
-def _print(args: argparse.Namespace, value: Any) -> int:
-    # A plan is what was asked for: printed even with -q.
-    from kamalnb.steps.plan import Plan
-
-    if not args.quiet or isinstance(value, Plan):
-        print(value)
-    return 0
+from kamalnb.cli.config_cmds import print_result as _print
 
 
 def _plan_option(*parsers: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from kamalnb.cli.config_cmds import load_from_args
+from kamalnb.cli.config_cmds import load_from_args, print_listing
 from kamalnb.errors import ConfigError
 
 
@@ -60,17 +60,7 @@ def _upgrade() -> str:
 
 
 def details_command(args: argparse.Namespace) -> int:
-    from kamalnb.listing import Listing
-
-    result = load_from_args(args).details_listing(plan=args.plan)
-    if not isinstance(result, Listing):
-        return _say(str(result))
-    text = result.text(quiet=args.quiet)
-    if text:
-        print(text)
-    for host, error in result.errors.items():
-        print(f"ERROR: {host}: {error}", file=sys.stderr)
-    return 0 if result.ok else 1
+    return print_listing(args, load_from_args(args).details_listing(plan=args.plan))
 
 
 def remove_command(args: argparse.Namespace) -> int:

@@ -50,6 +50,28 @@ class SampleApp:
         return answers
 
 
+def offline_project(root: Path, deploy_yml: str, secrets: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project (deploy.yml, secrets, a Dockerfile, one git commit) for plan mode, where
+    any attempt to open an SSH connection fails the test."""
+    from kamalnb.executors import ssh as ssh_module
+
+    (root / "config").mkdir()
+    (root / "config" / "deploy.yml").write_text(deploy_yml)
+    (root / ".kamal").mkdir()
+    (root / ".kamal" / "secrets").write_text(secrets)
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    git = ["git", "-c", "user.name=A", "-c", "user.email=a@example.test"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=root, check=True)
+
+    def no_connection(*args, **kwargs):
+        raise AssertionError("plan mode must not open an SSH connection")
+
+    monkeypatch.setattr(ssh_module.SshExecutor, "__init__", no_connection)
+    return root
+
+
 def remove_sample_deploys(path: Path, sandbox: Sandbox) -> None:
     """No container, proxy or Kamal state of the sample app left on the fleet."""
     from kamalnb.commands.base import Command

@@ -11,7 +11,7 @@ import pytest
 import kamalnb
 from kamalnb.cli.main import main
 from kamalnb.errors import ConfigError
-from kamalnb.executors import ssh as ssh_module
+from tests.steps.conftest import offline_project
 
 DEPLOY_YML = """\
 service: hey
@@ -56,21 +56,8 @@ accessories:
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "deploy.yml").write_text(DEPLOY_YML)
-    (tmp_path / ".kamal").mkdir()
-    (tmp_path / ".kamal" / "secrets").write_text(
-        "KAMAL_REGISTRY_PASSWORD=hunter2\nDB_PASSWORD=s3cr3t\nCACHE_REGISTRY_PASSWORD=pw2\n")
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    git = ["git", "-c", "user.name=A", "-c", "user.email=a@example.test"]
-    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
-    subprocess.run([*git, "commit", "-qm", "first"], cwd=tmp_path, check=True)
-
-    def no_connection(*args, **kwargs):
-        raise AssertionError("plan mode must not open an SSH connection")
-
-    monkeypatch.setattr(ssh_module.SshExecutor, "__init__", no_connection)
+    offline_project(tmp_path, DEPLOY_YML,
+                    "KAMAL_REGISTRY_PASSWORD=hunter2\nDB_PASSWORD=s3cr3t\nCACHE_REGISTRY_PASSWORD=pw2\n", monkeypatch)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -9,8 +9,8 @@ import pytest
 
 import kamalnb
 from kamalnb.events import CommandStarted, Events
-from kamalnb.executors import ssh as ssh_module
 from kamalnb.steps.plan import Plan
+from tests.steps.conftest import offline_project
 
 DEPLOY_YML = """\
 service: hey
@@ -33,21 +33,7 @@ proxy:
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "deploy.yml").write_text(DEPLOY_YML)
-    (tmp_path / ".kamal").mkdir()
-    (tmp_path / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=hunter2\n")
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    git = ["git", "-c", "user.name=A", "-c", "user.email=a@example.test"]
-    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
-    subprocess.run([*git, "commit", "-qm", "first"], cwd=tmp_path, check=True)
-
-    def no_connection(*args, **kwargs):
-        raise AssertionError("plan mode must not open an SSH connection")
-
-    monkeypatch.setattr(ssh_module.SshExecutor, "__init__", no_connection)
-    return tmp_path
+    return offline_project(tmp_path, DEPLOY_YML, "KAMAL_REGISTRY_PASSWORD=hunter2\n", monkeypatch)
 
 
 def test_a_plan_lists_every_command_per_host_without_connecting(project) -> None:

@@ -106,9 +106,9 @@ class Plan:
                 if (host is None or item.host == host) and (kind is None or item.kind == kind)]
 
     def to_frame(self) -> pandas.DataFrame:
-        import pandas
+        from kamalnb.frames import frame
 
-        return pandas.DataFrame([vars(item) for item in self.items], columns=["host", "phase", "kind", "command"])
+        return frame([vars(item) for item in self.items], ["host", "phase", "kind", "command"])
 
     def __str__(self) -> str:
         lines = [f"Plan for {self.step} (nothing was run):"]

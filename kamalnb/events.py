@@ -22,6 +22,9 @@ from kamalnb.errors import error_text
 
 log = logging.getLogger(__name__)
 
+# The host name under which events report work on the machine kamalnb runs on (the build).
+LOCAL = "local"
+
 
 class Phase(StrEnum):
     """The phases a host goes through, shared by the steps (which emit them) and the

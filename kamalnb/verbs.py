@@ -67,7 +67,12 @@ def run_step(app: App, command: str, step: Callable[[StepContext], T], *, subcom
             report.phases = phases.spans
         raise
     finally:
-        events.emit(StepFinished(name, ok, time.monotonic() - started, report if isinstance(report, Report) else None))
+        elapsed = time.monotonic() - started
+        if isinstance(report, Report):
+            # The report is the inner step's (boot's, for a deploy); the step the user ran
+            # took the whole time, and the board and the report say one duration.
+            report.duration = elapsed
+        events.emit(StepFinished(name, ok, elapsed, report if isinstance(report, Report) else None))
         events.unsubscribe(phases)
         if listener is not None:
             events.unsubscribe(listener)

@@ -119,7 +119,7 @@ class Board(LiveView):
             state = f"<span style='color:{color};font-weight:bold'>{outcome}</span>"
         else:
             state = "running"
-        hosts = len({row.host for row in progress.rows})
+        hosts = progress.hosts
         value = (f"<b>{html.escape(step)}</b> · {state} · {_seconds(progress.elapsed())}"
                  f" · {hosts} host{'s' if hosts != 1 else ''}")
         if value != self.header.value:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from kamalnb.events import (
     BOOT_PHASES,
+    LOCAL,
     CommandRan,
     CommandStarted,
     Event,
@@ -202,6 +203,11 @@ class StepProgress:
             if row.host == host and row.role == role:
                 return row
         raise KeyError(f"no row for host {host!r} role {role!r}")
+
+    @property
+    def hosts(self) -> int:
+        """The servers the step worked on: the local machine (the build) is none of them."""
+        return len({row.host for row in self.rows if row.host != LOCAL})
 
     def elapsed(self) -> float:
         if self.started is None:

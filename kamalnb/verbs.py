@@ -83,7 +83,7 @@ def _plan(app: App, name: str, command: str, subcommand: str | None, step: Calla
           events: Events) -> Plan:
     from kamalnb.steps.plan import PhaseTracker, Plan, plan_executor
 
-    planner = plan_executor(command, events=events)
+    planner = plan_executor(command, events=events, root=str(app.config.root))
     tracker = PhaseTracker(planner)
     events.subscribe(tracker)
     with StepContext(app.config, app.options, command=command, subcommand=subcommand, executor=planner,

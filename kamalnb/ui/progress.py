@@ -244,10 +244,13 @@ class StepProgress:
         if isinstance(event, CommandStarted):
             self._log(event.host, "stdout", f"$ {event.command}")
         elif isinstance(event, OutputLine):
-            self._log(event.host, event.stream, event.text)
+            # An unchecked command's stderr is the answer its step asked for, not an error.
+            self._log(event.host, event.stream if event.checked else "stdout", event.text)
         elif isinstance(event, CommandRan):
             if event.exit_status is None:
                 self._log(event.host, "stderr", f"did not finish after {event.duration:.1f} s")
+            elif event.exit_status != 0 and not event.checked:
+                self._log(event.host, "stdout", f"exit {event.exit_status} (an answer the step expects)")
             elif event.exit_status != 0:
                 self._log(event.host, "stderr", f"exit {event.exit_status} after {event.duration:.1f} s")
         elif isinstance(event, StepFinished):

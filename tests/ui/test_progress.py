@@ -115,3 +115,22 @@ def test_a_planned_deploy_ends_every_row_planned_the_local_one_after_its_build_o
         ("local", "planned"), ("192.0.2.10", "planned"), ("192.0.2.11", "planned"), ("192.0.2.12", "planned")]
     assert progress.host_order() == ["local", "192.0.2.10", "192.0.2.11", "192.0.2.12"]
     assert progress.hosts == 3
+
+
+def test_an_unchecked_commands_stderr_and_exit_status_are_an_answer_not_an_error():
+    from kamalnb.events import CommandRan, OutputLine
+
+    progress = StepProgress()
+    for event in [StepStarted("build", ("local",)),
+                  OutputLine("local", "stderr", "docker: unknown command: docker buildx", "docker buildx version",
+                             checked=False),
+                  CommandRan("local", "docker buildx version", 1, 0.1, checked=False),
+                  OutputLine("local", "stderr", "no space left on device", "docker build"),
+                  CommandRan("local", "docker build", 1, 2.0)]:
+        progress.apply(event)
+    assert list(progress.logs["local"].lines) == [
+        ("stdout", "docker: unknown command: docker buildx"),
+        ("stdout", "exit 1 (an answer the step expects)"),
+        ("stderr", "no space left on device"),
+        ("stderr", "exit 1 after 2.0 s"),
+    ]

@@ -298,7 +298,8 @@ class StepProgress:
             self.step = event.step
         self.ok = event.ok
         self.report = event.report
-        self.ended = now
+        # The step's own duration, which its report gives too, rather than when it reached us.
+        self.ended = now if self.started is None else self.started + event.duration
         for row in self.rows:
             state, message = self._final_state(row, event.ok)
             row.settle(state, now, message)

@@ -264,3 +264,8 @@ def test_the_host_count_leaves_out_the_local_machine():
         HostFinished("local", "build"), StepFinished("build", True, 1.0), StepStarted("boot", ("web-1", "web-2")),
         HostStarted("web-1", "boot", "web"), HostStarted("web-2", "boot", "web")])
     assert "2 hosts" in board.header.value
+
+
+def test_the_header_gives_the_steps_own_duration_as_its_report_does():
+    board = feed(Board(interval=0), [StepStarted("deploy", ("web-1",)), StepFinished("deploy", True, 12.4)])
+    assert "12.4 s" in board.header.value

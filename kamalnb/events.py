@@ -22,6 +22,9 @@ from kamalnb.errors import error_text
 
 log = logging.getLogger(__name__)
 
+# The host name under which events report work on the machine kamalnb runs on (the build).
+LOCAL = "local"
+
 
 class Phase(StrEnum):
     """The phases a host goes through, shared by the steps (which emit them) and the
@@ -94,22 +97,27 @@ class CommandStarted(Event):
 
 @dataclass(frozen=True)
 class OutputLine(Event):
-    """One line of a running command's output, without its line ending."""
+    """One line of a running command's output, without its line ending. `checked` is False
+    for a command whose caller reads its exit status as an answer (a probe, `check=False`):
+    its stderr is that answer, not an error."""
 
     host: str
     stream: Literal["stdout", "stderr"]
     text: str
     command: str = ""
+    checked: bool = True
 
 
 @dataclass(frozen=True)
 class CommandRan(Event):
-    """A command finished; `exit_status` is None when it timed out or its host failed."""
+    """A command finished; `exit_status` is None when it timed out or its host failed.
+    `checked` as in `OutputLine`: a non-zero exit of an unchecked command is an answer."""
 
     host: str
     command: str
     exit_status: int | None
     duration: float
+    checked: bool = True
 
 
 @dataclass(frozen=True)

@@ -183,12 +183,27 @@ def parse_container_inspect(text: str) -> list[ContainerInfo]:
     return containers
 
 
+# A redeploy of the running version renames the old container `<version>_replaced_<hex>`
+# to free the name; it still holds that version.
+_REPLACED = re.compile(r"_replaced_[0-9a-f]+$")
+
+
+def without_replaced(version: str) -> str:
+    return _REPLACED.sub("", version)
+
+
+def is_replaced(name: str) -> bool:
+    """Whether a container was renamed aside by a redeploy of its version."""
+    return _REPLACED.search(name) is not None
+
+
 def version_from_name(name: str, prefix: str) -> str | None:
-    """The version in `<prefix>-<version>` (Kamal keeps it nowhere else but KAMAL_VERSION)."""
+    """The version in `<prefix>-<version>[_replaced_<hex>]` (Kamal keeps it nowhere else
+    but KAMAL_VERSION)."""
     head = f"{prefix}-"
     if not name.startswith(head) or name == head:
         return None
-    return name[len(head):]
+    return without_replaced(name[len(head):])
 
 
 def current_container(containers: list[ContainerInfo], latest_image_id: str | None) -> ContainerInfo | None:
@@ -316,12 +331,13 @@ def parse_audit_line(line: str, destination: str | None = None) -> AuditEntry:
 
 def running_version(app: Any) -> Read[str | None]:
     """The version a role runs on a host as Kamal decides it (`app`: commands.App)."""
-    return Read("running_version", app.current_running_version(), lambda r: _stdout(r) or None)
+    return Read("running_version", app.current_running_version(), lambda r: without_replaced(_stdout(r)) or None)
 
 
 def running_versions(app: Any) -> Read[list[str]]:
     """Every version of the role with a running container on the host."""
-    return Read("running_versions", app.list_versions(), _words)
+    return Read("running_versions", app.list_versions(),
+                lambda r: list(dict.fromkeys(without_replaced(word) for word in _words(r))))
 
 
 def container_id(app: Any, version: str) -> Read[str | None]:

@@ -102,7 +102,7 @@ class Listing:
     __repr__ = __str__
 
     def to_frame(self) -> pandas.DataFrame:
-        import pandas
+        from kamalnb.frames import frame
 
         rows: list[dict[str, Any]] = []
         kinds = any(block.kind for block in self.blocks)
@@ -117,7 +117,7 @@ class Listing:
         for row in rows:
             columns += [key for key in row if key not in columns and key != "error"]
         columns.append("error")
-        table = pandas.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns)
+        table = frame(rows, columns)
         return table.astype(object).where(table.notna(), None)
 
     def _repr_html_(self) -> str:

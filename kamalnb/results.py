@@ -251,7 +251,7 @@ class Report:
         return figure
 
     def to_frame(self) -> pandas.DataFrame:
-        import pandas
+        from kamalnb.frames import frame
 
         rows = [
             {
@@ -267,7 +267,7 @@ class Report:
             }
             for outcome in self.outcomes
         ]
-        return pandas.DataFrame(rows, columns=list(_COLUMNS))
+        return frame(rows, _COLUMNS)
 
     def _columns(self) -> list[str]:
         return [
@@ -422,11 +422,11 @@ class Outputs:
     __repr__ = __str__
 
     def to_frame(self) -> pandas.DataFrame:
-        import pandas
+        from kamalnb.frames import frame
 
         rows = [{"host": h, "output": t, "error": None} for h, t in self.outputs.items()]
         rows += [{"host": h, "output": None, "error": e} for h, e in self.errors.items()]
-        return pandas.DataFrame(rows, columns=["host", "output", "error"])
+        return frame(rows, ["host", "output", "error"])
 
     def _repr_html_(self) -> str:
         cells = "".join(

@@ -67,7 +67,12 @@ def run_step(app: App, command: str, step: Callable[[StepContext], T], *, subcom
             report.phases = phases.spans
         raise
     finally:
-        events.emit(StepFinished(name, ok, time.monotonic() - started, report if isinstance(report, Report) else None))
+        elapsed = time.monotonic() - started
+        if isinstance(report, Report):
+            # The report is the inner step's (boot's, for a deploy); the step the user ran
+            # took the whole time, and the board and the report say one duration.
+            report.duration = elapsed
+        events.emit(StepFinished(name, ok, elapsed, report if isinstance(report, Report) else None))
         events.unsubscribe(phases)
         if listener is not None:
             events.unsubscribe(listener)
@@ -78,7 +83,7 @@ def _plan(app: App, name: str, command: str, subcommand: str | None, step: Calla
           events: Events) -> Plan:
     from kamalnb.steps.plan import PhaseTracker, Plan, plan_executor
 
-    planner = plan_executor(command, events=events)
+    planner = plan_executor(command, events=events, root=str(app.config.root))
     tracker = PhaseTracker(planner)
     events.subscribe(tracker)
     with StepContext(app.config, app.options, command=command, subcommand=subcommand, executor=planner,

@@ -206,8 +206,9 @@ class BaseExecutor:
         self.events.emit(CommandStarted(host, display))
         return now(), time.monotonic()
 
-    def _line_emitter(self, host: str, stream: Literal["stdout", "stderr"], display: str) -> Callable[[str], None]:
-        return lambda line: self.events.emit(OutputLine(host, stream, line, display))
+    def _line_emitter(self, host: str, stream: Literal["stdout", "stderr"], display: str,
+                      checked: bool = True) -> Callable[[str], None]:
+        return lambda line: self.events.emit(OutputLine(host, stream, line, display, checked))
 
     def _finished(
         self,
@@ -221,7 +222,7 @@ class BaseExecutor:
         check: bool,
     ) -> Result:
         duration = time.monotonic() - t0
-        self.events.emit(CommandRan(host, display, exit_status, duration))
+        self.events.emit(CommandRan(host, display, exit_status, duration, check))
         result = Result(host, display, exit_status, stdout, stderr, started, duration)
         return result.check() if check else result
 

@@ -77,7 +77,7 @@ class LocalExecutor(BaseExecutor):
             self.events.emit(CommandRan(host, display, None, 0.0))
             raise HostError(host, f"cannot start `{display}`: {error.strerror or error}") from None
         out = LineSplitter(self._line_emitter(host, "stdout", display))
-        err = LineSplitter(self._line_emitter(host, "stderr", display))
+        err = LineSplitter(self._line_emitter(host, "stderr", display, check))
         readers = [_reader(process.stdout, out), _reader(process.stderr, err)]
         if command.stdin is not None:
             assert process.stdin is not None

@@ -140,10 +140,10 @@ class PlanExecutor(BaseExecutor):
         return list(dict.fromkeys(item.host for item in self.planned))
 
     def to_frame(self) -> pandas.DataFrame:
-        import pandas
+        from kamalnb.frames import frame
 
-        return pandas.DataFrame(
-            [(item.host, item.kind, item.text) for item in self.planned], columns=["host", "kind", "command"])
+        return frame([{"host": item.host, "kind": item.kind, "command": item.text} for item in self.planned],
+                     ["host", "kind", "command"])
 
     def __str__(self) -> str:
         lines = []

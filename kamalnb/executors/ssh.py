@@ -624,7 +624,7 @@ class SshExecutor(BaseExecutor):
         timeout = self.command_timeout if timeout is None else timeout
         started, t0 = self._started(host, display)
         out = LineSplitter(self._line_emitter(host, "stdout", display))
-        err = LineSplitter(self._line_emitter(host, "stderr", display))
+        err = LineSplitter(self._line_emitter(host, "stderr", display, check))
         deadline = None if timeout is None else t0 + timeout
         try:
             channel = self._session(host)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
-from kamalnb import facts
+from kamalnb import facts, frames
 from kamalnb.commands import Docker
 from kamalnb.errors import AuthenticationFailed, HostError, HostKeyChanged, HostKeyUnknown, HostUnreachable, error_text
 from kamalnb.facts import ContainerInfo
@@ -74,9 +74,9 @@ def reachable(error: BaseException) -> bool:
 
 
 def frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, times: Sequence[str] = (),
-          durations: Sequence[str] = ()) -> pd.DataFrame:
+          durations: Sequence[str] = ()) -> frames.Frame:
     """A frame with exactly `columns` (also when empty); times in UTC, durations as Timedelta."""
-    table = pd.DataFrame([{column: row.get(column) for column in columns} for row in rows], columns=list(columns))
+    table = frames.frame(rows, columns)
     for column in times:
         table[column] = pd.to_datetime(table[column], utc=True).astype("datetime64[ns, UTC]")
     for column in durations:

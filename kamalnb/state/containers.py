@@ -10,7 +10,7 @@ import pandas as pd
 
 from kamalnb import facts
 from kamalnb.commands import App as AppCommands
-from kamalnb.facts import ContainerInfo, current_container, version_from_name
+from kamalnb.facts import ContainerInfo, current_container, is_replaced, version_from_name
 from kamalnb.state.base import (
     EPOCH,
     answers,
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from kamalnb.config import Configuration
     from kamalnb.executors import Executor
 
-CONTAINERS_COLUMNS = ("host", "role", "container", "version", "state", "health", "created", "image", "id", "error")
+CONTAINERS_COLUMNS = ("host", "role", "container", "version", "state", "replaced", "health", "created", "image", "id",
+                      "error")
 VERSIONS_COLUMNS = ("role", "host", "version", "container", "created", "others", "mixed", "error")
 DRIFT_COLUMNS = ("kind", "host", "role", "container", "version", "image", "state", "detail")
 DRIFT_KINDS = ("unreachable", "unknown_role", "unexpected_host", "unlabelled", "missing")
@@ -72,6 +73,7 @@ def containers(app: Any, executor: Executor | None = None) -> pd.DataFrame:
             rows.append({
                 "host": host, "role": role, "container": container.name,
                 "version": container_version(config, container), "state": container.state,
+                "replaced": is_replaced(container.name),
                 "health": container.health, "created": container.created, "image": container.image,
                 "id": short_id(container.id),
             })

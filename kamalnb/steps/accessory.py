@@ -421,9 +421,9 @@ class AccessoryDetails:
         self.rows = rows
 
     def to_frame(self) -> pandas.DataFrame:
-        import pandas
+        from kamalnb.frames import frame
 
-        return pandas.DataFrame([vars(row) for row in self.rows], columns=DETAIL_COLUMNS)
+        return frame([vars(row) for row in self.rows], DETAIL_COLUMNS)
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
         columns = [c for c in DETAIL_COLUMNS if c != "error" or any(row.error for row in self.rows)]

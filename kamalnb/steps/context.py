@@ -16,6 +16,7 @@ from typing import TypeVar
 from kamalnb.commands import Auditor, Hook
 from kamalnb.config import Configuration
 from kamalnb.errors import HookFailed, Interrupted, KamalnbError
+from kamalnb.events import LOCAL as LOCAL  # where the steps have always found it
 from kamalnb.events import Events
 from kamalnb.executors.base import Executor, LocalRunner
 from kamalnb.extension import Extension
@@ -24,8 +25,6 @@ from kamalnb.options import Options
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
-
-LOCAL = "local"
 
 # Hooks that get every secret in their environment, as in Kamal.
 HOOKS_WITH_SECRETS = {"pre-connect", "pre-deploy", "post-deploy"}

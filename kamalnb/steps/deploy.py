@@ -79,7 +79,9 @@ def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
             context.audit(host, f"Pulled image with version {config.version}")
             if login is not None:
                 outcome.record(executor.run(host, login))
-            outcome.record(executor.run(host, builder.clean()))
+            # Clearing any stale copy: where there is none, Docker's "No such image" is the
+            # expected answer, and a daemon that cannot remove one fails the pull next.
+            outcome.record(executor.run(host, builder.clean(), check=False))
             outcome.record(executor.run(host, builder.pull()))
             outcome.record(executor.run(host, builder.validate_image()))
             outcome.version_after = config.version

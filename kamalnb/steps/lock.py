@@ -38,14 +38,14 @@ class LockStatus:
         return self.held and age is not None and age > self.stale_after
 
     def to_frame(self) -> pandas.DataFrame:
-        import pandas
+        from kamalnb.frames import frame
 
         info = self.info
-        return pandas.DataFrame([{
+        return frame([{
             "host": self.host, "held": self.held, "locked_by": info.locked_by if info else None,
             "version": info.version if info else None, "message": info.message if info else None,
             "locked_at": info.locked_at if info else None, "age": self.age, "stale": self.stale,
-        }])
+        }], ["host", "held", "locked_by", "version", "message", "locked_at", "age", "stale"])
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.describe())}</pre>"

@@ -13,8 +13,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kamalnb.commands import Docker
 from kamalnb.events import Event, Events, HostFinished, HostStarted
 from kamalnb.executors import PlanExecutor
+from kamalnb.facts import buildx_installed
 from kamalnb.steps.context import LOCAL
 
 if TYPE_CHECKING:
@@ -24,8 +26,13 @@ PLAN_CONTAINER_ADDRESS = "172.18.0.2"
 PLAN_CONTAINER_ID = "0123456789ab"
 
 
-def plan_executor(command: str, *, events: Events | None = None) -> PlanExecutor:
-    """An executor that answers every read as a fleet where the app does not run yet would."""
+# Steps that build: their plan shows the builder this machine has.
+_BUILDING = frozenset({"build", "deploy", "redeploy", "setup"})
+
+
+def plan_executor(command: str, *, events: Events | None = None, root: str | None = None) -> PlanExecutor:
+    """An executor that answers every read as a fleet where the app does not run yet would,
+    and the local machine as it is."""
     facts: dict[str, Any] = {
         "running_version": None,
         "running_versions": [],
@@ -43,6 +50,12 @@ def plan_executor(command: str, *, events: Events | None = None) -> PlanExecutor
     if command == "rollback":
         # Rolling back needs the old containers, which the boot then renames out of the way.
         facts["container_id"] = PLAN_CONTAINER_ID
+    if command in _BUILDING:
+        # The one read a plan makes for real: harmless, local, and it decides whether the
+        # build runs `docker buildx build` or the classic `docker build`.
+        from kamalnb.executors.local import LocalExecutor
+
+        facts["buildx_installed"] = LocalExecutor(cwd=root).read(LOCAL, buildx_installed(Docker()))
     return PlanExecutor(facts=facts, events=events)
 
 
@@ -106,9 +119,9 @@ class Plan:
                 if (host is None or item.host == host) and (kind is None or item.kind == kind)]
 
     def to_frame(self) -> pandas.DataFrame:
-        import pandas
+        from kamalnb.frames import frame
 
-        return pandas.DataFrame([vars(item) for item in self.items], columns=["host", "phase", "kind", "command"])
+        return frame([vars(item) for item in self.items], ["host", "phase", "kind", "command"])
 
     def __str__(self) -> str:
         lines = [f"Plan for {self.step} (nothing was run):"]

@@ -107,7 +107,7 @@ class Board(LiveView):
             _update_row(view, row, now)
         if added:
             self.rows_box.children = (*self.rows_box.children, *added)
-        self._render_logs(progress.logs)
+        self._render_logs(progress.logs, progress.host_order())
 
     def _render_header(self, now: float) -> None:
         progress = self.progress
@@ -119,28 +119,29 @@ class Board(LiveView):
             state = f"<span style='color:{color};font-weight:bold'>{outcome}</span>"
         else:
             state = "running"
-        hosts = len({row.host for row in progress.rows})
+        hosts = progress.hosts
         value = (f"<b>{html.escape(step)}</b> · {state} · {_seconds(progress.elapsed())}"
                  f" · {hosts} host{'s' if hosts != 1 else ''}")
         if value != self.header.value:
             self.header.value = value
 
-    def _render_logs(self, logs: dict[str, HostLog]) -> None:
-        added = []
+    def _render_logs(self, logs: dict[str, HostLog], order: list[str]) -> None:
         for host, host_log in logs.items():
             output = self._outputs.get(host)
             if output is None:
                 output = self._outputs[host] = widgets.Output()
-                added.append(host)
             if self._log_totals.get(host) != host_log.total:
                 self._log_totals[host] = host_log.total
                 # Set the outputs trait directly: Output.append_* and clear_output go through
                 # the kernel's display machinery, which is not safe from worker threads.
                 output.outputs = _stream_outputs(host_log)
-        if added:
-            self.logs.children = (*self.logs.children, *(self._outputs[host] for host in added))
-        titles = tuple(f"{host} · {logs[host].total} line{'s' if logs[host].total != 1 else ''}"
-                       for host in self._outputs)
+        # Hosts log from their own threads: the sections follow the rows (the configuration's
+        # order), not whichever host spoke first.
+        shown = [host for host in order if host in self._outputs]
+        children = tuple(self._outputs[host] for host in shown)
+        if children != tuple(self.logs.children):
+            self.logs.children = children
+        titles = tuple(f"{host} · {logs[host].total} line{'s' if logs[host].total != 1 else ''}" for host in shown)
         if titles != tuple(self.logs.titles):
             self.logs.titles = titles
 

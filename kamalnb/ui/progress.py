@@ -15,12 +15,14 @@ from typing import Literal
 
 from kamalnb.events import (
     BOOT_PHASES,
+    LOCAL,
     CommandRan,
     CommandStarted,
     Event,
     HostFinished,
     HostStarted,
     OutputLine,
+    Phase,
     StepFinished,
     StepStarted,
 )
@@ -182,6 +184,7 @@ class StepProgress:
         self.generation = 0
         self._phases = tuple(phases) if phases is not None else None
         self._depth = 0
+        self._inner_reports: list[object] = []
         # Phases a host ran for no particular role: rows of its roles appearing later start
         # with them, so a host-wide `connect` counts on every role's bar.
         self._host_wide: dict[str, Row] = {}
@@ -202,6 +205,15 @@ class StepProgress:
             if row.host == host and row.role == role:
                 return row
         raise KeyError(f"no row for host {host!r} role {role!r}")
+
+    @property
+    def hosts(self) -> int:
+        """The servers the step worked on: the local machine (the build) is none of them."""
+        return len({row.host for row in self.rows if row.host != LOCAL})
+
+    def host_order(self) -> list[str]:
+        """Hosts in the order of their rows (the configuration's), then those only logged."""
+        return list(dict.fromkeys([*(row.host for row in self.rows), *self.logs]))
 
     def elapsed(self) -> float:
         if self.started is None:
@@ -232,10 +244,13 @@ class StepProgress:
         if isinstance(event, CommandStarted):
             self._log(event.host, "stdout", f"$ {event.command}")
         elif isinstance(event, OutputLine):
-            self._log(event.host, event.stream, event.text)
+            # An unchecked command's stderr is the answer its step asked for, not an error.
+            self._log(event.host, event.stream if event.checked else "stdout", event.text)
         elif isinstance(event, CommandRan):
             if event.exit_status is None:
                 self._log(event.host, "stderr", f"did not finish after {event.duration:.1f} s")
+            elif event.exit_status != 0 and not event.checked:
+                self._log(event.host, "stdout", f"exit {event.exit_status} (an answer the step expects)")
             elif event.exit_status != 0:
                 self._log(event.host, "stderr", f"exit {event.exit_status} after {event.duration:.1f} s")
         elif isinstance(event, StepFinished):
@@ -250,18 +265,23 @@ class StepProgress:
     def _step_started(self, event: StepStarted, now: float) -> bool:
         self._depth += 1
         if self._depth > 1:
+            # An inner step announces its hosts in the configuration's order: their rows
+            # come in that order rather than in the order their worker threads start.
+            for host in event.hosts:
+                if not any(row.host == host for row in self.rows):
+                    self._add_row(host, None)
             return False
         if self.finished:
             # Another step through the same view: it starts from nothing.
-            self.rows, self.logs, self._host_wide = [], {}, {}
+            self.rows, self.logs, self._host_wide, self._inner_reports = [], {}, {}, []
             self.generation += 1
             self.started = self.ended = self.ok = self.report = None
         self.step = event.step
         if self.started is None:
             self.started = now
         for row in self.rows:
-            _extend(row.plan, self.plan)
-            row.expected = self.plan
+            row.expected = self._expected(row.host)
+            _extend(row.plan, row.expected)
         for host in event.hosts:
             if not any(row.host == host for row in self.rows):
                 self._add_row(host, None)
@@ -270,12 +290,16 @@ class StepProgress:
     def _step_finished(self, event: StepFinished, now: float) -> bool:
         self._depth = max(self._depth - 1, 0)
         if self._depth > 0:
+            # The outer report covers only the last inner step's hosts (boot's, for a
+            # deploy): the build's `local` row learns how it ended from the build's report.
+            self._inner_reports.append(event.report)
             return False
         if self.step is None:
             self.step = event.step
         self.ok = event.ok
         self.report = event.report
-        self.ended = now
+        # The step's own duration, which its report gives too, rather than when it reached us.
+        self.ended = now if self.started is None else self.started + event.duration
         for row in self.rows:
             state, message = self._final_state(row, event.ok)
             row.settle(state, now, message)
@@ -284,7 +308,8 @@ class StepProgress:
     def _final_state(self, row: Row, step_ok: bool) -> tuple[State, str]:
         """How a row ended: the report's word for its host and role when it has one (the
         report knows about failures that no phase event carried), else its own events'."""
-        outcomes = _report_outcomes(self.report, row.host, row.role)
+        reports = (self.report, *reversed(self._inner_reports))
+        outcomes = next((found for report in reports if (found := _report_outcomes(report, row.host, row.role))), [])
         if outcomes:
             statuses = {str(getattr(outcome, "status", "")) for outcome in outcomes}
             if "failed" in statuses:
@@ -316,7 +341,8 @@ class StepProgress:
         return [self._add_row(host, role)]
 
     def _add_row(self, host: str, role: str | None) -> Row:
-        row = Row(host, role, plan=list(self.plan), expected=self.plan)
+        expected = self._expected(host)
+        row = Row(host, role, plan=list(expected), expected=expected)
         shared = self._host_wide.get(host)
         if shared is not None:
             _extend(row.plan, shared.plan)
@@ -326,6 +352,12 @@ class StepProgress:
             row.started = shared.started
         self.rows.append(row)
         return row
+
+    def _expected(self, host: str) -> tuple[str, ...]:
+        # The local machine only builds: its row is done when the build is, not after boot.
+        if host == LOCAL and self._phases is None:
+            return (Phase.BUILD,)
+        return self.plan
 
     def _host_wide_row(self, host: str) -> Row:
         return self._host_wide.setdefault(host, Row(host, None))

@@ -69,6 +69,8 @@ class TextListener:
                 return None
             if event.exit_status is None or event.exit_status == 0:
                 return f"  [{event.host}] done in {event.duration:.2f} s"
+            if not event.checked:
+                return f"  [{event.host}] exit {event.exit_status} (an answer the step expects)"
             return f"  [{event.host}] exit {event.exit_status}: {event.command}"
         if isinstance(event, StepFinished):
             if self.quiet and event.ok:

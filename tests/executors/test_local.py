@@ -89,3 +89,13 @@ def test_an_interrupt_stops_the_local_process_too(tmp_path):
         time.sleep(0.05)
     else:
         raise AssertionError(f"process {pid} outlived the interrupt")
+
+
+def test_a_command_run_unchecked_marks_its_stderr_and_exit_as_an_answer() -> None:
+    seen: list = []
+    executor = LocalExecutor(events=Events(seen.append))
+    executor.run("local", Command(("echo", "absent", ">&2;", "exit", "1")), check=False)
+    with pytest.raises(CommandFailed):
+        executor.run("local", Command(("echo", "broken", ">&2;", "exit", "1")))
+    marks = [(type(e).__name__, e.checked) for e in seen if isinstance(e, (OutputLine, CommandRan))]
+    assert marks == [("OutputLine", False), ("CommandRan", False), ("OutputLine", True), ("CommandRan", True)]

@@ -90,7 +90,7 @@ def test_split_reference(reference, expected) -> None:
 
 def test_version_is_what_follows_the_prefix() -> None:
     assert version_from_name("app-web-staging-abc123", "app-web-staging") == "abc123"
-    assert version_from_name("app-web-abc_replaced_0123", "app-web") == "abc_replaced_0123"
+    assert version_from_name("app-web-abc_replaced_0123abcd", "app-web") == "abc"
     assert version_from_name("app-worker-abc", "app-web") is None
     assert version_from_name("app-web-", "app-web") is None
 

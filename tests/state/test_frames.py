@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 
 import kamalnb
-from kamalnb import state
+from kamalnb import facts, state
+from kamalnb.commands import App as AppCommands
 from kamalnb.executors import Answer
 from kamalnb.proxy import RouteState
+from kamalnb.results import Result
 from tests.state.conftest import (
     H1,
     H2,
@@ -50,6 +52,23 @@ def test_containers_one_row_per_container_and_an_error_row_per_unreadable_host(a
     assert isinstance(table["created"].dtype, pd.DatetimeTZDtype) and str(table["created"].dt.tz) == "UTC"
     assert "docker ps --all --quiet --no-trunc --filter label=service=statecheck --filter label=destination= " \
         "| xargs --no-run-if-empty docker inspect" in ssh.commands(H1)
+
+
+def test_a_container_renamed_aside_by_a_redeploy_keeps_its_version_and_shows_as_replaced(app) -> None:
+    h1 = [container("statecheck-web-v2", created=T0 + timedelta(minutes=1)),
+          container("statecheck-web-v2_replaced_0123456789abcdef", created=T0, state="exited")]
+    table = state.containers(app, scripted({H1: inspect_replies(h1), H2: inspect_replies([]), H3: inspect_replies([])}))
+    assert records(table, "container", "version", "state", "replaced") == [
+        ("statecheck-web-v2", "v2", "running", False),
+        ("statecheck-web-v2_replaced_0123456789abcdef", "v2", "exited", True),
+    ]
+
+
+def test_running_versions_are_read_without_the_suffix_of_a_container_renamed_aside(app) -> None:
+    commands = AppCommands(app.config, app.config.roles[0])
+    read_one, read_all = facts.running_version(commands), facts.running_versions(commands)
+    assert read_one.parse(Result(H1, "", 0, "v2_replaced_0123456789abcdef\n")) == "v2"
+    assert read_all.parse(Result(H1, "", 0, "v2\nv2_replaced_0123456789abcdef\nv1\n")) == ["v2", "v1"]
 
 
 def test_containers_honour_the_role_selection(tmp_path) -> None:

@@ -102,3 +102,25 @@ def test_ssl_is_refused_before_anything_runs_while_the_proxy_serves_no_https(pro
     deploy_yml.write_text(one_server + "  ssl: true\n  host: hey.example.test\n")
     with pytest.raises(kamalnb.ConfigError, match=r"proxy/ssl: kamalnb's proxy does not serve HTTPS yet \(role web\)"):
         kamalnb.load(deploy_yml, root=project).deploy(plan=True, ui="silent")
+
+
+def test_a_step_has_one_duration_the_report_and_the_outer_step_finished_agree(project) -> None:
+    from kamalnb.events import StepFinished
+
+    app = kamalnb.load(project / "config" / "deploy.yml", root=project)
+    seen: list = []
+    plan = app.deploy(plan=True, ui="silent", events=Events(seen.append))
+    [outer] = [event for event in seen if isinstance(event, StepFinished) and event.step == "deploy"]
+    assert outer is seen[-1] and outer.report is plan.report
+    assert plan.report.duration == outer.duration
+
+
+def test_a_plan_builds_with_the_builder_this_machine_has() -> None:
+    from kamalnb.commands import Docker
+    from kamalnb.executors.local import LocalExecutor
+    from kamalnb.facts import buildx_installed
+    from kamalnb.steps.plan import plan_executor
+
+    here = LocalExecutor().read("local", buildx_installed(Docker()))
+    assert plan_executor("deploy").facts["buildx_installed"] is here
+    assert "buildx_installed" not in plan_executor("lock").facts

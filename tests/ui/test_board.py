@@ -256,3 +256,16 @@ def test_a_second_step_through_the_same_board_starts_from_nothing():
     assert board.logs.titles == ("db-1 · 1 line",)
     with pytest.raises(KeyError):
         board.row("web-1", "web")
+
+
+def test_the_host_count_leaves_out_the_local_machine():
+    board = feed(Board(interval=0), [
+        StepStarted("deploy"), StepStarted("build", ("local",)), HostStarted("local", "build"),
+        HostFinished("local", "build"), StepFinished("build", True, 1.0), StepStarted("boot", ("web-1", "web-2")),
+        HostStarted("web-1", "boot", "web"), HostStarted("web-2", "boot", "web")])
+    assert "2 hosts" in board.header.value
+
+
+def test_the_header_gives_the_steps_own_duration_as_its_report_does():
+    board = feed(Board(interval=0), [StepStarted("deploy", ("web-1",)), StepFinished("deploy", True, 12.4)])
+    assert "12.4 s" in board.header.value

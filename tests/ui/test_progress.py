@@ -92,3 +92,45 @@ def test_a_host_that_never_said_its_role_takes_the_report_s_word_for_any_role():
     report = Report("deploy", [HostOutcome("web-1", "web").fail(HostError("web-1", "connection refused"))])
     progress = run([StepStarted("deploy", ("web-1",)), StepFinished("deploy", False, 1.0, report)])
     assert progress.row("web-1").status == "step failed: connection refused"
+
+
+def test_a_planned_deploy_ends_every_row_planned_the_local_one_after_its_build_only(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import kamalnb
+    from kamalnb.events import Events
+
+    monkeypatch.setenv("KAMALNB_SANDBOX_ROOT", str(tmp_path))
+    hey = Path(__file__).resolve().parents[2] / "examples" / "hey" / "config" / "deploy.yml"
+    seen: list = []
+    kamalnb.load(hey).deploy(plan=True, ui="silent", events=Events(seen.append))
+    progress = StepProgress()
+    build_done = next(i for i, event in enumerate(seen) if isinstance(event, StepFinished) and event.step == "build")
+    for event in seen[:build_done + 1]:
+        progress.apply(event)
+    assert progress.row("local").state == "done" and progress.row("local").plan == ["build"]
+    for event in seen[build_done + 1:]:
+        progress.apply(event)
+    assert [(row.host, row.state) for row in progress.rows] == [
+        ("local", "planned"), ("192.0.2.10", "planned"), ("192.0.2.11", "planned"), ("192.0.2.12", "planned")]
+    assert progress.host_order() == ["local", "192.0.2.10", "192.0.2.11", "192.0.2.12"]
+    assert progress.hosts == 3
+
+
+def test_an_unchecked_commands_stderr_and_exit_status_are_an_answer_not_an_error():
+    from kamalnb.events import CommandRan, OutputLine
+
+    progress = StepProgress()
+    for event in [StepStarted("build", ("local",)),
+                  OutputLine("local", "stderr", "docker: unknown command: docker buildx", "docker buildx version",
+                             checked=False),
+                  CommandRan("local", "docker buildx version", 1, 0.1, checked=False),
+                  OutputLine("local", "stderr", "no space left on device", "docker build"),
+                  CommandRan("local", "docker build", 1, 2.0)]:
+        progress.apply(event)
+    assert list(progress.logs["local"].lines) == [
+        ("stdout", "docker: unknown command: docker buildx"),
+        ("stdout", "exit 1 (an answer the step expects)"),
+        ("stderr", "no space left on device"),
+        ("stderr", "exit 1 after 2.0 s"),
+    ]

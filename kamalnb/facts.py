@@ -330,14 +330,16 @@ def parse_audit_line(line: str, destination: str | None = None) -> AuditEntry:
 # -- the reads of the app's containers ----------------------------------------------------
 
 def running_version(app: Any) -> Read[str | None]:
-    """The version a role runs on a host as Kamal decides it (`app`: commands.App)."""
-    return Read("running_version", app.current_running_version(), lambda r: without_replaced(_stdout(r)) or None)
+    """The version a role runs on a host as Kamal decides it (`app`: commands.App). A
+    container a redeploy renamed aside answers `<version>_replaced_<hex>`: that name is what
+    stops it, so it is kept here; displays strip it with `without_replaced`."""
+    return Read("running_version", app.current_running_version(), lambda r: _stdout(r) or None)
 
 
 def running_versions(app: Any) -> Read[list[str]]:
-    """Every version of the role with a running container on the host."""
-    return Read("running_versions", app.list_versions(),
-                lambda r: list(dict.fromkeys(without_replaced(word) for word in _words(r))))
+    """Every version of the role with a running container on the host (a renamed-aside one
+    as `<version>_replaced_<hex>`, so that it can be stopped as stale)."""
+    return Read("running_versions", app.list_versions(), _words)
 
 
 def container_id(app: Any, version: str) -> Read[str | None]:

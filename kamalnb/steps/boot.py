@@ -171,7 +171,7 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
                 context.audit(host, f"Renaming container {version} to {replaced}", role=role.name)
                 run(app.rename_container(version, replaced))
             old_version = executor.read(host, facts.running_version(app))
-            outcome.version_before = old_version
+            outcome.version_before = facts.without_replaced(old_version) if old_version else None
             context.check_cancelled(host)
             context.audit(host, f"Booted app version {version}", role=role.name)
             run(app.ensure_env_directory())

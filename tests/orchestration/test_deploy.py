@@ -110,6 +110,17 @@ def test_a_redeploy_touches_neither_the_proxy_container_nor_prune(project, deplo
     assert project.hook_names()[:2] == ["pre-connect", "pre-deploy"] and project.hook_names()[-1] == "post-deploy"
 
 
+def test_a_redeploy_of_the_running_version_stops_the_container_it_renamed_aside(project, deployed):
+    executor = deployed
+    report = project.load("v1").deploy(skip_push=True, executor=executor, ui="silent")
+    assert report.ok
+    assert {(o.version_before, o.version_after) for o in report if o.role == "web"} == {("v1", "v1")}
+    for host in HOSTS:
+        renamed = [c for c in executor.host(host).containers.values() if "_replaced_" in c.name and c.role == "web"]
+        assert len(renamed) == 1 and renamed[0].state != "running"
+        assert executor.host(host).state_of("sample-web-v1") == "running"
+
+
 def test_a_rollback_boots_the_earlier_containers_again(project, deployed):
     executor = deployed
     project.load("v2").deploy(skip_push=True, executor=executor, ui="silent")

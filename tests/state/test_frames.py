@@ -64,11 +64,13 @@ def test_a_container_renamed_aside_by_a_redeploy_keeps_its_version_and_shows_as_
     ]
 
 
-def test_running_versions_are_read_without_the_suffix_of_a_container_renamed_aside(app) -> None:
+def test_running_versions_keep_the_name_of_a_container_renamed_aside_so_it_can_be_stopped(app) -> None:
     commands = AppCommands(app.config, app.config.roles[0])
     read_one, read_all = facts.running_version(commands), facts.running_versions(commands)
-    assert read_one.parse(Result(H1, "", 0, "v2_replaced_0123456789abcdef\n")) == "v2"
-    assert read_all.parse(Result(H1, "", 0, "v2\nv2_replaced_0123456789abcdef\nv1\n")) == ["v2", "v1"]
+    assert read_one.parse(Result(H1, "", 0, "v2_replaced_0123456789abcdef\n")) == "v2_replaced_0123456789abcdef"
+    assert read_all.parse(Result(H1, "", 0, "v2\nv2_replaced_0123456789abcdef\n")) == [
+        "v2", "v2_replaced_0123456789abcdef"]
+    assert facts.without_replaced("v2_replaced_0123456789abcdef") == "v2"
 
 
 def test_containers_honour_the_role_selection(tmp_path) -> None:

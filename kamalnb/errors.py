@@ -91,9 +91,8 @@ class HostsFailed(KamalnbError):
     def __init__(self, what: str, errors: list[HostError]) -> None:
         self.what = what
         self.errors = list(errors)
-        hosts = ", ".join(dict.fromkeys(error.host for error in self.errors))
         causes = "\n".join(f"  {error.host}: {error.detail}" for error in self.errors)
-        super().__init__(f"{what} failed on {hosts}:\n{causes}")
+        super().__init__(f"{what} failed on {', '.join(self.hosts)}:\n{causes}")
 
     @property
     def hosts(self) -> list[str]:

@@ -391,9 +391,9 @@ class StepRecorder:
         """Record as failed every item of a fan-out that raised instead of recording its own
         outcome (one interrupted before it started, a failure outside `host()`)."""
         for item, error in outcomes.errors.items():
-            host, role = (item[0], getattr(item[1], "name", item[1])) if isinstance(item, tuple) else (item, None)
+            role = getattr(item[1], "name", item[1]) if isinstance(item, tuple) else None
             with self._lock:
-                self.report.add(HostOutcome(host, role=role, status="failed", error=error))
+                self.report.add(HostOutcome(error.host, role=role, status="failed", error=error))
 
     def finish(self) -> Report:
         """The report, after emitting StepFinished."""

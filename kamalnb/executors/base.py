@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,10 @@ class Executor(Protocol):
         """Ask `host` one question (`kamalnb.facts`) and return the parsed answer; an answer
         that makes no sense is that host's HostError."""
 
+    def forward_to_local(self, host: str, port: int) -> AbstractContextManager[None]:
+        """While open, a connection to 127.0.0.1:`port` on `host` reaches 127.0.0.1:`port` on
+        this machine (`ssh -R`): how hosts pull from Kamal's local registry."""
+
     def run_all(
         self, hosts: Iterable[str], command: Command, *, timeout: float | None = None, check: bool = True
     ) -> Outcomes[str, Result]:
@@ -114,6 +119,10 @@ def content_bytes(content: Content) -> bytes:
     if isinstance(content, str):
         return content.encode()
     return bytes(content)
+
+
+def forward_label(port: int) -> str:
+    return f"ssh -R 127.0.0.1:{port}:127.0.0.1:{port}"
 
 
 def upload_label(path: str, size: int, mode: int) -> str:

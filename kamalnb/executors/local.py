@@ -8,6 +8,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO
 
@@ -119,6 +120,9 @@ class LocalExecutor(BaseExecutor):
             self._finished(host, display, 1, started, t0, "", str(error), check=False)
             raise HostError(host, f"cannot write {path}: {error.strerror or error}") from None
         return self._finished(host, display, 0, started, t0, "", "", check=False)
+
+    def forward_to_local(self, host: str, port: int) -> AbstractContextManager[None]:
+        return nullcontext()  # this machine's loopback is already the local one
 
     def http(
         self,

@@ -18,13 +18,14 @@ at the command's text; a fact not given is read from an empty, successful answer
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from kamalnb.commands.base import Command, HttpRequest
 from kamalnb.events import Events
-from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, upload_label
+from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, forward_label, upload_label
 from kamalnb.results import Result
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class Answer:
 @dataclass(frozen=True)
 class Planned:
     host: str
-    kind: Literal["run", "upload", "http"]
+    kind: Literal["run", "upload", "http", "forward"]
     text: str
 
 
@@ -100,6 +101,14 @@ class PlanExecutor(BaseExecutor):
         started, t0 = self._started(host, display)
         self.planned.append(Planned(host, "upload", display))
         return self._finished(host, display, 0, started, t0, "", "", check=False)
+
+    @contextmanager
+    def forward_to_local(self, host: str, port: int) -> Iterator[None]:
+        display = forward_label(port)
+        started, t0 = self._started(host, display)
+        self.planned.append(Planned(host, "forward", display))
+        self._finished(host, display, 0, started, t0, "", "", check=False)
+        yield
 
     def http(
         self,

@@ -24,7 +24,8 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from kamalnb.executors.base import (
     HttpResponse,
     LineSplitter,
     content_bytes,
+    forward_label,
     upload_label,
 )
 from kamalnb.executors.settings import SshSettings, settings_from_config
@@ -69,6 +71,7 @@ _PARAMIKO_LEVELS = {
 _DEFAULT_IDENTITIES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
 _SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
 _CHUNK = 65536
+FORWARD_ADDRESS = "127.0.0.1"
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -360,6 +363,33 @@ class SshExecutor(BaseExecutor):
             raise HostError(host, f"cannot reach {address}:{port} from {host}: {error.text}") from None
         except (paramiko.SSHException, EOFError, OSError) as error:
             raise HostError(host, f"cannot open a tunnel to {address}:{port}: {error}") from None
+
+    @contextmanager
+    def forward_to_local(self, host: str, port: int) -> Iterator[None]:
+        display = forward_label(port)
+        started, t0 = self._started(host, display)
+        transport = self._connection(host).transport()
+
+        def accept(channel: paramiko.Channel, origin: object, server: object) -> None:
+            # Called on the transport's own thread, which must go on reading packets.
+            threading.Thread(target=_splice_to_local, args=(channel, port), daemon=True,
+                             name=f"kamalnb-forward-{host}").start()
+
+        try:
+            transport.request_port_forward(FORWARD_ADDRESS, port, handler=accept)
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+            raise HostError(host, f"cannot forward 127.0.0.1:{port} on {host} to this machine ({display}): "
+                                  f"{error or 'refused by the server'}; free that port on {host}, or allow "
+                                  "TCP forwarding (AllowTcpForwarding) in its sshd") from None
+        self._finished(host, display, 0, started, t0, "", "", check=False)
+        try:
+            yield
+        finally:
+            try:
+                transport.cancel_port_forward(FORWARD_ADDRESS, port)
+            except (paramiko.SSHException, EOFError, OSError):
+                pass  # the connection is gone, and its forward with it
 
     def http(
         self,
@@ -671,6 +701,35 @@ class SshExecutor(BaseExecutor):
         line = f"umask 077 && cat > {quoted} && chmod {mode:04o} {quoted}"
         display = upload_label(path, len(data), mode)
         return self._execute(host, line, display, data, None, check=True)
+
+
+def _splice_to_local(channel: paramiko.Channel, port: int) -> None:
+    """Copy bytes both ways between a forwarded channel and 127.0.0.1:`port` here until
+    either side closes."""
+    try:
+        local = socket.create_connection((FORWARD_ADDRESS, port), timeout=10)
+    except OSError:
+        channel.close()  # nothing listens here: the host's client sees the connection refused
+        return
+    local.settimeout(None)
+    try:
+        while True:
+            readable, _, _ = select.select([channel, local], [], [])
+            if channel in readable:
+                data = channel.recv(_CHUNK)
+                if not data:
+                    break
+                local.sendall(data)
+            if local in readable:
+                data = local.recv(_CHUNK)
+                if not data:
+                    break
+                channel.sendall(data)
+    except OSError:
+        pass  # either side reset: both are closed below
+    finally:
+        local.close()
+        channel.close()
 
 
 def _drain(channel: paramiko.Channel, out: LineSplitter, err: LineSplitter) -> None:

@@ -41,6 +41,8 @@ ROOT = Path(os.environ.get("KAMALNB_SANDBOX_ROOT", "/var/lib/kamalnb"))
 DEFAULT_SUBNET = "10.231.0.0/24"
 REGISTRY_PORT = 5000
 FIRST_HOST_OFFSET = 11
+# The laptop engine's containers: .224 to .255 of the subnet, above every host.
+LAPTOP_ADDRESSES_OFFSET = 224
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class Sandbox:
                 network = ipaddress.IPv4Network(self._subnet)
             except ValueError as error:
                 raise SandboxError(f"--subnet {self._subnet!r} is not an IPv4 network ({error})") from None
-            if network.num_addresses < FIRST_HOST_OFFSET + self.host_count + 1:
+            if network.num_addresses < 256:  # hosts from .11, the laptop's containers from .224
                 raise SandboxError(f"--subnet {network} is too small for {self.host_count} hosts; use a /24")
             return network
         taken = {s["subnet"] for s in self._all_states()}
@@ -362,10 +364,15 @@ class Sandbox:
     def _start_laptop(self) -> int:
         laptop = self.dir / "laptop"
         laptop.mkdir(parents=True, exist_ok=True)
-        # No bridge and no iptables: the laptop only builds and pushes, and must not touch
-        # the root namespace's firewall or a docker0 another engine may own.
+        # The sandbox's bridge, with addresses of its own at the top of the subnet, and no
+        # iptables: the laptop must not touch the root namespace's firewall or a docker0
+        # another engine may own. A published port (Kamal's local registry) is then served by
+        # Docker's userland proxy on this machine's loopback.
+        subnet = ipaddress.IPv4Network(self._choose_subnet())
+        laptop_range = ipaddress.IPv4Network(f"{subnet.network_address + LAPTOP_ADDRESSES_OFFSET}/27")
         argv = [*self._dockerd_argv(laptop, f"kamalnb-{self.name}-laptop"),
-                "--bridge", "none", "--iptables=false", "--ip-masq=false"]
+                "--bridge", self.bridge, "--fixed-cidr", str(laptop_range),
+                "--iptables=false", "--ip-masq=false"]
         return start_daemon(argv, laptop / "dockerd.log")
 
     def _prepare_mount_root(self) -> None:

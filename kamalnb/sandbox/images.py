@@ -33,6 +33,13 @@ REDIS_REPOSITORY = "kamalnb/redis"
 # Debian installs the server as a link to redis-check-rdb, which acts on the name it runs as.
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"
+# Kamal's local registry (`registry.server: localhost:PORT`) runs this image on the deploying
+# machine; the sandbox's laptop engine gets it made from Debian's registry binary.
+LOCAL_REGISTRY_IMAGE = "registry:3"
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+LOCAL_REGISTRY_CONFIG = (b"version: 0.1\nlog:\n  level: warn\n"
+                         b"storage:\n  filesystem:\n    rootdirectory: /var/lib/registry\n"
+                         b"  delete:\n    enabled: true\nhttp:\n  addr: :5000\n")
 
 
 MIN_CADDY = (2, 7)
@@ -104,12 +111,13 @@ def _busybox_tree(tar: tarfile.TarFile) -> None:
     tar.addfile(info, io.BytesIO(passwd))
 
 
-def _import(sandbox: Sandbox, tree: Path, reference: str, changes: list[str]) -> None:
+def _import(sandbox: Sandbox, tree: Path, reference: str, changes: list[str], *, push: bool = True) -> None:
     argv = ["import"]
     for change in changes:
         argv += ["--change", change]
     sandbox.laptop_docker(*argv, str(tree), reference)
-    sandbox.laptop_docker("push", reference)
+    if push:
+        sandbox.laptop_docker("push", reference)
 
 
 def build_and_push(sandbox: Sandbox) -> None:
@@ -157,6 +165,22 @@ def build_and_push(sandbox: Sandbox) -> None:
                 "EXPOSE 6379",
                 'CMD ["/usr/bin/redis-server", "--protected-mode", "no", "--dir", "/data", "--appendonly", "yes"]',
             ])
+
+        if sandbox.laptop_docker("image", "inspect", LOCAL_REGISTRY_IMAGE, check=False).returncode != 0:
+            tree = Path(tmp) / "registry.tar"
+            with tarfile.open(tree, "w") as tar:
+                _busybox_tree(tar)
+                for directory in ("lib", "lib64", "etc/distribution", "var/lib/registry"):
+                    _add_dir(tar, directory)
+                _add_file(tar, REGISTRY_BINARY, "usr/bin/registry")
+                _add_libraries(tar, [REGISTRY_BINARY], present={"lib", "lib64"})
+                info = tarfile.TarInfo("etc/distribution/config.yml")
+                info.size = len(LOCAL_REGISTRY_CONFIG)
+                tar.addfile(info, io.BytesIO(LOCAL_REGISTRY_CONFIG))
+            _import(sandbox, tree, LOCAL_REGISTRY_IMAGE, [
+                "EXPOSE 5000",
+                'CMD ["/usr/bin/registry", "serve", "/etc/distribution/config.yml"]',
+            ], push=False)
 
 
 def _add_libraries(tar: tarfile.TarFile, binaries: list[str], present: set[str]) -> None:

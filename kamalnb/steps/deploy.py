@@ -4,6 +4,7 @@ section 3.3), with the deploy lock, the audit log and the hooks."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,15 +15,13 @@ from kamalnb.errors import ConfigError, HostError
 from kamalnb.events import Phase
 from kamalnb.results import HostOutcome, Report, StepRecorder
 from kamalnb.steps import accessory as accessory_steps
-from kamalnb.steps import lock
+from kamalnb.steps import lock, server_ops
 from kamalnb.steps import proxy as proxy_steps
 from kamalnb.steps.boot import boot
 from kamalnb.steps.context import LOCAL, StepContext
 
 if TYPE_CHECKING:
     from kamalnb.config import Role
-
-DOCKER_INSTALL_HINT = "curl -fsSL https://get.docker.com | sh"
 
 
 # ---- build, push, pull ----------------------------------------------------------------------
@@ -37,9 +36,10 @@ def build(context: StepContext, *, no_cache: bool = False) -> Report:
         if not dockerfile.exists():
             raise HostError(LOCAL, f"no Dockerfile at {dockerfile}: create it, or set builder/dockerfile")
         local = context.local
-        login = Registry(config).login()
-        if login is not None:
-            outcome.record(local.run(LOCAL, login))
+        registry = Registry(config)
+        login = registry.login()
+        # A local registry is a container on this machine, started before the push as Kamal does.
+        outcome.record(local.run(LOCAL, registry.setup() if login is None else login))
         context.hook("pre-build")
         builder = builder_for(config, local_arch=_local_arch())
         buildx = local.read(LOCAL, facts.buildx_installed(Docker()))
@@ -79,29 +79,18 @@ def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
             context.audit(host, f"Pulled image with version {config.version}")
             if login is not None:
                 outcome.record(executor.run(host, login))
-            # Clearing any stale copy: where there is none, Docker's "No such image" is the
-            # expected answer, and a daemon that cannot remove one fails the pull next.
-            outcome.record(executor.run(host, builder.clean(), check=False))
-            outcome.record(executor.run(host, builder.pull()))
-            outcome.record(executor.run(host, builder.validate_image()))
+            # A local registry is reached from the host through its own SSH connection.
+            port = config.registry.local_port
+            with executor.forward_to_local(host, port) if port is not None else nullcontext():
+                # Clearing any stale copy: where there is none, Docker's "No such image" is the
+                # expected answer, and a daemon that cannot remove one fails the pull next.
+                outcome.record(executor.run(host, builder.clean(), check=False))
+                outcome.record(executor.run(host, builder.pull()))
+                outcome.record(executor.run(host, builder.validate_image()))
             outcome.version_after = config.version
 
     recorder.absorb(context.parallel(hosts, pull_on))
     return recorder.finish().raise_on_failure()
-
-
-# ---- server bootstrap ---------------------------------------------------------------
-
-def bootstrap(context: StepContext) -> None:
-    """Docker must be there: a clear error naming the install command when it is not."""
-    read = facts.docker_installed(Docker())
-    installed = context.parallel(context.config.specifics.hosts,
-                                 lambda host: context.executor.read(host, read)).check("Checking Docker")
-    missing = [host for host, ok in installed.items() if not ok]
-    if missing:
-        raise HostError(missing[0], f"Docker is not installed on {', '.join(sorted(missing))}: install it there "
-                                    f"(for example `{DOCKER_INSTALL_HINT}` as root), then run setup again")
-    context.hook("docker-setup")
 
 
 # ---- app boot ------------------------------------------------------------------------------------
@@ -248,5 +237,5 @@ def rollback(context: StepContext) -> Report:
 
 def setup(context: StepContext, *, skip_push: bool = False, no_cache: bool = False) -> Report:
     with lock.held(context):
-        bootstrap(context)
+        server_ops.bootstrap(context)
         return deploy(context, skip_push=skip_push, no_cache=no_cache, boot_accessories=True, step="setup")

@@ -42,13 +42,14 @@ import json
 import re
 import shlex
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
 from kamalnb.errors import HostError
 from kamalnb.events import Events
-from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, upload_label
+from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, forward_label, upload_label
 from kamalnb.results import Result
 
 Matcher = Union[str, "re.Pattern[str]", Callable[[str, str], bool]]
@@ -62,7 +63,7 @@ class Call:
     """One thing the orchestration asked of a host: a command, an upload or an HTTP request."""
 
     host: str
-    kind: Literal["run", "upload", "http"]
+    kind: Literal["run", "upload", "http", "forward"]
     text: str
 
 
@@ -557,6 +558,17 @@ class ScriptedExecutor(BaseExecutor):
             self.calls.append(Call(host, "http", text))
             rule = self._rule(host, "http", text)
         return self._answer(rule, host, text, lambda: self.host(host).http(method, address, port, path, data))
+
+    @contextmanager
+    def forward_to_local(self, host: str, port: int) -> Iterator[None]:
+        text = forward_label(port)
+        with self._lock:
+            self.calls.append(Call(host, "forward", text))
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.calls.append(Call(host, "forward", f"closed {text}"))
 
     def close(self) -> None:
         pass

@@ -25,13 +25,21 @@ def test_setup_names_a_host_unreachable_at_the_docker_check(project, executor):
     assert UNREACHABLE in str(failed.value)
 
 
-def test_setup_names_a_host_without_docker(project, executor):
+def test_setup_names_a_host_without_docker_that_cannot_install_it(project, executor):
     executor.on(re.compile(r"^docker -v$"), hosts=[UNREACHABLE], exit_status=127, stderr="sh: docker: not found\n")
+    executor.on(re.compile(r"EUID"), hosts=[UNREACHABLE], exit_status=1)
     with pytest.raises(KamalnbError) as failed:
         project.load("v1").setup(skip_push=True, executor=executor, ui="silent")
     assert f"Docker is not installed on {UNREACHABLE}" in str(failed.value)
     assert not executor.ran(r"^docker (pull|run) ")
     assert not executor.host(PRIMARY).lock_held(LOCK_DIR)
+
+
+def test_setup_installs_docker_where_it_is_missing_as_kamal_does(project, executor):
+    executor.on(re.compile(r"^docker -v$"), hosts=[UNREACHABLE], exit_status=127, stderr="sh: docker: not found\n")
+    assert project.load("v1").setup(skip_push=True, executor=executor, ui="silent").ok
+    assert executor.ran(r"get\.docker\.com", host=UNREACHABLE)
+    assert executor.ran(r"^docker run ", host=UNREACHABLE)
 
 
 def test_a_deploy_names_a_host_unreachable_at_the_stale_container_stop(project, deployed):

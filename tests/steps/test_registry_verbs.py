@@ -3,11 +3,15 @@ for the sandbox registry appear and disappear."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from kamalnb.commands.base import Command
 from kamalnb.errors import ConfigError
 from kamalnb.executors import SshExecutor
+from kamalnb.sandbox import images
+from kamalnb.sandbox.system import run
 
 pytestmark = pytest.mark.sandbox
 
@@ -45,3 +49,40 @@ def test_a_local_registry_refuses_login_and_logout(sample) -> None:
                "--name kamal-docker-registry registry:3" in plan.commands()
     finally:
         config.write_text(text)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening_on(sample, port: int) -> dict[str, bool]:
+    return {host.address: f"127.0.0.1:{port} " in run(["ip", "netns", "exec", host.netns, "ss", "-ltn"]).stdout
+            for host in sample.sandbox.hosts}
+
+
+def test_a_deploy_through_the_local_registry_reaches_the_hosts_over_ssh_only(sample) -> None:
+    port = free_port()
+
+    def local_registry(data: dict) -> None:
+        data["registry"] = {"server": f"localhost:{port}"}
+
+    version = sample.edit_config(local_registry)
+    app = sample.load()
+    try:
+        report = app.deploy(ui="silent")
+        assert report.ok
+        image = f"localhost:{port}/sample/app:{version}"
+        assert set(sample.serving().values()) == {version}
+        for host in sample.sandbox.hosts:
+            assert sample.sandbox.host_docker(host.address, "image", "inspect", image).returncode == 0
+        # The version reached the hosts from this machine's registry only, and every
+        # forward closed with the pull.
+        assert not images.registry_has(sample.sandbox, "sample/app", version)
+        assert not any(listening_on(sample, port).values())
+        planned = app.deploy(plan=True).commands(kind=None)
+        assert planned.count(f"ssh -R 127.0.0.1:{port}:127.0.0.1:{port}") == len(sample.sandbox.hosts)
+    finally:
+        app.registry.remove(ui="silent")
+    assert sample.sandbox.laptop_docker("container", "inspect", "kamal-docker-registry", check=False).returncode != 0

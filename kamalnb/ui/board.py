@@ -163,11 +163,7 @@ def _update_row(view: RowView, row: Row, now: float) -> None:
     state = row.state
     role = f" <span style='color:#616161'>{html.escape(row.role)}</span>" if row.role else ""
     view.label.value = f"<b>{html.escape(row.host)}</b>{role}"
-    total = float(row.total)
-    if view.bar.value > total:
-        view.bar.value = total
-    view.bar.max = total
-    view.bar.value = row.value
+    view.bar.value = row.reached
     view.bar.bar_style = BAR_STYLES[state]
     color = _STATE_COLORS.get(state)
     text = html.escape(row.status)

@@ -57,6 +57,7 @@ class Row:
     finished: float | None = None
     final: State | None = None
     revision: int = 0
+    reached: float = 0.0
 
     @property
     def label(self) -> str:
@@ -88,6 +89,14 @@ class Row:
         value = sum(1 for phase in self.done if phase in self.plan) + (0.5 if self.running else 0.0)
         return min(value, float(self.total))
 
+    def _advance(self) -> None:
+        """`reached`, the share of the row done as a bar shows it, only grows: a phase
+        not expected ahead (a proxy boot, a retry) lengthens the plan without moving the
+        bar back. Where no phase is known ahead, one more may always come until the step ends."""
+        more = 0 if self.expected or self.final is not None else 1
+        self.reached = max(self.reached, self.value / (self.total + more))
+        self.revision += 1
+
     @property
     def status(self) -> str:
         state = self.state
@@ -118,7 +127,7 @@ class Row:
         if self.started is None:
             self.started = now
         self.finished = None
-        self.revision += 1
+        self._advance()
 
     def complete(self, phase: str, ok: bool, error: str | None, now: float) -> None:
         """A phase ended; the first failure is the one the row shows."""
@@ -135,7 +144,7 @@ class Row:
             self.failure = (phase, error or "")
         if not self.running and (self.failure is not None or self.state == "done"):
             self.finished = now
-        self.revision += 1
+        self._advance()
 
     def settle(self, final: State, now: float, message: str = "") -> None:
         """How the row ended, decided when its step ended."""
@@ -147,7 +156,7 @@ class Row:
             self.final = final
         if self.finished is None and self.started is not None:
             self.finished = now
-        self.revision += 1
+        self._advance()
 
 
 @dataclass

@@ -27,18 +27,18 @@ def test_bars_move_through_the_boot_phases_half_a_phase_at_each_start():
     board = Board(interval=0)
     feed(board, [StepStarted("deploy", ("web-1",)), HostStarted("web-1", "connect")])
     bar = board.row("web-1").bar
-    assert (bar.value, bar.max, bar.bar_style) == (0.5, 7.0, "")
+    assert (bar.value, bar.max, bar.bar_style) == (0.5 / 7, 1.0, "")
     assert board.row("web-1").status.value == "connect…"
 
     feed(board, [HostFinished("web-1", "connect"), HostStarted("web-1", "pull", "web")])
     row = board.row("web-1", "web")
     assert row.bar is bar
-    assert bar.value == 1.5
+    assert bar.value == 1.5 / 7
     assert row.status.value == "pull…"
     assert "<b>web-1</b>" in row.label.value and "web" in row.label.value
 
     feed(board, [HostFinished("web-1", "pull", "web")])
-    assert bar.value == 2.0
+    assert bar.value == 2 / 7
     assert row.status.value == "pull ✓"
 
 
@@ -48,9 +48,9 @@ def test_a_recorded_deploy_ends_with_green_and_red_bars_and_the_failure_in_the_s
 
     web1, web2, workers = board.row("web-1", "web"), board.row("web-2", "web"), board.row("workers-1", "workers")
     assert [view.box for view in (web1, web2, workers)] == list(board.rows_box.children)
-    assert (web1.bar.value, web1.bar.max, web1.bar.bar_style) == (7.0, 7.0, "success")
-    assert (web2.bar.value, web2.bar.bar_style) == (3.0, "danger")
-    assert (workers.bar.value, workers.bar.bar_style) == (7.0, "success")
+    assert (web1.bar.value, web1.bar.max, web1.bar.bar_style) == (1.0, 1.0, "success")
+    assert (web2.bar.value, web2.bar.bar_style) == (3.5 / 7, "danger")  # it stops where it failed
+    assert (workers.bar.value, workers.bar.bar_style) == (1.0, "success")
     assert "done" in web1.status.value
     assert "health failed: container app-web-v2 did not become healthy within 30 s" in web2.status.value
     assert "FAILED" in board.header.value and "3 hosts" in board.header.value
@@ -89,7 +89,7 @@ def test_a_successful_deploy_turns_every_bar_green_and_full():
     board = feed(Board(interval=0), events)
     for host in ("web-1", "web-2"):
         view = board.row(host, "web")
-        assert (view.bar.value, view.bar.max, view.bar.bar_style) == (7.0, 7.0, "success")
+        assert (view.bar.value, view.bar.max, view.bar.bar_style) == (1.0, 1.0, "success")
     assert "done" in board.header.value
     assert [view.status.value for view in map(board.row, ("web-1", "web-2"), ("web", "web"))] == [
         "<span style='color:#2e7d32'>done</span>"] * 2
@@ -102,21 +102,34 @@ def test_a_host_not_announced_gets_a_row_when_it_appears():
     assert board.row("web-1").status.value == "waiting"
 
 
-def test_a_step_with_phases_not_known_ahead_scales_its_bars_to_those_seen():
+def test_a_step_with_phases_not_known_ahead_fills_its_bars_only_when_it_ends():
     board = Board(interval=0)
     feed(board, [StepStarted("app exec", ("web-1",)), HostStarted("web-1", "exec", "web")])
     bar = board.row("web-1", "web").bar
-    assert (bar.value, bar.max) == (0.5, 1.0)
+    assert (bar.value, bar.max) == (0.25, 1.0)
     board(HostFinished("web-1", "exec", "web"))
-    assert (bar.value, bar.bar_style) == (1.0, "")
+    assert (bar.value, bar.bar_style) == (0.5, "")
     board(StepFinished("app exec", True, 1.0))
-    assert bar.bar_style == "success"
+    assert (bar.value, bar.bar_style) == (1.0, "success")
+
+
+def test_a_phase_not_expected_ahead_never_moves_a_bar_back():
+    board = Board(interval=0)
+    feed(board, [StepStarted("deploy", ("web-1",)), HostStarted("web-1", "pull", "web"),
+                 HostFinished("web-1", "pull", "web"), HostStarted("web-1", "boot", "web"),
+                 HostFinished("web-1", "boot", "web")])
+    bar = board.row("web-1", "web").bar
+    before = bar.value
+    board(HostStarted("web-1", "retry", "web"))
+    assert bar.value >= before
+    board(HostFinished("web-1", "retry", "web"))
+    assert bar.value >= before
 
 
 def test_phases_given_to_the_board_scale_the_bars():
     board = Board(interval=0, phases=("lock", "build", "push"))
     feed(board, [StepStarted("build", ()), HostStarted("local", "build")])
-    assert (board.row("local").bar.value, board.row("local").bar.max) == (0.5, 3.0)
+    assert (board.row("local").bar.value, board.row("local").bar.max) == (0.5 / 3, 1.0)
 
 
 def test_elapsed_times_come_from_the_clock():
@@ -206,7 +219,7 @@ def test_events_from_many_threads_at_once_end_in_the_right_state():
         if host == "web-3":
             assert view.bar.bar_style == "danger" and "health failed: unhealthy" in view.status.value
         else:
-            assert (view.bar.value, view.bar.bar_style) == (float(len(BOOT_PHASES)), "success")
+            assert (view.bar.value, view.bar.bar_style) == (1.0, "success")
         stdout = [output["text"] for output in board.log(host).outputs if output["name"] == "stdout"]
         assert "".join(stdout).splitlines() == [f"{phase} {n}" for phase in BOOT_PHASES for n in range(20)]
     board.close()

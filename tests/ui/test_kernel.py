@@ -63,4 +63,4 @@ def test_a_headless_kernel_keeps_the_final_report_in_the_cell_outputs():
     assert summary["data"]["text/plain"].startswith("deploy: 2 ok, 1 failed")
     widget_state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     bars = [model["state"] for model in widget_state.values() if model["model_name"] == "FloatProgressModel"]
-    assert sorted((bar["value"], bar["bar_style"]) for bar in bars) == [(3.0, "danger"), (7.0, "success"), (7.0, "success")]
+    assert sorted((bar["value"], bar["bar_style"]) for bar in bars) == [(0.5, "danger"), (1.0, "success"), (1.0, "success")]

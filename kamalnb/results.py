@@ -289,7 +289,8 @@ class Report:
         }
         return [values[column] for column in columns]
 
-    def __str__(self) -> str:
+    def table(self) -> str:
+        """The per-host rows as plain text, under a header line."""
         columns = self._columns()
         header = [_HEADINGS.get(column, column) for column in columns]
         rows = []
@@ -298,10 +299,11 @@ class Report:
             cells[-1] = _first_line(cells[-1], _ERROR_WIDTH)
             rows.append(cells)
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(columns))]
-        lines = [self.summary()]
-        for row in [header, *rows]:
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        return "\n".join(lines)
+        return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+                         for row in [header, *rows])
+
+    def __str__(self) -> str:
+        return f"{self.summary()}\n{self.table()}"
 
     __repr__ = __str__
 

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from kamalnb.cli.config_cmds import load_from_args
+from kamalnb.cli.config_cmds import load_from_args, print_result
 from kamalnb.cli.server import print_outputs
 from kamalnb.commands import Accessory as AccessoryCommands
 from kamalnb.errors import ConfigError
@@ -88,12 +88,7 @@ def _verbs(args: argparse.Namespace) -> AccessoryVerbs:
 
 
 def _report(args: argparse.Namespace, call: Any, verbs: AccessoryVerbs | None = None) -> int:
-    from kamalnb.steps.plan import Plan
-
-    value = call(verbs or _verbs(args))
-    if not args.quiet or isinstance(value, Plan):
-        print(value)
-    return 0
+    return print_result(args, call(verbs or _verbs(args)))
 
 
 def _details(args: argparse.Namespace) -> int:

@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 
 
 def print_result(args: argparse.Namespace, value: Any) -> int:
-    """Print what a verb returned, unless -q; a plan is what was asked for, printed even with -q."""
+    """Print what a verb returned, unless -q; a plan is what was asked for, printed even with -q.
+    A report's summary line was the progress display's last line: only its table follows."""
+    from kamalnb.results import Report
     from kamalnb.steps.plan import Plan
 
-    if not args.quiet or isinstance(value, Plan):
+    if isinstance(value, Report) and not args.quiet:
+        print(value.table())
+    elif not args.quiet or isinstance(value, Plan):
         print(value)
     return 0
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from kamalnb.cli.config_cmds import load_from_args, print_listing
+from kamalnb.cli.config_cmds import load_from_args, print_listing, print_result
 from kamalnb.errors import ConfigError
 
 
@@ -71,17 +71,12 @@ def remove_command(args: argparse.Namespace) -> int:
         answer = input("This will remove all containers and images. Are you sure? [y, N] ")
         if answer.strip().lower() not in ("y", "yes"):
             return 0
-    result = app.remove(confirm=True, plan=args.plan)
-    print(result)
-    return 0
+    return print_result(args, app.remove(confirm=True, plan=args.plan))
 
 
 def prune_command(args: argparse.Namespace) -> int:
     app = load_from_args(args)
-    result = app.prune(args.prune_command, retain=getattr(args, "retain", None), plan=args.plan)
-    if args.plan or not args.quiet:
-        print(result)
-    return 0
+    return print_result(args, app.prune(args.prune_command, retain=getattr(args, "retain", None), plan=args.plan))
 
 
 def docs_command(args: argparse.Namespace) -> int:
@@ -93,7 +88,4 @@ def docs_command(args: argparse.Namespace) -> int:
 def registry_command(args: argparse.Namespace) -> int:
     app = load_from_args(args)
     verb = getattr(app.registry, args.registry_command)
-    result = verb(skip_local=args.skip_local, skip_remote=args.skip_remote, plan=args.plan)
-    if args.plan or not args.quiet:
-        print(result)
-    return 0
+    return print_result(args, verb(skip_local=args.skip_local, skip_remote=args.skip_remote, plan=args.plan))

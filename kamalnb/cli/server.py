@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from kamalnb.cli.config_cmds import load_from_args
+from kamalnb.cli.config_cmds import load_from_args, print_result
 from kamalnb.commands.base import run_over_ssh
 from kamalnb.errors import ConfigError
 from kamalnb.results import Outputs
@@ -29,10 +29,7 @@ def register(subparsers: Any, add_command: Any) -> None:
 
 
 def bootstrap_command(args: argparse.Namespace) -> int:
-    result = load_from_args(args).server.bootstrap(plan=args.plan)
-    if args.plan or not args.quiet:
-        print(result)
-    return 0
+    return print_result(args, load_from_args(args).server.bootstrap(plan=args.plan))
 
 
 def exec_command(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ class TextListener:
         self.verbose = verbose
         self.quiet = quiet
         self._lock = threading.Lock()
+        self._steps: list[str] = []
 
     def __call__(self, event: Event) -> None:
         line = self.format(event)
@@ -47,6 +48,8 @@ class TextListener:
 
     def format(self, event: Event) -> str | None:
         """The line for `event`, or None when this verbosity skips it."""
+        if isinstance(event, StepStarted | StepFinished) and self._nested_namesake(event):
+            return None  # a step run inside one of its own name: the outer step says it, once
         if isinstance(event, StepStarted):
             if self.quiet:
                 return None
@@ -78,6 +81,17 @@ class TextListener:
             outcome = event.report.tally() if isinstance(event.report, Report) else ("ok" if event.ok else "FAILED")
             return f"{event.step}: {outcome} in {event.duration:.1f} s"
         return None
+
+
+    def _nested_namesake(self, event: StepStarted | StepFinished) -> bool:
+        with self._lock:
+            if isinstance(event, StepStarted):
+                self._steps.append(event.step)
+                return self._steps.count(event.step) > 1
+            nested = self._steps.count(event.step) > 1
+            if event.step in self._steps:
+                del self._steps[len(self._steps) - 1 - self._steps[::-1].index(event.step)]
+            return nested
 
 
 def _who(host: str, role: str | None) -> str:

@@ -101,6 +101,27 @@ def test_text_listener_default_is_concise():
     ]
 
 
+def test_a_step_inside_one_of_its_own_name_is_said_once_with_the_outer_duration():
+    inner = Report("accessory reboot", [HostOutcome("h1")])
+    printed = lines(
+        TextListener(),
+        StepStarted("accessory reboot"),
+        StepStarted("pull", ("h1",)),
+        StepFinished("pull", ok=True, duration=0.5),
+        StepStarted("accessory reboot", ("h1",)),
+        HostFinished("h1", "start", "redis", ok=True, duration=1.0),
+        StepFinished("accessory reboot", ok=True, duration=1.5, report=inner),
+        StepFinished("accessory reboot", ok=True, duration=2.0, report=inner),
+    )
+    assert printed == [
+        "accessory reboot",
+        "pull on h1",
+        "pull: ok in 0.5 s",
+        "  [h1] redis start: ok (1.0 s)",
+        "accessory reboot: 1 ok in 2.0 s",
+    ]
+
+
 def test_text_listener_verbose_shows_commands_and_output():
     printed = lines(
         TextListener(verbose=True),

@@ -104,9 +104,14 @@ def listener_for(
     scaled to (by default the boot phases for deploys, otherwise the phases seen).
     """
     mode = _check(ui or "auto", "ui")
+    shell = ipython_shell()
+    if in_kernel(shell):
+        from kamalnb.ui.notebook import show_errors_as_messages
+
+        show_errors_as_messages(shell)
     if mode == "auto":
         mode = "quiet" if quiet else detect(environ)
-    if mode in ("widgets", "html") and display is None and ipython_shell() is None:
+    if mode in ("widgets", "html") and display is None and shell is None:
         # Nothing could show a notebook display here (KAMALNB_UI=widgets in a terminal).
         mode = "text"
     if mode in ("widgets", "html"):

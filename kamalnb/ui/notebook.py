@@ -6,13 +6,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kamalnb.events import Event, StepStarted
 from kamalnb.ui.summary import Display, Summary, kernel_display
 
 if TYPE_CHECKING:
     from kamalnb.ui.board import Board
+
+
+def show_errors_as_messages(shell: Any) -> None:
+    """kamalnb's errors name the problem and the fix; in a kernel they show as that message,
+    not under a traceback of kamalnb's internals. The cell still fails (Run All stops there)."""
+    from kamalnb.errors import KamalnbError
+
+    def show(shell: Any, kind: type[BaseException], error: BaseException, traceback: Any,
+             tb_offset: int | None = None) -> None:
+        shell._showtraceback(kind, error, [f"\x1b[0;31m{kind.__name__}\x1b[0m: {error}"])
+
+    if KamalnbError not in getattr(shell, "custom_exceptions", ()):
+        shell.set_custom_exc((KamalnbError,), show)
 
 
 class NotebookListener:

@@ -64,3 +64,26 @@ def test_a_headless_kernel_keeps_the_final_report_in_the_cell_outputs():
     widget_state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     bars = [model["state"] for model in widget_state.values() if model["model_name"] == "FloatProgressModel"]
     assert sorted((bar["value"], bar["bar_style"]) for bar in bars) == [(0.5, "danger"), (1.0, "success"), (1.0, "success")]
+
+
+FAILING = """
+from kamalnb.errors import HostError
+from kamalnb.ui import listener_for
+
+listener_for().close()
+raise HostError("web-1", "Docker is not running: start it with `systemctl start docker`")
+"""
+
+
+def test_in_a_kernel_kamalnb_errors_show_their_message_and_no_traceback():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(FAILING), nbformat.v4.new_code_cell("raise ValueError('other')")]
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True)
+    client.execute()
+
+    error = notebook.cells[0].outputs[-1]
+    assert (error["output_type"], error["ename"]) == ("error", "HostError")
+    assert error["traceback"] == ["\x1b[0;31mHostError\x1b[0m: web-1: Docker is not running: start it with "
+                                  "`systemctl start docker`"]
+    other = notebook.cells[1].outputs[-1]
+    assert other["ename"] == "ValueError" and len(other["traceback"]) > 1  # other errors keep theirs

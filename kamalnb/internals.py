@@ -111,26 +111,28 @@ class CommandLog:
 
 
 def host_paths(app: App) -> pandas.DataFrame:
-    """Where Kamal keeps its state on a host, relative to the login user's home."""
+    """Where Kamal keeps its state on a host (relative to the login user's home) and on
+    which hosts, indexed by a short name: `host_paths(app).loc["lock", "path"]`."""
+    import pandas as pd
+
     from kamalnb.commands import Lock
     from kamalnb.commands.auditor import Auditor
-    from kamalnb.frames import frame
+    from kamalnb.frames import Frame
     from kamalnb.proxy.caddy_config import CONFIG_DIR
 
     config = app.config
     lock = Lock(config)
-    audit = Auditor(config, recorded_at=datetime.now(UTC), performer="").audit_log_file
-    rows: list[dict[str, Any]] = [
-        {"what": f"env file of the {role.name} role", "path": role.secrets_path, "hosts": ", ".join(role.hosts)}
-        for role in config.roles]
-    rows += [
-        {"what": "deploy lock (a directory)", "path": lock.lock_dir, "hosts": config.primary_host},
-        {"what": "the lock's details", "path": lock.details_file, "hosts": config.primary_host},
-        {"what": "audit log", "path": audit, "hosts": ", ".join(config.all_hosts)},
-        {"what": "proxy configuration (kamalnb's Caddy)", "path": CONFIG_DIR,
-         "hosts": ", ".join(config.specifics.proxy_hosts)},
-    ]
-    return frame(rows, ["what", "path", "hosts"])
+    primary = [config.primary_host or ""]
+    rows = {f"env file ({role.name})": (role.secrets_path, role.hosts) for role in config.roles}
+    rows.update({
+        "lock": (lock.lock_dir, primary),
+        "lock details": (lock.details_file, primary),
+        "audit log": (Auditor(config, recorded_at=datetime.now(UTC), performer="").audit_log_file, config.all_hosts),
+        "proxy config": (CONFIG_DIR, config.proxy_hosts),
+    })
+    return Frame({"path": [path for path, _ in rows.values()],
+                  "hosts": [", ".join(filter(None, hosts)) for _, hosts in rows.values()]},
+                 index=pd.Index(list(rows), name="what"))
 
 
 def by_phase(table: pandas.DataFrame) -> pandas.DataFrame:
@@ -296,16 +298,16 @@ class CordDemo:
         """Remove the container and its cord directory."""
         return self._run("remove")
 
-    def wait_for(self, wanted: str, *, timeout: float = 30, every: float = 0.5) -> pandas.DataFrame:
+    def wait_for(self, wanted: str, *, timeout: float = 30, every: float = 0.5) -> pandas.DataFrame | None:
         """Poll the health status until it is `wanted` (or `timeout` seconds pass); the
-        table of what each poll answered, seconds counted from `start()`. In plan mode,
-        the command that would poll."""
+        table of what each poll answered, seconds counted from `start()`. In plan mode
+        it says which command would poll, and returns None."""
         from kamalnb.frames import frame
 
         columns = ["second", "status", "polls"]
         if self.plan:
             print(f"Plan mode: polls `{self._commands()['health']}` on {self.host}, skipped.")
-            return frame([], columns)
+            return None
         deadline = time.monotonic() + timeout
         while True:
             answer = self.status()
@@ -316,7 +318,7 @@ class CordDemo:
             time.sleep(every)
         return frame(_changes(self.observed), columns)
 
-    def health_log(self, last: int = 3) -> pandas.DataFrame:
+    def health_log(self, last: int = 3) -> pandas.DataFrame | None:
         """Docker's last health checks of the container: when, exit code, what the check printed."""
         import json
 
@@ -325,7 +327,7 @@ class CordDemo:
         columns = ["start", "exit_code", "output"]
         if self.plan:
             print(f"Plan mode: reads `{self._commands()['health log']}` on {self.host}, skipped.")
-            return frame([], columns)
+            return None
         answer = self._run("health log")
         entries = json.loads(answer.text or "null") or [] if answer.ok else []
         return frame([{"start": entry.get("Start", "")[:19].replace("T", " "), "exit_code": entry.get("ExitCode"),

@@ -220,7 +220,8 @@ class CordDemo:
         self.app = app
         self.plan = plan
         self.host = host or config.primary_host or role.hosts[0]
-        self.image = image or config.absolute_image
+        # The image the app runs now (it is on the host), else the one a deploy would run.
+        self.image = image or (not plan and self._running_image(role.name)) or config.absolute_image
         self.name = f"kamal1-cord-demo-{config.service}"
         self.cmd = role.cmd
         proxy = role.proxy
@@ -231,6 +232,14 @@ class CordDemo:
         self.cord_file = f"{self.cord_directory}/{CORD_FILE}"
         self.observed: list[dict[str, Any]] = []
         self._started = time.monotonic()
+
+    def _running_image(self, role: str) -> str:
+        """The image of the role's newest running container on the host ("" when none runs)."""
+        config = self.app.config
+        newest = (f"docker ps --latest --quiet --filter label=service={config.service} "
+                  f"--filter label=role={role} --filter label=destination={config.destination or ''}")
+        found = shell(self.app, self.host, f"docker inspect --format '{{{{.Config.Image}}}}' $({newest})")
+        return found.text if found.ok else ""
 
     # The commands, as Kamal 1 ran them (the probe falls back to wget: a busybox image has no curl).
 

@@ -18,6 +18,7 @@ runbook.
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import shlex
 import time
@@ -137,7 +138,7 @@ def host_paths(app: App) -> pandas.DataFrame:
 
 def by_phase(table: pandas.DataFrame) -> pandas.DataFrame:
     """A plan's or a command log's commands counted per phase, in the order the phases
-    first ran, with the hosts they ran on."""
+    first ran, with the hosts they ran on (in reading order: hosts work in parallel)."""
     from kamalnb.frames import frame
 
     rows: dict[str, dict[str, Any]] = {}
@@ -147,7 +148,13 @@ def by_phase(table: pandas.DataFrame) -> pandas.DataFrame:
         row["commands"] += 1
         if host not in row["hosts"]:
             row["hosts"].append(host)
-    return frame([{**row, "hosts": ", ".join(row["hosts"])} for row in rows.values()], ["phase", "commands", "hosts"])
+    return frame([{**row, "hosts": ", ".join(sorted(row["hosts"], key=_natural))} for row in rows.values()],
+                 ["phase", "commands", "hosts"])
+
+
+def _natural(host: str) -> tuple[Any, ...]:
+    """Hosts in reading order: `local` first, numbers compared as numbers (10.0.0.9 < 10.0.0.10)."""
+    return (host != "local", *((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", host)))
 
 
 def container_runs(plan: Plan | pandas.DataFrame) -> pandas.DataFrame:

@@ -62,6 +62,7 @@ def test_a_logged_plan_counts_the_same_phases_as_the_plan(app) -> None:
     assert list(planned.phase)[:3] == ["build", "pull", "lock"]
     assert set(logged.phase) <= set(planned.phase)
     assert planned.set_index("phase").loc["lock", "hosts"] == "192.0.2.10"
+    assert planned.set_index("phase").loc["pull", "hosts"] == "192.0.2.10, 192.0.2.11, 192.0.2.12"
 
 
 def test_the_cord_demo_runs_kamal_1s_health_check_and_cord_commands(app) -> None:

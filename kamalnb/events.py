@@ -128,6 +128,32 @@ class StepFinished(Event):
     report: Any = None
 
 
+class HostPhases:
+    """The phase each host is in, followed from HostStarted/HostFinished: phases nest (a
+    `boot` holds `start`, `health`, `switch`...), the innermost open one is current. Feed
+    it every event; it keeps no lock, as Events delivers one event at a time."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, list[str]] = {}
+
+    def follow(self, event: Event) -> str | None:
+        """Take note of `event`; the host whose phase it opened or closed, else None."""
+        if isinstance(event, HostStarted):
+            self._open.setdefault(event.host, []).append(event.phase)
+            return event.host
+        if isinstance(event, HostFinished):
+            open_phases = self._open.setdefault(event.host, [])
+            if event.phase in open_phases:
+                open_phases.remove(event.phase)
+            return event.host
+        return None
+
+    def current(self, host: str) -> str:
+        """The innermost phase `host` is in, `""` outside any."""
+        open_phases = self._open.get(host)
+        return open_phases[-1] if open_phases else ""
+
+
 Listener = Callable[[Event], None]
 ListenerT = TypeVar("ListenerT", bound=Listener)
 

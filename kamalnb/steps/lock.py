@@ -114,12 +114,13 @@ def _acquire(context: StepContext, host: str, message: str, version: str | None)
 
 
 def release(context: StepContext, *, force: bool = False) -> LockStatus:
-    """Release the lock. A lock taken by someone else that is not stale needs `force`."""
+    """Release the lock. A lock taken by someone else that is not stale needs `force`; a
+    plan shows the release of a lock of one's own."""
     current = status(context)
     if not current.held:
         return current
     mine = current.info is not None and current.info.locked_by == context.lock_holder
-    if not (force or mine or current.stale):
+    if not (force or mine or current.stale or context.plan):
         raise LockHeld(
             f"The deploy lock on {current.host} is held by someone else and is not stale:\n"
             f"{current.describe()}\nIf that deploy is gone, release it with `kamalnb lock release --force`.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kamalnb.commands import Docker
-from kamalnb.events import Event, Events, HostFinished, HostStarted
+from kamalnb.events import Event, Events, HostPhases
 from kamalnb.executors import PlanExecutor
 from kamalnb.facts import buildx_installed
 from kamalnb.steps.context import LOCAL
@@ -73,19 +73,14 @@ class PhaseTracker:
     def __init__(self, executor: PlanExecutor) -> None:
         self.executor = executor
         self._marks: dict[str, list[tuple[int, str]]] = {}
-        self._stack: dict[str, list[str]] = {}
+        self._phases = HostPhases()
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, (HostStarted, HostFinished)):
-            with self._lock:
-                stack = self._stack.setdefault(event.host, [])
-                if isinstance(event, HostStarted):
-                    stack.append(event.phase)
-                elif event.phase in stack:
-                    stack.remove(event.phase)
-                self._marks.setdefault(event.host, []).append(
-                    (len(self.executor.planned), stack[-1] if stack else ""))
+        with self._lock:
+            host = self._phases.follow(event)
+            if host is not None:
+                self._marks.setdefault(host, []).append((len(self.executor.planned), self._phases.current(host)))
 
     def phase_at(self, host: str, index: int) -> str:
         phase = ""

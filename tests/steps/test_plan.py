@@ -59,6 +59,16 @@ def test_a_plan_lists_every_command_per_host_without_connecting(project) -> None
     assert plan.report.ok and {o.status for o in plan.report} == {"planned"}
 
 
+def test_the_lock_verbs_plan_their_commands_without_connecting(project) -> None:
+    app = kamalnb.load(project / "config" / "deploy.yml", root=project)
+    acquired = app.lock.acquire("maintenance", plan=True, ui="quiet")
+    assert any(c.startswith("mkdir .kamal/lock-hey && echo ") for c in acquired.commands("192.0.2.10"))
+    status = app.lock.status(plan=True, ui="quiet")
+    assert status.commands("192.0.2.10") == ["stat .kamal/lock-hey > /dev/null && cat .kamal/lock-hey/details | base64 -d"]
+    released = app.lock.release(plan=True, ui="quiet")
+    assert "rm .kamal/lock-hey/details && rm -r .kamal/lock-hey" in released.commands("192.0.2.10")
+
+
 def test_the_command_line_prints_the_plan(project) -> None:
     result = subprocess.run(["kamalnb", "deploy", "--plan", "-q"], cwd=project, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

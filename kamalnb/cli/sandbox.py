@@ -28,7 +28,7 @@ def register(subparsers, add_command) -> None:
     up.add_argument("--subnet", help="IPv4 network for the bridge (default 10.231.x.0/24)")
     status = verb("status", _status, "one row per host, and the sample app's directory")
     down = verb("down", _down, "stop the sandbox and remove all it created")
-    demo = verb("demo", _demo, "deploy the sample app (v1 with its redis, then v2), reboot redis, show the fleet")
+    demo = verb("demo", _demo, "run the runbook notebooks against the sandbox, save them as HTML, show the fleet")
     down.add_argument("--purge", action="store_true",
                       help="also delete its files: keys, the sample app's repository, images")
     for parser in (up, status, down, demo):
@@ -53,7 +53,14 @@ def _status(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from kamalnb.sandbox import Sandbox, demo
 
-    demo.run(Sandbox.find(args.name))
+    sandbox = Sandbox.find(args.name)
+    runs = demo.run(sandbox)
+    print(f"\n{demo.summary(runs)}")
+    if any(run.error for run in runs):
+        return 1
+    print(f"\nThe fleet as the runbooks left it:\n{demo.fleet(sandbox)}")
+    print(f"\nOpen the saved runs in a browser ({runs[0].html.parent}/*.html), or the runbooks themselves:\n"
+          f"  jupyter lab --allow-root --ip 127.0.0.1 {runs[0].html.parent}")
     return 0
 
 

@@ -1,57 +1,105 @@
-"""The main job: the sample app deployed to the sandbox (v1, then v2) with live progress,
-then the fleet's state; the visit counter the app keeps in its redis accessory survives
-the deploy and an `accessory reboot`. The runbook notebooks make the same calls."""
+"""The main job: the runbook notebooks run headless, in order, against a running sandbox
+(setup, deploy and a new version, rollback, fleet inspection, Kamal's internals), each saved
+as HTML next to it; then a summary of the runs and the fleet as it ends."""
 
 from __future__ import annotations
 
+import os
 import time
-import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
-import kamalnb
-from kamalnb.sandbox import sample_app
+from kamalnb.errors import SandboxError
 from kamalnb.sandbox.fleet import Sandbox
 
-
-def run(sandbox: Sandbox, ui: str = "auto") -> kamalnb.App:
-    def load() -> kamalnb.App:
-        return kamalnb.load(sandbox.app_dir / "config" / "deploy.yml", root=sandbox.app_dir)
-
-    app = load()
-    first = sandbox.hosts[0].address
-    print(f"\n== setup: the redis accessory, then the sample app, version {app.config.abbreviated_version}, "
-          f"on {len(sandbox.hosts)} hosts")
-    print(app.setup(ui=ui))
-    print("\n== accessories")
-    print(app.accessories.details_table(ui="silent"))
-    print(f"\n== visits counted in redis (http://{first}/cgi-bin/count): {visit(first)}, {visit(first)}")
-    version = sample_app.new_version(sandbox.app_dir, "A new version for the demo")
-    app = load()
-    print(f"\n== deploy: version {version[:7]}, without dropping a request")
-    report = app.deploy(ui=ui)
-    print(report)
-    print(f"\n== visits after the deploy: {visit(first)}")
-    print("\n== accessory reboot redis: a new container on the same volume")
-    print(app.accessory("redis").reboot(ui=ui))
-    print(f"\n== visits after the reboot: {visit(first)}")
-    print("\n== which version serves where")
-    print(app.versions()[["role", "host", "version", "mixed"]].to_string(index=False))
-    print("\n== containers")
-    print(app.containers()[["host", "role", "container", "state"]].to_string(index=False))
-    print("\n== proxy routes")
-    print(app.proxy.routes()[["host", "route", "upstream", "in_flight"]].to_string(index=False))
-    app.close()
-    return app
+RUNBOOKS = ("01-setup.ipynb", "02-deploy.ipynb", "03-rollback.ipynb", "04-fleet-inspection.ipynb",
+            "05-kamal-internals.ipynb")
+CELL_TIMEOUT = 600
 
 
-def visit(host: str, wait: float = 10.0) -> str:
-    """One visit of the counter page; redis may take a moment to listen after a reboot."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{host}/cgi-bin/count", timeout=5) as response:
-                text = response.read().decode().strip()
-        except OSError as error:
-            text = f"error: {error}"
-        if text.isdigit() or time.monotonic() > deadline:
-            return text
-        time.sleep(0.2)
+@dataclass(frozen=True)
+class Run:
+    notebook: str
+    cells: int
+    seconds: float
+    html: Path
+    error: str = ""
+
+
+def notebooks_dir() -> Path:
+    """The runbooks next to kamalnb's sources (a checkout, as `scripts/demo` runs it)."""
+    directory = Path(__file__).resolve().parents[2] / "notebooks"
+    if not (directory / RUNBOOKS[0]).is_file():
+        raise SandboxError(f"the runbooks are not at {directory}: run the demo from a kamalnb checkout")
+    return directory
+
+
+def run_runbook(path: Path, sandbox: Sandbox) -> Run:
+    """Execute one runbook in a fresh kernel against `sandbox`; save it as HTML beside it.
+    A failing cell stops the run, and the saved HTML shows it."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(path, as_version=4)
+    error = ""
+    started = time.monotonic()
+    try:
+        NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except CellExecutionError as failure:
+        error = _first_error(notebook) or str(failure).strip().splitlines()[0]
+    seconds = time.monotonic() - started
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    target = path.with_suffix(".html")
+    target.write_text(html)
+    cells = sum(1 for cell in notebook.cells if cell.cell_type == "code" and cell.get("execution_count"))
+    return Run(path.name, cells, seconds, target, error)
+
+
+def _first_error(notebook: object) -> str:
+    for index, cell in enumerate(getattr(notebook, "cells", [])):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return f"cell {index + 1}: {output['ename']}: {output['evalue']}"
+    return ""
+
+
+def run(sandbox: Sandbox) -> list[Run]:
+    """Every runbook in order; stops at the first that fails, since the next builds on it."""
+    directory = notebooks_dir()
+    # The kernels inherit these: the runbooks find this sandbox, run for real, show boards.
+    os.environ.update({"KAMALNB_SANDBOX": sandbox.name, "KAMALNB_PLAN": "0"})
+    os.environ.pop("KAMALNB_UI", None)
+    runs: list[Run] = []
+    for name in RUNBOOKS:
+        print(f"== {name}", flush=True)
+        result = run_runbook(directory / name, sandbox)
+        runs.append(result)
+        outcome = f"FAILED at {result.error}" if result.error else "ok"
+        print(f"   {outcome}: {result.cells} cells in {result.seconds:.1f} s, saved as {result.html}", flush=True)
+        if result.error:
+            break
+    return runs
+
+
+def summary(runs: list[Run]) -> str:
+    rows = [("runbook", "cells", "seconds", "outcome", "saved as")]
+    rows += [(r.notebook, str(r.cells), f"{r.seconds:.1f}", r.error or "ok", str(r.html)) for r in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
+
+
+def fleet(sandbox: Sandbox) -> str:
+    """Which version serves where, and the proxy's routes, as the runbooks left them."""
+    from kamalnb.app import load
+
+    app = load(sandbox.app_dir / "config" / "deploy.yml", root=sandbox.app_dir)
+    try:
+        versions = app.versions()[["role", "host", "version", "mixed"]].to_string(index=False)
+        routes = app.proxy.routes()[["host", "route", "upstream", "in_flight"]].to_string(index=False)
+    finally:
+        app.close()
+    return f"{versions}\n\n{routes}"

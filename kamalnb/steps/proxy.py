@@ -86,7 +86,12 @@ def check_routes(context: StepContext, proxy: ProxyDriver) -> None:
     for host, role in context.config.specifics.role_hosts:
         if role.running_proxy:
             ours.setdefault(host, []).append(route_for(role))
-    found = context.parallel(list(ours), proxy.claims).check("Reading the proxy's routes")
+
+    def claims(host: str) -> list[Route]:
+        with context.phase(host, Phase.PROXY):
+            return proxy.claims(host)
+
+    found = context.parallel(list(ours), claims).check("Reading the proxy's routes")
     problems = []
     for host, routes in ours.items():
         for route, other, claim in conflicts(routes, found.get(host, [])):

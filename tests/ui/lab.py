@@ -42,6 +42,13 @@ def jupyterlab(root: Path, env: dict[str, str]) -> Iterator[str]:
     """A JupyterLab serving `root`; yields a notebook's URL to format with `workspace` and `path`."""
     token = secrets.token_hex(16)
     port = free_port()
+    # Every cell drawn, none left to draw on scroll: what the tests read and the screenshots
+    # show is the whole notebook.
+    settings = root / ".lab-settings"
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text('{"windowingMode": "none"}')
+    env = {**env, "JUPYTERLAB_SETTINGS_DIR": str(settings)}
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
@@ -83,3 +90,6 @@ def run_all(page: Any, url: str, *, timeout_ms: int = 300_000) -> None:
             && (failed !== null || /\\[\\d+\\]/.test(prompts[prompts.length - 1]));
     }""", timeout=timeout_ms, polling=500)
     page.wait_for_timeout(2000)  # MathJax typesets asynchronously after the outputs appear
+    news = page.get_by_text("Would you like to get notified about official Jupyter news?")
+    if news.count():  # JupyterLab's first-run question would cover part of the screenshots
+        page.get_by_role("button", name="No", exact=True).click()

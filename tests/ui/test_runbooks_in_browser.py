@@ -76,6 +76,13 @@ class Seen:
         self.page.on("response", lambda response: response.status == 404 and self.missing.append(response.url))
         try:
             run_all(self.page, url.format(workspace=Path(name).stem, path=name))
+            # The first step's cell as a user sees it: the board above its report (the
+            # README's picture is the deploy runbook's).
+            boards = self.page.locator(".jp-CodeCell").filter(has=self.page.locator(".widget-hprogress"))
+            if boards.count():
+                boards.first.scroll_into_view_if_needed()
+                self.page.wait_for_timeout(1000)  # cells scrolled in are drawn after the scroll
+                self.page.screenshot(path=shots / f"{Path(name).stem}-board.png")
         finally:
             self.page.screenshot(path=shots / f"{Path(name).stem}.png", full_page=True)
 
@@ -88,7 +95,7 @@ class Seen:
         return self.page.locator(selector).count()
 
     def text(self) -> str:
-        return self.page.locator(".jp-Notebook").inner_text()
+        return self.page.locator(".jp-Notebook").text_content()
 
     def bar_styles(self) -> list[str]:
         """The style of every board's bar: success (green), danger (red), info, or none."""
@@ -109,7 +116,7 @@ def shots(tmp_path_factory) -> Path:
 
 def errors_shown(seen: Seen) -> list[str]:
     return seen.page.eval_on_selector_all(
-        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]', "nodes => nodes.map(n => n.innerText)")
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]', "nodes => nodes.map(n => n.textContent)")
 
 
 @pytest.mark.parametrize("name", RUNBOOKS)
@@ -127,7 +134,7 @@ def test_a_runbook_runs_to_the_end_with_green_boards_and_a_row_per_host(name, la
         hosts = [host.address for host in sample.sandbox.hosts]
         reports = seen.page.locator(".kamalnb-report")
         assert reports.count() >= 1
-        report = reports.last.inner_text()
+        report = reports.last.text_content()
         assert all(host in report for host in hosts)
     finally:
         seen.close()

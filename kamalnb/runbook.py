@@ -110,16 +110,17 @@ class Runbook:
         it) and which have less than `min_disk_free` bytes left where Docker keeps images."""
         if hosts is None:  # plan mode: nothing was read
             return
+        import pandas as pd
+
         unreachable = [HostError(row.host, row.error or "unreachable") for row in hosts.itertuples()
                        if not row.reachable]
         if unreachable:
             raise HostsFailed("Reaching the hosts", unreachable)
-        notes = [f"{row.host}: Docker does not answer ({row.error}); step 3 installs it where it is missing"
+        notes = [f"{row.host}: Docker does not answer ({row.error}); the bootstrap step installs it"
                  for row in hosts.itertuples() if row.error]
         notes += [f"{row.host}: only {row.disk_free / 2**30:.1f} GiB free in {row.docker_root}: "
                   "free some space before pulling images" for row in hosts.itertuples()
-                  if not row.error and row.disk_free is not None and row.disk_free == row.disk_free
-                  and row.disk_free < min_disk_free]
+                  if not row.error and pd.notna(row.disk_free) and row.disk_free < min_disk_free]
         if notes:
             print("\n".join(notes))
         else:

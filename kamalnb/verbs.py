@@ -418,3 +418,8 @@ class AccessoriesVerbs(AccessoryVerbs):
 
     def __call__(self, **options: Any) -> pandas.DataFrame:
         return self.details(ui=options.pop("ui", "silent"), **options)
+
+    @property
+    def __name__(self) -> str:
+        """What a runbook calls the table when it skips it (`accessories()`)."""
+        return "accessories"

@@ -148,8 +148,11 @@ class Runbook:
         Elsewhere, and in plan mode, it changes nothing."""
         from kamalnb.sandbox import sample_app
 
-        if self.plan or app.config.service != sample_app.SERVICE:
-            print("Nothing to prepare: the versions on the hosts are what they are.")
+        if self.plan:
+            print("Plan mode: nothing to prepare.")
+            return
+        if app.config.service != sample_app.SERVICE:
+            print("Not the sandbox's sample app: nothing to prepare, the versions on the hosts are what they are.")
             return
         table = app.rollback_versions()
         if table.can_roll_back.any():

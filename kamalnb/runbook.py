@@ -112,15 +112,15 @@ class Runbook:
             return
         import pandas as pd
 
-        unreachable = [HostError(row.host, row.error or "unreachable") for row in hosts.itertuples()
-                       if not row.reachable]
+        rows = [(row, row.error if isinstance(row.error, str) else None) for row in hosts.itertuples()]
+        unreachable = [HostError(row.host, error or "unreachable") for row, error in rows if not row.reachable]
         if unreachable:
             raise HostsFailed("Reaching the hosts", unreachable)
-        notes = [f"{row.host}: Docker does not answer ({row.error}); the bootstrap step installs it"
-                 for row in hosts.itertuples() if row.error]
+        notes = [f"{row.host}: Docker does not answer ({error}); the bootstrap step installs it"
+                 for row, error in rows if error]
         notes += [f"{row.host}: only {row.disk_free / 2**30:.1f} GiB free in {row.docker_root}: "
-                  "free some space before pulling images" for row in hosts.itertuples()
-                  if not row.error and pd.notna(row.disk_free) and row.disk_free < min_disk_free]
+                  "free some space before pulling images" for row, error in rows
+                  if not error and pd.notna(row.disk_free) and row.disk_free < min_disk_free]
         if notes:
             print("\n".join(notes))
         else:

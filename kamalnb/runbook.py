@@ -46,12 +46,13 @@ class Runbook:
         ($KAMALNB_SANDBOX names the sandbox, default `default`), or `examples/hey` in plan mode
         when no sandbox runs. `plan=None` follows $KAMALNB_PLAN (Binder sets it).
 
-        `hosts` with no `config_path` is a fleet without a deploy.yml: there is no project
-        (`load()` gives `NoProject`), only `fleet()`."""
+        `hosts` (a list, or one string of hosts separated by commas) with no `config_path`
+        is a fleet without a deploy.yml: there is no project (`load()` gives `NoProject`),
+        only `fleet()`."""
         if plan is None and os.environ.get("KAMALNB_PLAN", "").strip():
             plan = os.environ["KAMALNB_PLAN"].strip().lower() not in PLAN_OFF
-        if isinstance(hosts, str):
-            hosts = [hosts]
+        if isinstance(hosts, str):  # papermill's `-p hosts 10.0.0.1,10.0.0.2`
+            hosts = hosts.replace(",", " ").split()
         if hosts is not None:
             hosts = tuple(dict.fromkeys(hosts))
             if not hosts:

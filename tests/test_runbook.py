@@ -33,6 +33,7 @@ def test_hosts_without_a_deploy_yml_make_a_fleet_and_no_project(capsys):
     assert isinstance(fleet, Fleet) and fleet.host_names == ["10.0.0.1", "10.0.0.2"]
     assert repr(fleet) == "Fleet of 2 hosts (10.0.0.1, 10.0.0.2) as deploy, ssh config /etc/ssh/fleet_config"
 
+    assert Runbook.start(hosts="10.0.0.1, 10.0.0.2").hosts == ("10.0.0.1", "10.0.0.2")  # papermill's -p
     assert book.on_hosts(app.proxy.routes) is None
     assert book.on_hosts(app.app.logs, grep="ERROR") is None
     assert capsys.readouterr().out.splitlines() == [

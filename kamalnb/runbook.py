@@ -130,8 +130,9 @@ class Runbook:
 
     def rollback_target(self, app: App) -> str:
         """The version to roll back to: `version` when the parameters cell gives one, else the
-        newest version whose containers are still on every host and that not every host runs
-        already (`app.rollback_versions()`). Plan mode reads nothing: `version`, or `previous`."""
+        one that ran before the current one: of the versions whose containers are still on
+        every host, the one started last, other than the one every host runs
+        (`app.rollback_versions()`). Plan mode reads nothing: `version`, or `previous`."""
         if self.plan:
             return self.version or "previous"
         if self.version:

@@ -86,11 +86,15 @@ class Runbook:
 
     def fleet(self, app: Any = None, *, user: str | None = "root", ssh_config: str | Path | None = None) -> Fleet:
         """Every container on the hosts, whoever started them: `hosts` when given (with
-        `user` and `ssh_config`), else the hosts of the project `app`, reached with its
+        `user` and `ssh_config`; hosts of the running sandbox with no `ssh_config` are
+        reached with the sandbox's), else the hosts of the project `app`, reached with its
         `ssh:` settings. Nothing is contacted until a table is read."""
         from kamalnb.app import App, Fleet
 
         if self.hosts:
+            if ssh_config is None and self.sandbox is not None and \
+                    set(self.hosts) <= {host.address for host in self.sandbox.hosts}:
+                ssh_config = self.sandbox.ssh_config
             return Fleet(self.hosts, user=user, ssh_config=ssh_config)
         if isinstance(app, App):
             return app.fleet()
@@ -184,7 +188,7 @@ class Skipped:
         print(f"No deploy.yml: {self.__name__}() reads a project's hosts, skipped.")
 
     def __getattr__(self, name: str) -> Skipped:
-        if name.startswith("__"):
+        if name.startswith("_"):  # not a table: display hooks and the like stay absent
             raise AttributeError(name)
         return Skipped(f"{self.__name__}.{name}")
 

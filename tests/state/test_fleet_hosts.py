@@ -131,6 +131,19 @@ def test_a_projects_fleet_reads_its_hosts_with_its_ssh_settings(deployed, fleet)
         own.close()
 
 
+def test_a_runbook_given_the_sandboxs_hosts_alone_reaches_them_with_the_sandboxs_ssh_config(deployed, monkeypatch):
+    from kamalnb.runbook import NoProject, Runbook
+
+    project, app = deployed
+    monkeypatch.setenv("KAMALNB_SANDBOX", project.sandbox.name)
+    monkeypatch.delenv("KAMALNB_PLAN", raising=False)
+    book = Runbook.start(hosts=",".join(addresses(project)))
+    assert isinstance(book.load(), NoProject) and not book.plan
+    with book.fleet() as fleet:
+        assert fleet.ssh_config == project.sandbox.ssh_config
+        assert set(fleet.versions().version) == {app.config.version}
+
+
 def test_requests_go_through_each_hosts_proxy_to_the_app(deployed):
     project, app = deployed
     table = app.proxy.requests("/version")

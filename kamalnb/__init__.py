@@ -1,6 +1,6 @@
 """kamalnb: Kamal's zero-downtime container deploys, from Jupyter notebooks.
 
-`App` and `load` are imported on first use, so that `import kamalnb` (and every command
+`App`, `load`, `Fleet` and `fleet` are imported on first use, so that `import kamalnb` (and every command
 line verb) pays only for what it uses.
 """
 
@@ -25,7 +25,7 @@ from kamalnb.errors import (
 from kamalnb.sensitive import Secret
 
 if TYPE_CHECKING:
-    from kamalnb.app import App, load
+    from kamalnb.app import App, Fleet, fleet, load
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,7 @@ __all__ = [
     "CommandFailed",
     "CommandTimedOut",
     "ConfigError",
+    "Fleet",
     "HealthCheckFailed",
     "HookFailed",
     "HostError",
@@ -47,12 +48,13 @@ __all__ = [
     "Secret",
     "StepFailed",
     "__version__",
+    "fleet",
     "load",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("App", "load"):
+    if name in ("App", "Fleet", "fleet", "load"):
         from kamalnb import app
 
         return getattr(app, name)

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     import pandas
 
     from kamalnb.executors.base import Executor
+    from kamalnb.executors.settings import SshSettings
 
-__all__ = ["App", "Options", "load"]
+__all__ = ["App", "Fleet", "Options", "fleet", "load"]
 
 
 class App:
@@ -179,6 +180,13 @@ class App:
 
         return state.images(self, executor or self.connection())
 
+    def rollback_versions(self, *, executor: Executor | None = None) -> pandas.DataFrame:
+        """The versions whose containers are still on the hosts, newest first, and whether a
+        rollback can go to each (a container of it for every role on every host)."""
+        from kamalnb import state
+
+        return state.rollback_versions(self, executor or self.connection())
+
     def drift(self, *, executor: Executor | None = None) -> pandas.DataFrame:
         """What runs that the configuration does not know, and what it expects but is missing."""
         from kamalnb import state
@@ -190,6 +198,13 @@ class App:
         from kamalnb import state
 
         return state.audit(self, executor or self.connection(), lines)
+
+    def fleet(self) -> Fleet:
+        """Every Docker container, image and engine on this project's hosts, whoever started
+        them (`Fleet`), reached with the project's `ssh:` settings."""
+        from kamalnb.executors.settings import settings_from_config
+
+        return Fleet(self.config.specifics.hosts, settings=settings_from_config(self.config))
 
     def connection(self) -> Executor:
         """The SSH executor the fleet-state tables share (opened once, reused)."""
@@ -214,6 +229,107 @@ class App:
 
     def _repr_html_(self) -> str:
         return display.html_table(self.config, f"App {self.config.service_and_destination}")
+
+
+class Fleet:
+    """Hosts without a deploy.yml: every Docker engine, container and image on them, whoever
+    started them (a fleet you did not deploy from here, or everything beside an app).
+    Containers Kamal started show their `service`, `role`, `destination` and version.
+
+        fleet = kamalnb.fleet(["10.0.0.1", "10.0.0.2"], user="deploy")
+        fleet.hosts(); fleet.containers(); fleet.versions(); fleet.images()
+
+    The tables share one SSH connection per host, opened on first use; `close()` ends them.
+    `settings` (an `SshSettings`, as `App.fleet()` passes its project's) replaces `user`,
+    `ssh_config`, `port` and `keys`.
+    """
+
+    def __init__(self, hosts: Sequence[str], *, user: str | None = "root",
+                 ssh_config: str | os.PathLike[str] | bool | None = None, port: int | None = None,
+                 keys: Sequence[str | os.PathLike[str]] = (), settings: SshSettings | None = None) -> None:
+        from kamalnb.errors import ConfigError
+
+        if isinstance(hosts, str):
+            hosts = [hosts]
+        self.host_names = list(dict.fromkeys(str(host) for host in hosts))
+        if not self.host_names:
+            raise ConfigError("a fleet needs at least one host")
+        self.user = user
+        self.ssh_config = ssh_config
+        self.port = port
+        self.keys = tuple(str(key) for key in keys)
+        self.settings = settings
+        self._connection: Executor | None = None
+        self._connection_lock = threading.Lock()
+
+    def hosts(self, *, executor: Executor | None = None) -> pandas.DataFrame:
+        """Each host's Docker engine and disk use: containers, images and their size, space left."""
+        from kamalnb.state import fleet
+
+        return fleet.hosts(self.host_names, executor or self.connection())
+
+    def containers(self, *, executor: Executor | None = None) -> pandas.DataFrame:
+        """Every container, any state, with Kamal's labels where it has them."""
+        from kamalnb.state import fleet
+
+        return fleet.containers(self.host_names, executor or self.connection())
+
+    def versions(self, *, executor: Executor | None = None) -> pandas.DataFrame:
+        """Which version of each Kamal app (by its labels) runs where."""
+        from kamalnb.state import fleet
+
+        return fleet.versions(self.host_names, executor or self.connection())
+
+    def images(self, *, executor: Executor | None = None) -> pandas.DataFrame:
+        """Every image, newest first, with how many containers use it."""
+        from kamalnb.state import fleet
+
+        return fleet.images(self.host_names, executor or self.connection())
+
+    def connection(self) -> Executor:
+        """The SSH executor the tables share (opened once, reused)."""
+        with self._connection_lock:
+            if self._connection is None:
+                from kamalnb.executors.settings import SshSettings
+                from kamalnb.executors.ssh import SshExecutor
+
+                self._connection = SshExecutor(self.settings or SshSettings(
+                    user=self.user, port=self.port, keys=self.keys, config=self._config_setting()))
+            return self._connection
+
+    def _config_setting(self) -> bool | str:
+        if self.ssh_config is None or isinstance(self.ssh_config, bool):
+            return self.ssh_config is not False
+        return os.fspath(self.ssh_config)
+
+    def close(self) -> None:
+        """Close the connections the tables opened."""
+        with self._connection_lock:
+            executor, self._connection = self._connection, None
+        if executor is not None:
+            executor.close()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        setting = self.settings.config if self.settings else self._config_setting()
+        via = f", ssh config {setting}" if isinstance(setting, str) else ""
+        user = self.settings.user if self.settings else self.user
+        return f"Fleet of {len(self.host_names)} hosts ({', '.join(self.host_names)}) as {user or 'root'}{via}"
+
+
+def fleet(hosts: Sequence[str], *, user: str | None = "root", ssh_config: str | os.PathLike[str] | bool | None = None,
+          port: int | None = None, keys: Sequence[str | os.PathLike[str]] = ()) -> Fleet:
+    """A fleet of SSH hosts with no deploy.yml: `kamalnb.fleet(["10.0.0.1"], user="root").containers()`.
+
+    `ssh_config`: None or True reads ~/.ssh/config (Kamal's default), a path reads that
+    file, False none; `user` and `port` override it, `keys` are private key files to offer.
+    Nothing is contacted until a table is read."""
+    return Fleet(hosts, user=user, ssh_config=ssh_config, port=port, keys=keys)
 
 
 def load(

@@ -385,8 +385,8 @@ def latest_image_id(app: Any) -> Read[str | None]:
     return Read("latest_image_id", app.latest_image_id(), _first_word)
 
 
-def images(docker_commands: Any, repository: str) -> Read[list[ImageInfo]]:
-    """Every image of `repository`, inspected."""
+def images(docker_commands: Any, repository: str | None) -> Read[list[ImageInfo]]:
+    """Every image of `repository` (None: every image), inspected."""
     return Read("images", docker_commands.inspect_images(repository),
                 lambda r: _unique_images(parse_image_inspect(r.check().stdout)))
 

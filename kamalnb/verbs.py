@@ -185,6 +185,14 @@ class ProxyVerbs(_Verbs):
 
         return state.routes(self._app, executor or self._app.connection())
 
+    def requests(self, path: str | None = None, *, executor: Executor | None = None) -> pandas.DataFrame:
+        """A GET of `path` (default: the health check path) through the proxy on each host of
+        each proxied role, as a visitor's request arrives. Columns: host, role, url, status,
+        body, error."""
+        from kamalnb import state
+
+        return state.requests(self._app, executor or self._app.connection(), path)
+
 
 class AppVerbs(_Verbs):
     """`app.app.<verb>()`: Kamal's `kamal app <verb>`. Listings (`details`, `containers`,
@@ -410,3 +418,8 @@ class AccessoriesVerbs(AccessoryVerbs):
 
     def __call__(self, **options: Any) -> pandas.DataFrame:
         return self.details(ui=options.pop("ui", "silent"), **options)
+
+    @property
+    def __name__(self) -> str:
+        """What a runbook calls the table when it skips it (`accessories()`)."""
+        return "accessories"

@@ -37,9 +37,10 @@ class Docker:
         listed = docker("ps", "--all", "--quiet", "--no-trunc", *map(shlex.quote, filters))
         return pipe(listed, command("xargs", "--no-run-if-empty", "docker", "inspect"))
 
-    def inspect_images(self, repository: str) -> Command:
-        """`docker image inspect` of every image of `repository`; no output when there is none."""
-        listed = docker("image", "ls", "--quiet", "--no-trunc", shlex.quote(repository))
+    def inspect_images(self, repository: str | None) -> Command:
+        """`docker image inspect` of every image of `repository` (None: every image on the
+        host); no output when there is none."""
+        listed = docker("image", "ls", "--quiet", "--no-trunc", *([shlex.quote(repository)] if repository else []))
         return pipe(listed, command("xargs", "--no-run-if-empty", "docker", "image", "inspect"))
 
     def disk_free(self, path: str) -> Command:

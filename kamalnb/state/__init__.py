@@ -19,14 +19,16 @@ from kamalnb.state.containers import (
     CONTAINERS_COLUMNS,
     DRIFT_COLUMNS,
     DRIFT_KINDS,
+    ROLLBACK_COLUMNS,
     VERSIONS_COLUMNS,
     containers,
     drift,
+    rollback_versions,
     versions,
 )
 from kamalnb.state.engine import HOSTS_COLUMNS, IMAGES_COLUMNS, hosts, images
 from kamalnb.state.lock import LOCK_COLUMNS, lock_status
-from kamalnb.state.proxy import ROUTES_COLUMNS, routes
+from kamalnb.state.proxy import REQUESTS_COLUMNS, ROUTES_COLUMNS, requests, routes
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -36,6 +38,8 @@ __all__ = [
     "HOSTS_COLUMNS",
     "IMAGES_COLUMNS",
     "LOCK_COLUMNS",
+    "REQUESTS_COLUMNS",
+    "ROLLBACK_COLUMNS",
     "ROUTES_COLUMNS",
     "VERSIONS_COLUMNS",
     "audit",
@@ -44,6 +48,8 @@ __all__ = [
     "hosts",
     "images",
     "lock_status",
+    "requests",
+    "rollback_versions",
     "routes",
     "versions",
 ]

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 CONTAINERS_COLUMNS = ("host", "role", "container", "version", "state", "replaced", "health", "created", "image", "id",
                       "error")
 VERSIONS_COLUMNS = ("role", "host", "version", "container", "created", "others", "mixed", "error")
+ROLLBACK_COLUMNS = ("version", "created", "running_on", "present", "missing", "can_roll_back")
 DRIFT_COLUMNS = ("kind", "host", "role", "container", "version", "image", "state", "detail")
 DRIFT_KINDS = ("unreachable", "unknown_role", "unexpected_host", "unlabelled", "missing")
 
@@ -114,6 +115,48 @@ def versions(app: Any, executor: Executor | None = None) -> pd.DataFrame:
         })
     _flag_mixed(rows)
     return frame(rows, VERSIONS_COLUMNS, times=("created",))
+
+
+def rollback_versions(app: Any, executor: Executor | None = None) -> pd.DataFrame:
+    """The versions whose containers are still on the hosts, newest first: one row per
+    version, and whether a rollback can go to it.
+
+    A rollback boots a version from the container it left behind (no pull), so it needs a
+    container of that version for every configured role on every one of the role's hosts.
+    `present` counts those (role, host) pairs that have one, as `n/total`; `missing` names
+    the others (`web on 10.0.0.2`; `(unreadable)` when the host could not be read);
+    `running_on` the hosts where it runs now; `can_roll_back` is True when none is missing
+    and it is not already what every host runs. Containers a redeploy renamed aside
+    (`_replaced_`) do not count: a rollback cannot boot them.
+    """
+    config = config_of(app)
+    pairs = [(host, role.name) for host, role in config.specifics.role_hosts]
+    hosts = list(dict.fromkeys(host for host, _ in pairs))
+    with executor_for(config, executor) as ssh:
+        found = read_each(hosts, lambda host: inspect_containers(ssh, host, app_filters(config)))
+    present: dict[str, set[tuple[str, str]]] = {}
+    running: dict[str, list[str]] = {}
+    created: dict[str, Any] = {}
+    for host in hosts:
+        for container in found.results.get(host, []):
+            role = container.labels.get("role")
+            version = container_version(config, container)
+            if version is None or role is None or is_replaced(container.name):
+                continue
+            present.setdefault(version, set()).add((host, role))
+            created[version] = max(created.get(version) or EPOCH, container.created or EPOCH)
+            if container.active and host not in running.setdefault(version, []):
+                running[version].append(host)
+    rows = []
+    for version in sorted(present, key=lambda version: created[version], reverse=True):
+        missing = [f"{role} on {host}" + (" (unreadable)" if host in found.errors else "")
+                   for host, role in pairs if (host, role) not in present[version]]
+        everywhere = set(running.get(version, [])) >= set(hosts)
+        rows.append({"version": version, "created": None if created[version] == EPOCH else created[version],
+                     "running_on": ", ".join(host for host in hosts if host in running.get(version, [])),
+                     "present": f"{len(pairs) - len(missing)}/{len(pairs)}", "missing": ", ".join(missing),
+                     "can_roll_back": not missing and not everywhere})
+    return frame(rows, ROLLBACK_COLUMNS, times=("created",))
 
 
 def _flag_mixed(rows: list[dict[str, Any]]) -> None:

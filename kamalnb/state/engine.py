@@ -29,7 +29,8 @@ HOSTS_COLUMNS = ("host", "roles", "accessories", "reachable", "docker_version", 
 IMAGES_COLUMNS = ("host", "repository", "tag", "id", "created", "size", "error")
 
 
-def _engine(executor: Executor, host: str) -> tuple[EngineInfo, int | None]:
+def engine_and_disk(executor: Executor, host: str) -> tuple[EngineInfo, int | None]:
+    """The host's Docker engine, and the bytes free where it keeps its data."""
     docker = Docker()
     engine = executor.read(host, facts.engine(docker))
     return engine, executor.read(host, facts.disk_free(docker, engine.docker_root))
@@ -43,7 +44,7 @@ def hosts(app: Any, executor: Executor | None = None) -> pd.DataFrame:
     config = config_of(app)
     names = config.specifics.hosts
     with executor_for(config, executor) as ssh:
-        found = read_each(names, lambda host: _engine(ssh, host))
+        found = read_each(names, lambda host: engine_and_disk(ssh, host))
     rows: list[dict[str, Any]] = []
     for host in names:
         row: dict[str, Any] = {

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kamalnb.extension import Extension
+from kamalnb.fanout import fan_out
 from kamalnb.proxy import CaddyDriver, ProxyDriver
-from kamalnb.state.base import answers, config_of, executor_for, frame, read_each
+from kamalnb.state.base import answers, config_of, error_text, executor_for, frame, read_each
 
 if TYPE_CHECKING:
     from kamalnb.executors import Executor
+    from kamalnb.executors.base import HttpResponse
 
 ROUTES_COLUMNS = ("host", "route", "role", "domains", "upstream", "in_flight", "error")
 
@@ -35,4 +37,44 @@ def routes(app: Any, executor: Executor | None = None, *, driver: ProxyDriver | 
                              "in_flight": state.in_flight.get(upstream) if upstream else None})
     table = frame(rows, ROUTES_COLUMNS)
     table["in_flight"] = table["in_flight"].astype("Int64")
+    return table
+
+
+REQUESTS_COLUMNS = ("host", "role", "url", "status", "body", "error")
+BODY_SHOWN = 200
+
+
+def requests(app: Any, executor: Executor | None = None, path: str | None = None) -> pd.DataFrame:
+    """One HTTP GET through the proxy on each host of each proxied role, as a visitor's request
+    arrives: to the proxy's HTTP port on the host's loopback (through the SSH connection),
+    with the role's first proxy host name as `Host` when it has one. `path` defaults to the
+    role's health check path (`/up`). `body` holds the start of the answer."""
+    config = config_of(app)
+    roles = {role.name: role for role in config.roles}
+    pairs = [(host, role.name) for host, role in config.specifics.role_hosts if role.proxy is not None]
+
+    def get(pair: tuple[str, str]) -> tuple[str, HttpResponse]:
+        host, name = pair
+        proxy = roles[name].proxy
+        assert proxy is not None
+        run = config.proxy_run(host)
+        port = run.http_port if run is not None else 80
+        url_path = path or proxy.healthcheck_path
+        domain = proxy.hosts[0] if proxy.hosts else None
+        response = ssh.http(host, "GET", "127.0.0.1", port, url_path, headers={"Host": domain} if domain else {})
+        return f"http://{domain or host}:{port}{url_path}", response
+
+    with executor_for(config, executor) as ssh:
+        found = fan_out(pairs, get)
+    rows: list[dict[str, Any]] = []
+    for host, name in pairs:
+        if (host, name) in found.errors:
+            rows.append({"host": host, "role": name, "error": error_text(found.errors[(host, name)])})
+            continue
+        url, response = found.results[(host, name)]
+        body = response.text.strip()
+        rows.append({"host": host, "role": name, "url": url, "status": response.status,
+                     "body": body if len(body) <= BODY_SHOWN else body[:BODY_SHOWN] + "…"})
+    table = frame(rows, REQUESTS_COLUMNS)
+    table["status"] = table["status"].astype("Int64")
     return table

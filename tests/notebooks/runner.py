@@ -9,6 +9,7 @@ from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -104,6 +105,13 @@ def execute(name: str, parameters: dict[str, Any], *, refuse_connections: bool =
     first.source += "".join(f"\n{key} = {value!r}" for key, value in parameters.items())
     notebook.cells.insert(0, nbformat.v4.new_code_cell(RECORD_CONNECTIONS.replace("{refuse}", str(refuse_connections))))
     notebook.cells.append(nbformat.v4.new_code_cell(REPORT_CONNECTIONS))
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    except CellExecutionError as failure:
+        # Cell 0 is the connection recorder: numbers count the notebook's own cells from 1.
+        index, cell = next((i, c) for i, c in enumerate(notebook.cells)
+                           if any(o.get("output_type") == "error" for o in c.get("outputs", [])))
+        tags = ", ".join(cell.metadata.get("tags", [])) or "untagged"
+        raise AssertionError(f"{name}: cell {index} ({tags}) failed: {failure.ename}: {failure.evalue}") from None
     return Executed(notebook)

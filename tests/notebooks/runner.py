@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
@@ -81,6 +82,12 @@ class Executed:
                 parts.append(output["data"]["text/plain"])
         return "\n".join(parts)
 
+    def final_html(self, tag: str) -> str:
+        """The last HTML the cell shows: a step's report, which replaced its live table."""
+        html = self.html(tag)
+        assert html, f"cell {tag!r} shows no HTML"
+        return html[-1]
+
     def errors(self) -> list[str]:
         return [f"{output['ename']}: {output['evalue']}" for cell in self.code_cells
                 for output in cell.outputs if output["output_type"] == "error"]
@@ -115,3 +122,18 @@ def execute(name: str, parameters: dict[str, Any], *, refuse_connections: bool =
         tags = ", ".join(cell.metadata.get("tags", [])) or "untagged"
         raise AssertionError(f"{name}: cell {index} ({tags}) failed: {failure.ename}: {failure.evalue}") from None
     return Executed(notebook)
+
+
+def execute_without_hosts(name: str, environment: dict[str, str], tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> Executed:
+    """Run notebooks/<name> as Binder (`KAMALNB_PLAN=1`) or a machine with no sandbox runs it,
+    every connection refused: it must end without an error, having connected nowhere."""
+    monkeypatch.setenv("KAMALNB_SANDBOX_ROOT", str(tmp_path / "no-sandbox-here"))
+    for variable in ("KAMALNB_UI", "KAMALNB_PLAN", "VERSION"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    run = execute(name, {}, refuse_connections=True, timeout=60)
+    assert run.errors() == []
+    assert run.connections() == []
+    return run

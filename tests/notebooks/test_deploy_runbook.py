@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,37 +13,18 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-import nbformat  # noqa: E402
+import nbformat
 
-from tests.notebooks.runner import NOTEBOOKS, execute  # noqa: E402
-from tests.steps.conftest import sample  # noqa: E402, F401  (the fixture: a clone of the sandbox's sample app)
+from tests.notebooks.runner import NOTEBOOKS, execute, execute_without_hosts
+from tests.steps.conftest import sample  # noqa: F401  (the fixture: a clone of the sandbox's sample app)
 
 NOTEBOOK = "02-deploy.ipynb"
 BINDER_START = Path(__file__).resolve().parents[2] / "binder" / "start"
 
 
-def final_report(run, tag: str) -> str:
-    """The last HTML the cell shows: the step's report, which replaced its live table."""
-    html = run.html(tag)
-    assert html, f"cell {tag!r} shows no HTML"
-    return html[-1]
-
-
 @pytest.mark.parametrize("environment", [{}, {"KAMALNB_PLAN": "1"}], ids=["no-sandbox", "binder"])
 def test_with_no_host_the_runbook_plans_every_step_and_connects_nowhere(environment, tmp_path, monkeypatch):
-    monkeypatch.setenv("KAMALNB_SANDBOX_ROOT", str(tmp_path / "no-sandbox-here"))
-    monkeypatch.delenv("KAMALNB_UI", raising=False)
-    monkeypatch.delenv("KAMALNB_PLAN", raising=False)
-    monkeypatch.delenv("VERSION", raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    started = time.monotonic()
-    run = execute(NOTEBOOK, {}, refuse_connections=True, timeout=60)
-    elapsed = time.monotonic() - started
-
-    assert run.errors() == []
-    assert run.connections() == []
-    assert elapsed < 60
+    run = execute_without_hosts(NOTEBOOK, environment, tmp_path, monkeypatch)
     assert "PLAN MODE" in run.text("setup") and "examples/hey" in run.text("setup")
     assert "First version: v1; then v2" in run.text("load")
 
@@ -57,10 +37,10 @@ def test_with_no_host_the_runbook_plans_every_step_and_connects_nowhere(environm
         assert host in plan_html
     assert "not-a-real-password" not in plan_html and "[REDACTED]" in plan_html
 
-    assert final_report(run, "deploy").startswith("<div class='kamalnb-report'><strong>deploy: 3 planned")
-    assert final_report(run, "deploy-next").startswith("<div class='kamalnb-report'><strong>deploy: 3 planned")
-    assert ">v2<" in final_report(run, "deploy-next")
-    assert final_report(run, "rollback").startswith("<div class='kamalnb-report'><strong>rollback: 3 planned")
+    assert run.final_html("deploy").startswith("<div class='kamalnb-report'><strong>deploy: 3 planned")
+    assert run.final_html("deploy-next").startswith("<div class='kamalnb-report'><strong>deploy: 3 planned")
+    assert ">v2<" in run.final_html("deploy-next")
+    assert run.final_html("rollback").startswith("<div class='kamalnb-report'><strong>rollback: 3 planned")
     for tag in ("versions-after-deploy", "versions-after-next", "versions-after-rollback", "drift"):
         assert run.text(tag).strip() == f"Plan mode: {'drift' if tag == 'drift' else 'versions'}() reads the hosts, skipped."
 
@@ -98,7 +78,7 @@ def test_against_the_sandbox_the_runbook_deploys_a_new_version_and_rolls_back(sa
     assert "PLAN MODE" not in run.text("setup")
     assert f"First version: {first}; then a new commit of the sample app" in run.text("load")
 
-    deployed = final_report(run, "deploy")
+    deployed = run.final_html("deploy")
     assert deployed.startswith("<div class='kamalnb-report'><strong>deploy: 4 ok")
     assert deployed.count(f">{first}<") == 4
     assert "kamalnb-progress" not in deployed and "0%" not in run.text("deploy")
@@ -109,13 +89,13 @@ def test_against_the_sandbox_the_runbook_deploys_a_new_version_and_rolls_back(sa
     versions = "\n".join(run.html("versions-after-deploy"))
     assert versions.count(f">{first}<") == 4 and second not in versions
 
-    deployed_next = final_report(run, "deploy-next")
+    deployed_next = run.final_html("deploy-next")
     assert deployed_next.startswith("<div class='kamalnb-report'><strong>deploy: 4 ok")
     assert deployed_next.count(f">{second}<") == 4
     versions = "\n".join(run.html("versions-after-next"))
     assert versions.count(f">{second}<") == 4 and f">{first}<" not in versions
 
-    rolled_back = final_report(run, "rollback")
+    rolled_back = run.final_html("rollback")
     assert rolled_back.startswith("<div class='kamalnb-report'><strong>rollback: 4 ok")
     versions = "\n".join(run.html("versions-after-rollback"))
     assert versions.count(f">{first}<") == 4 and f">{second}<" not in versions

@@ -5,16 +5,15 @@ plan mode with no host at all, as Binder runs it."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-from kamalnb.internals import shell  # noqa: E402
-from tests.notebooks.runner import execute  # noqa: E402
-from tests.steps.conftest import sample  # noqa: E402, F401  (the fixture: a clone of the sandbox's sample app)
+from kamalnb.internals import shell
+from tests.notebooks.runner import execute, execute_without_hosts
+from tests.steps.conftest import sample  # noqa: F401  (the fixture: a clone of the sandbox's sample app)
 
 NOTEBOOK = "05-kamal-internals.ipynb"
 DEMO_CONTAINER = "kamal1-cord-demo-sample"
@@ -29,18 +28,7 @@ def statuses(text: str) -> list[str]:
 @pytest.mark.parametrize("environment", [{}, {"KAMALNB_PLAN": "1"}], ids=["no-sandbox", "binder"])
 def test_with_no_host_the_internals_runbook_teaches_from_plans_and_connects_nowhere(environment, tmp_path,
                                                                                   monkeypatch):
-    monkeypatch.setenv("KAMALNB_SANDBOX_ROOT", str(tmp_path / "no-sandbox-here"))
-    monkeypatch.delenv("KAMALNB_UI", raising=False)
-    monkeypatch.delenv("KAMALNB_PLAN", raising=False)
-    monkeypatch.delenv("VERSION", raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    started = time.monotonic()
-    run = execute(NOTEBOOK, {}, refuse_connections=True, timeout=60)
-
-    assert run.errors() == []
-    assert run.connections() == []
-    assert time.monotonic() - started < 60
+    run = execute_without_hosts(NOTEBOOK, environment, tmp_path, monkeypatch)
     assert "PLAN MODE" in run.text("setup") and "examples/hey" in run.text("setup")
 
     names = "\n".join(run.html("names-planned"))

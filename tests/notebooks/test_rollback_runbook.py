@@ -4,40 +4,22 @@ plan mode with no host at all."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-from tests.notebooks.runner import execute  # noqa: E402
-from tests.steps.conftest import sample  # noqa: E402, F401  (the fixture: a clone of the sandbox's sample app)
+from tests.notebooks.runner import execute, execute_without_hosts
+from tests.steps.conftest import sample  # noqa: F401  (the fixture: a clone of the sandbox's sample app)
 
 NOTEBOOK = "03-rollback.ipynb"
 REPORT = "<div class='kamalnb-report'><strong>"
 
 
-def final_report(run, tag: str) -> str:
-    html = run.html(tag)
-    assert html, f"cell {tag!r} shows no HTML"
-    return html[-1]
-
-
 @pytest.mark.parametrize("environment", [{}, {"KAMALNB_PLAN": "1"}], ids=["no-sandbox", "binder"])
 def test_with_no_host_the_rollback_runbook_plans_the_rollback_and_connects_nowhere(environment, tmp_path,
                                                                                    monkeypatch):
-    monkeypatch.setenv("KAMALNB_SANDBOX_ROOT", str(tmp_path / "no-sandbox-here"))
-    for name in ("KAMALNB_UI", "KAMALNB_PLAN", "VERSION"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    started = time.monotonic()
-    run = execute(NOTEBOOK, {}, refuse_connections=True, timeout=60)
-
-    assert run.errors() == []
-    assert run.connections() == []
-    assert time.monotonic() - started < 60
+    run = execute_without_hosts(NOTEBOOK, environment, tmp_path, monkeypatch)
     assert "PLAN MODE" in run.text("setup") and "examples/hey" in run.text("setup")
     assert run.text("prepare").strip() == "Plan mode: nothing to prepare."
     assert run.text("target").strip() == "Rolling back to v1"
@@ -45,7 +27,7 @@ def test_with_no_host_the_rollback_runbook_plans_the_rollback_and_connects_nowhe
     for host in ("192.0.2.10", "192.0.2.11", "192.0.2.12"):
         assert host in plan_html
     assert "docker pull" not in plan_html  # a rollback never pulls
-    assert final_report(run, "rollback").startswith(f"{REPORT}rollback: 3 planned")
+    assert run.final_html("rollback").startswith(f"{REPORT}rollback: 3 planned")
     for tag, table in (("versions-before", "versions"), ("available", "rollback_versions"),
                        ("containers", "containers"), ("versions-after", "versions"), ("requests", "requests"),
                        ("audit", "audit")):
@@ -77,7 +59,7 @@ def test_against_the_sandbox_the_rollback_runbook_goes_back_to_the_version_every
     assert available.count(">4/4<") == 2 and available.count(">True<") == 1
     assert run.text("target").strip() == f"Rolling back to {first}"
 
-    rolled_back = final_report(run, "rollback")
+    rolled_back = run.final_html("rollback")
     assert rolled_back.startswith(f"{REPORT}rollback: 4 ok")
     assert rolled_back.count(f">{first}<") == 4
     after = "\n".join(run.html("versions-after"))

@@ -4,40 +4,21 @@ proxy) and in plan mode with no host at all."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-from tests.notebooks.runner import execute  # noqa: E402
-from tests.steps.conftest import sample  # noqa: E402, F401  (the fixture: a clone of the sandbox's sample app)
+from tests.notebooks.runner import execute, execute_without_hosts
+from tests.steps.conftest import sample  # noqa: F401  (the fixture: a clone of the sandbox's sample app)
 
 NOTEBOOK = "01-setup.ipynb"
 REPORT = "<div class='kamalnb-report'><strong>"
 
 
-def final_report(run, tag: str) -> str:
-    """The last HTML the cell shows: the step's report, which replaced its live table."""
-    html = run.html(tag)
-    assert html, f"cell {tag!r} shows no HTML"
-    return html[-1]
-
-
 @pytest.mark.parametrize("environment", [{}, {"KAMALNB_PLAN": "1"}], ids=["no-sandbox", "binder"])
 def test_with_no_host_the_setup_runbook_plans_every_step_and_connects_nowhere(environment, tmp_path, monkeypatch):
-    monkeypatch.setenv("KAMALNB_SANDBOX_ROOT", str(tmp_path / "no-sandbox-here"))
-    for name in ("KAMALNB_UI", "KAMALNB_PLAN", "VERSION"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    started = time.monotonic()
-    run = execute(NOTEBOOK, {}, refuse_connections=True, timeout=60)
-
-    assert run.errors() == []
-    assert run.connections() == []
-    assert time.monotonic() - started < 60
+    run = execute_without_hosts(NOTEBOOK, environment, tmp_path, monkeypatch)
     assert "PLAN MODE" in run.text("setup") and "examples/hey" in run.text("setup")
     assert "Version to deploy: v1" in run.text("load")
 
@@ -47,10 +28,10 @@ def test_with_no_host_the_setup_runbook_plans_every_step_and_connects_nowhere(en
         assert host in plan_html
     assert "not-a-real-password" not in plan_html and "[REDACTED]" in plan_html
 
-    assert final_report(run, "bootstrap").startswith(f"{REPORT}server bootstrap: 3 planned")
-    assert final_report(run, "proxy").startswith(f"{REPORT}proxy boot: 2 planned")
+    assert run.final_html("bootstrap").startswith(f"{REPORT}server bootstrap: 3 planned")
+    assert run.final_html("proxy").startswith(f"{REPORT}proxy boot: 2 planned")
     assert run.text("accessories-boot").strip() == "This project has no accessories."
-    assert final_report(run, "deploy").startswith(f"{REPORT}deploy: 3 planned")
+    assert run.final_html("deploy").startswith(f"{REPORT}deploy: 3 planned")
     for tag, table in (("hosts", "hosts"), ("accessories", "accessories"), ("versions", "versions"),
                        ("routes", "routes"), ("requests", "requests")):
         assert run.text(tag).strip() == f"Plan mode: {table}() reads the hosts, skipped."
@@ -73,13 +54,13 @@ def test_against_the_sandbox_the_setup_runbook_boots_everything_and_each_proxy_s
     hosts_html = "\n".join(run.html("hosts"))
     assert all(hosts_html.count(f">{address}<") == 1 for address in addresses)
 
-    assert final_report(run, "bootstrap").startswith(f"{REPORT}server bootstrap: 3 ok")
-    assert final_report(run, "proxy").startswith(f"{REPORT}proxy boot: 3 ok")
-    assert final_report(run, "accessories-boot").startswith(f"{REPORT}accessory boot: 3 ok")
+    assert run.final_html("bootstrap").startswith(f"{REPORT}server bootstrap: 3 ok")
+    assert run.final_html("proxy").startswith(f"{REPORT}proxy boot: 3 ok")
+    assert run.final_html("accessories-boot").startswith(f"{REPORT}accessory boot: 3 ok")
     accessories = "\n".join(run.html("accessories"))
     assert accessories.count(">sample-redis<") == 3 and accessories.count(">running<") == 3
 
-    deployed = final_report(run, "deploy")
+    deployed = run.final_html("deploy")
     assert deployed.startswith(f"{REPORT}deploy: 4 ok")
     assert deployed.count(f">{version}<") == 4
     versions = "\n".join(run.html("versions"))

@@ -4,11 +4,13 @@ for the sandbox registry appear and disappear."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 
 from kamalnb.commands.base import Command
-from kamalnb.errors import ConfigError
+from kamalnb.errors import ConfigError, HostError
 from kamalnb.executors import SshExecutor
 from kamalnb.sandbox import images
 from kamalnb.sandbox.system import run
@@ -86,3 +88,22 @@ def test_a_deploy_through_the_local_registry_reaches_the_hosts_over_ssh_only(sam
     finally:
         app.registry.remove(ui="silent")
     assert sample.sandbox.laptop_docker("container", "inspect", "kamal-docker-registry", check=False).returncode != 0
+
+
+def test_a_port_taken_on_a_host_fails_its_forward_naming_the_host_and_the_fix(sample) -> None:
+    port = free_port()
+    host = sample.sandbox.hosts[0]
+    listener = subprocess.Popen(["ip", "netns", "exec", host.netns, sys.executable, "-c",
+                                 f"import socket,time; s=socket.socket(); s.bind(('127.0.0.1', {port})); "
+                                 "s.listen(); print('ready', flush=True); time.sleep(60)"],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        with (SshExecutor.from_config(sample.load().config) as executor, pytest.raises(HostError) as refused,
+              executor.forward_to_local(host.address, port)):
+            pass
+        assert f"cannot forward 127.0.0.1:{port} on {host.address}" in str(refused.value)
+        assert "free that port" in str(refused.value)
+    finally:
+        listener.kill()
+        listener.wait()

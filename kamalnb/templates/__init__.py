@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -25,15 +24,16 @@ def init_project(directory: str | os.PathLike[str] = ".") -> Iterator[str]:
     Existing files are never overwritten. Yields one line per file, saying what happened.
     """
     root = Path(directory)
-    files = [("config/deploy.yml", "deploy.yml", False), (".kamal/secrets", "secrets", False)]
-    files += [(f".kamal/hooks/{hook}.sample", f"hooks/{hook}.sample", True) for hook in HOOKS]
-    for target, source, executable in files:
+    # The secrets file is only ever readable by its owner, from the moment it exists.
+    files = [("config/deploy.yml", "deploy.yml", 0o644), (".kamal/secrets", "secrets", 0o600)]
+    files += [(f".kamal/hooks/{hook}.sample", f"hooks/{hook}.sample", 0o755) for hook in HOOKS]
+    for target, source, mode in files:
         path = root / target
         if path.exists():
             yield f"Kept {target} (already exists)"
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_template(source), encoding="utf-8")
-        if executable:
-            path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(_template(source))
         yield f"Created {target}"

@@ -108,6 +108,19 @@ def test_init_writes_templates_and_never_overwrites(tmp_path: Path, monkeypatch:
     assert "Kept config/deploy.yml" in capsys.readouterr().out
 
 
+def test_init_creates_the_secrets_file_readable_by_its_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    previous = os.umask(0o022)
+    try:
+        assert main(["init"]) == 0
+    finally:
+        os.umask(previous)
+    assert "Created .kamal/secrets" in capsys.readouterr().out
+    assert stat.S_IMODE((tmp_path / ".kamal" / "secrets").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "config" / "deploy.yml").stat().st_mode) == 0o644
+
+
 @requires_kamal
 def test_init_template_is_read_the_same_by_kamal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

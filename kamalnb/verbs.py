@@ -185,6 +185,12 @@ class ProxyVerbs(_Verbs):
 
         return state.routes(self._app, executor or self._app.connection())
 
+    def certs(self, *, executor: Executor | None = None) -> pandas.DataFrame:
+        """Each host's HTTPS certificates: name, source, issuer, expiry, fingerprint."""
+        from kamalnb import state
+
+        return state.certificates(self._app, executor or self._app.connection())
+
 
 class AppVerbs(_Verbs):
     """`app.app.<verb>()`: Kamal's `kamal app <verb>`. Listings (`details`, `containers`,

@@ -217,9 +217,11 @@ class Role(DockerOptions, Frozen):
 
     def ensure_one_host_for_ssl(self) -> None:
         proxy = self.proxy
+        shared = ((self.config.kamalnb or {}).get("proxy") or {}).get("shared_certificate") is True
         if (self.running_proxy and proxy is not None and proxy.ssl and len(self.hosts) > 1
-                and not proxy.custom_ssl_certificate):
+                and not proxy.custom_ssl_certificate and not shared):
             raise ConfigError(
                 "SSL is only supported on a single server unless you provide custom certificates, "
-                f"found {len(self.hosts)} servers for role {self.name}"
+                f"found {len(self.hosts)} servers for role {self.name} (kamalnb can obtain one certificate "
+                "and place it on every server: set `x-kamalnb: proxy: shared_certificate: true`)"
             )

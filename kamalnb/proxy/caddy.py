@@ -12,10 +12,12 @@ from kamalnb.commands.base import Command, HttpRequest
 from kamalnb.errors import HostError, HostUnreachable
 from kamalnb.executors.base import Executor, HttpResponse
 from kamalnb.proxy import caddy_config as cc
-from kamalnb.proxy.base import Route, RouteState
+from kamalnb.proxy.base import Certificate, Route, RouteState
+from kamalnb.sensitive import Secret
 
 ADMIN_READY_TIMEOUT = 15.0
 POLL_INTERVAL = 0.05
+CERTIFICATE_POLL_INTERVAL = 1.0
 
 
 class CaddyDriver:
@@ -47,11 +49,11 @@ class CaddyDriver:
         if state:
             self.executor.run(host, cc.docker("start", cc.CONTAINER))
         else:
-            self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.CONFIG_DIR)))
-            # Routes kept from an earlier proxy on this host (removed, then booted again).
+            self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.CONFIG_DIR, cc.DATA_DIR)))
+            # Routes and certificates kept from an earlier proxy on this host (removed, then booted again).
             saved = self.executor.read(host, facts.Read("proxy_saved_routes", cc.read_saved_routes(),
                                                         lambda r: cc.parse_saved_routes(r.check().stdout)))
-            config = cc.base_config(routes=saved)
+            config = cc.base_config(routes=saved, certificates=list(self.certificates(host).values()))
             self.executor.upload(host, json.dumps(config, indent=2), cc.CONFIG_FILE, mode=0o644)
             options = self.boot_config_get(host)
             http_port = int(options.get("http_port", self.http_port))
@@ -140,7 +142,7 @@ class CaddyDriver:
         if current is None or current != cc.route_config(route):
             self.executor.upload(host, json.dumps(cc.route_config(route)), cc.saved_route_file(route.id))
         if current is None:
-            self._add_route(host, route)
+            self._add_route(host, cc.route_config(route))
         elif current != cc.route_config(route):
             # A route from an older kamalnb, or new host names or path: one reload, once.
             self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route))
@@ -153,17 +155,18 @@ class CaddyDriver:
     def settle(self, host: str, route: Route, target: str) -> None:
         self.executor.run(host, cc.clear_idle_slot(route.id))
 
-    def _add_route(self, host: str, route: Route) -> None:
+    def _add_route(self, host: str, route_config: dict[str, Any]) -> None:
         # More specific routes go first (host names, then longer path prefixes), so that a
         # catch-all never shadows another app's routes on the same proxy, whatever the order
         # the apps were deployed in.
+        order = cc.route_order(cc.route_from_config(route_config))
         configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
         index = next((i for i, config in enumerate(configs or [])
-                      if cc.route_order(cc.route_from_config(config)) > cc.route_order(route)), None)
+                      if cc.route_order(cc.route_from_config(config)) > order), None)
         if index is None:
-            self._admin(host, "POST", cc.ROUTES_PATH, body=cc.route_config(route))
+            self._admin(host, "POST", cc.ROUTES_PATH, body=route_config)
         else:
-            self._admin(host, "PUT", f"{cc.ROUTES_PATH}/{index}", body=cc.route_config(route))
+            self._admin(host, "PUT", f"{cc.ROUTES_PATH}/{index}", body=route_config)
 
     def wait_drained(self, host: str, upstream: str, timeout: float) -> bool:
         """Until `upstream` has no request in flight; False if the timeout came first."""
@@ -203,7 +206,105 @@ class CaddyDriver:
 
     def remove_route(self, host: str, route_id: str) -> None:
         self._admin(host, "DELETE", f"/id/{route_id}", allow=(404,))
+        if route_id in self.certificates(host):
+            self.set_certificate(host, route_id, None)
         self.executor.run(host, cc.remove_slots(route_id))
+
+    # ---- certificates ------------------------------------------------------------------
+
+    def certificates(self, host: str) -> dict[str, Certificate]:
+        """Each HTTPS route's `Certificate` on `host`."""
+        return self.executor.read(host, facts.Read("proxy_certificates", cc.read_certificates(),
+                                                   lambda r: cc.parse_certificates(r.stdout)))
+
+    def set_certificate(self, host: str, route_id: str, certificate: Certificate | None) -> None:
+        """Serve `route_id`'s names on 443 with `certificate` (None: no more). Caddy's
+        configuration changes (one reload) only when the certificates of the host changed:
+        a redeploy with the same certificate reloads nothing."""
+        if certificate is None:
+            self.executor.run(host, cc.remove_certificate(route_id))
+        else:
+            self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.TLS_DIR, cc.ROUTES_DIR)))
+            self.executor.upload(host, cc.certificate_json(certificate), cc.certificate_file(route_id), mode=0o600)
+        current = self.executor.read(host, self._admin_read("proxy_config", "/config/", missing=()))
+        wanted = cc.with_tls(current or cc.base_config(), list(self.certificates(host).values()))
+        if wanted != current:
+            self._admin(host, "POST", "/load", body=wanted)
+        challenges_id = route_id + cc.CHALLENGES_SUFFIX
+        existing = self.executor.read(host, self._admin_read("proxy_route", f"/id/{challenges_id}", missing=(404,)))
+        if certificate is not None and certificate.challenges_to:
+            config = cc.challenges_route(route_id, certificate.names, certificate.challenges_to)
+            if existing != config:
+                self.executor.upload(host, json.dumps(config), cc.saved_route_file(challenges_id))
+                if existing is None:
+                    self._add_route(host, config)
+                else:
+                    self._admin(host, "PATCH", f"/id/{challenges_id}", body=config)
+        elif existing is not None:
+            self._admin(host, "DELETE", f"/id/{challenges_id}", allow=(404,))
+            self.executor.run(host, Command.from_argv(("rm", "-f", cc.saved_route_file(challenges_id))))
+
+    def served_certificates(self, host: str) -> list[tuple[str, str, str, str | None]]:
+        """(route, name, where it comes from, PEM or None) for each name served over HTTPS."""
+        found: list[tuple[str, str, str, str | None]] = []
+        for route_id, certificate in sorted(self.certificates(host).items()):
+            for index, name in enumerate(certificate.names):
+                if certificate.acme_ca:
+                    source, path = f"ACME {certificate.acme_ca}", cc.obtained_files(certificate.acme_ca, name)[0]
+                elif certificate.files:
+                    source = f"copy from {certificate.challenges_to}" if certificate.challenges_to else "custom"
+                    path = certificate.files[min(index, len(certificate.files) - 1)][0]
+                else:
+                    found.append((route_id, name, f"waiting for {certificate.challenges_to}", None))
+                    continue
+                found.append((route_id, name, source, self.read_certificate(host, path)))
+        return found
+
+    def place_certificate(self, host: str, route_id: str, name: str, certificate_pem: str,
+                          key_pem: Secret) -> tuple[str, str]:
+        """Put a certificate and its key on `host` (mode 0600) for `set_certificate` to load."""
+        certificate_path, key_path = cc.placed_files(route_id, name)
+        self.executor.run(host, Command.from_argv(("mkdir", "-p", certificate_path.rsplit("/", 1)[0])))
+        self.executor.upload(host, certificate_pem, certificate_path, mode=0o600)
+        self.executor.upload(host, key_pem, key_path, mode=0o600)
+        return certificate_path, key_path
+
+    def read_certificate(self, host: str, path: str) -> str | None:
+        """The PEM certificate at `path` on `host`; None when there is none."""
+        text = self.executor.run(host, cc.read_file(path)).stdout
+        return text if "-----BEGIN CERTIFICATE-----" in text else None
+
+    def read_private_key(self, host: str, path: str) -> Secret:
+        """The private key at `path` on `host`, never shown in events or reports."""
+        text = self.executor.run(host, cc.read_file(path, private=True)).stdout
+        if "PRIVATE KEY-----" not in text:
+            raise HostError(host, f"no private key at ~/{path}")
+        return Secret(text)
+
+    def wait_for_certificate(self, host: str, acme_ca: str, name: str, timeout: float) -> str:
+        """The certificate Caddy on `host` obtained for `name` from `acme_ca` (in its data),
+        once there; a HostError with Caddy's last complaint about `name` if none came in time."""
+        path, _ = cc.obtained_files(acme_ca, name)
+        deadline = time.monotonic() + timeout
+        while True:
+            pem = self.read_certificate(host, path)
+            if pem is not None:
+                return pem
+            if time.monotonic() >= deadline:
+                raise HostError(host, f"no certificate for {name} from {acme_ca} after {timeout:.0f}s: "
+                                      f"{self._acme_complaint(host, name)}. The CA must reach this host (or "
+                                      f"another of the role) on port 80 at {name}: check the name's DNS records")
+            time.sleep(CERTIFICATE_POLL_INTERVAL)
+
+    def _acme_complaint(self, host: str, name: str) -> str:
+        lines = [line for line in self.logs(host, 300).splitlines() if name in line and '"error"' in line]
+        for line in reversed(lines):
+            try:
+                entry = json.loads(line[line.index("{"):])
+            except ValueError:
+                continue
+            return f"{entry.get('msg', '')}: {entry.get('error', '')}"
+        return "Caddy logged no error (see `kamalnb proxy logs --grep " + name + "`)"
 
     def routes(self, host: str) -> list[RouteState]:
         configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
@@ -212,6 +313,8 @@ class CaddyDriver:
         states = []
         for config in configs or []:
             route_id = config.get("@id", "")
+            if route_id.endswith(cc.CHALLENGES_SUFFIX):
+                continue
             files = slots.get(route_id, {})
             live = files.get(cc.LIVE)
             order = [live] + [s for s in cc.SLOTS if s != live] if live in cc.SLOTS else []

@@ -26,10 +26,11 @@ from kamalnb.state.containers import (
 )
 from kamalnb.state.engine import HOSTS_COLUMNS, IMAGES_COLUMNS, hosts, images
 from kamalnb.state.lock import LOCK_COLUMNS, lock_status
-from kamalnb.state.proxy import ROUTES_COLUMNS, routes
+from kamalnb.state.proxy import CERTIFICATES_COLUMNS, ROUTES_COLUMNS, certificates, routes
 
 __all__ = [
     "AUDIT_COLUMNS",
+    "CERTIFICATES_COLUMNS",
     "CONTAINERS_COLUMNS",
     "DRIFT_COLUMNS",
     "DRIFT_KINDS",
@@ -39,6 +40,7 @@ __all__ = [
     "ROUTES_COLUMNS",
     "VERSIONS_COLUMNS",
     "audit",
+    "certificates",
     "containers",
     "drift",
     "hosts",

@@ -56,7 +56,8 @@ def route_for(role: Role) -> Route:
                  strip_path_prefix=proxy.strip_path_prefix is not False,
                  max_request_body=int(buffering["max_request_body"]) if buffering.get("max_request_body") else None,
                  request_buffers=memory if buffering.get("requests") else None,
-                 response_buffers=memory if buffering.get("responses") else None)
+                 response_buffers=memory if buffering.get("responses") else None,
+                 tls=proxy.ssl, ssl_redirect=proxy.ssl_redirect is not False)
 
 
 def container_address(context: StepContext, host: str, container: str) -> str:

@@ -16,7 +16,7 @@ from kamalnb.steps.boot import route_for
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
-    from kamalnb.config import Configuration, Role
+    from kamalnb.config import Role
 
 
 def driver(context: StepContext) -> CaddyDriver:
@@ -67,21 +67,9 @@ def texts(context: StepContext, action: Callable[[CaddyDriver, str], str]) -> di
             for host in context.config.specifics.proxy_hosts}
 
 
-def check_supported(config: Configuration) -> None:
-    """HTTPS is not served by kamalnb's proxy yet: refuse `proxy.ssl` before anything changes,
-    rather than report a deploy whose port 443 answers nothing."""
-    roles = [role.name for role in config.roles if role.running_proxy and role.proxy is not None and role.proxy.ssl]
-    if roles:
-        raise ConfigError(
-            f"proxy/ssl: kamalnb's proxy does not serve HTTPS yet (role {', '.join(roles)}); remove `ssl` "
-            "(and `ssl_redirect`) from the proxy settings and terminate TLS in front of the servers, "
-            "or deploy this app with Kamal")
-
-
 def check_routes(context: StepContext, proxy: ProxyDriver) -> None:
     """Refuse, before anything changes, routes that claim a host name (and path prefix) that
     another app, role or destination claims on the same proxy, or two catch-alls; naming both."""
-    check_supported(context.config)
     ours: dict[str, list[Route]] = {}
     for host, role in context.config.specifics.role_hosts:
         if role.running_proxy:

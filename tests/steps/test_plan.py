@@ -96,12 +96,15 @@ def test_the_plan_for_a_deploy_is_what_the_deploy_then_runs(sample) -> None:
             assert planned == real
 
 
-def test_ssl_is_refused_before_anything_runs_while_the_proxy_serves_no_https(project) -> None:
+def test_a_plan_with_ssl_puts_the_certificate_settings_on_the_host_and_asks_no_ca(project) -> None:
     deploy_yml = project / "config" / "deploy.yml"
     one_server = DEPLOY_YML.replace("    - 192.0.2.11\n", "")
-    deploy_yml.write_text(one_server + "  ssl: true\n  host: hey.example.test\n")
-    with pytest.raises(kamalnb.ConfigError, match=r"proxy/ssl: kamalnb's proxy does not serve HTTPS yet \(role web\)"):
-        kamalnb.load(deploy_yml, root=project).deploy(plan=True, ui="silent")
+    # An address nothing answers on: a plan must not depend on the CA being there.
+    deploy_yml.write_text(one_server + "  ssl: true\n  host: hey.example.test\n"
+                          "x-kamalnb:\n  proxy:\n    acme_ca: https://192.0.2.1/dir\n")
+    plan = kamalnb.load(deploy_yml, root=project).deploy(plan=True, ui="silent")
+    commands = plan.commands("192.0.2.10")
+    assert any(c.startswith("upload .kamal/proxy/kamalnb/tls/hey-web.json") for c in commands), commands
 
 
 def test_a_step_has_one_duration_the_report_and_the_outer_step_finished_agree(project) -> None:

@@ -4,6 +4,7 @@ each a thin call to the same method a notebook uses."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from kamalnb.cli.config_cmds import load_from_args
 from kamalnb.cli.config_cmds import print_result as _print
@@ -88,6 +89,8 @@ def register(subparsers, add_command) -> None:
     logs.add_argument("-n", "--lines", type=int, default=100)
     logs.add_argument("--since", help="only lines since a time or duration (e.g. 10m, 2026-01-02T10:00)")
     logs.add_argument("--grep", help="only lines containing this string")
+    add_command(proxy, "certs", lambda a: _print_table(load_from_args(a).proxy.certs()),
+                "each host's HTTPS certificates: names, issuer, expiry, fingerprint")
     boot_config = add_command(proxy, "boot_config", None, "how the proxy container is run (set|get|reset)")
     boot_group = boot_config.add_subparsers(dest="boot_config_command", metavar="<set|get|reset>")
     set_ = add_command(boot_group, "set", lambda a: _print(a, load_from_args(a).proxy.boot_config_set(
@@ -108,4 +111,11 @@ def register(subparsers, add_command) -> None:
 def _print_hosts(args: argparse.Namespace, texts: dict[str, str]) -> int:
     for host, text in texts.items():
         print(f"Proxy Host: {host}\n{text.rstrip()}\n")
+    return 0
+
+
+def _print_table(table: Any) -> int:
+    """A table as text, without the columns that are empty in every row."""
+    shown = table.dropna(axis=1, how="all")
+    print(shown.to_string(index=False) if len(shown) else "(none)")
     return 0

@@ -47,11 +47,13 @@ class Acme:
         return self._get(f"https://{self.address}:{PEBBLE_MANAGEMENT_PORT}/roots/0")
 
     def point(self, name: str, *addresses: str) -> None:
-        """Make pebble's DNS answer `name` with `addresses` (where the CA checks challenges)."""
-        body = json.dumps({"host": name, "addresses": list(addresses)}).encode()
-        request = urllib.request.Request(f"http://{self.address}:{DNS_MANAGEMENT_PORT}/add-a", data=body)
-        with urllib.request.urlopen(request, timeout=5):
-            pass
+        """Make pebble's DNS answer `name` with `addresses` only (where the CA checks challenges)."""
+        # Adding appends to what the name had: clear it first.
+        for path, body in (("clear-a", {"host": name}), ("add-a", {"host": name, "addresses": list(addresses)})):
+            request = urllib.request.Request(f"http://{self.address}:{DNS_MANAGEMENT_PORT}/{path}",
+                                             data=json.dumps(body).encode())
+            with urllib.request.urlopen(request, timeout=5):
+                pass
 
     def _get(self, url: str) -> str:
         context = ssl.create_default_context(cafile=str(self.ca_root))

@@ -10,6 +10,7 @@ import http.client
 import socket
 import ssl
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,12 @@ def http_get(address: str, name: str, path: str = "/version") -> tuple[int, str 
         connection.close()
 
 
+def proxy_loads(sandbox: Sandbox, host: str) -> int:
+    """How many times Caddy on `host` loaded a configuration (its start included)."""
+    logs = sandbox.host_docker(sandbox.host(host).name, "logs", "kamalnb-proxy")
+    return (logs.stdout + logs.stderr).count('"load complete"')
+
+
 @pytest.fixture(scope="module")
 def fleet(sandbox):
     acme = sandbox.acme()
@@ -117,9 +124,14 @@ def test_a_certificate_from_the_ca_on_one_host_redirected_to_and_kept_across_reb
 
     certs = app.proxy.certs()
     assert list(certs["host"]) == [host] and list(certs["name"]) == ["secure.test"]
+    assert list(certs["source"]) == [f"ACME {acme.directory}"]
     assert certs["fingerprint"][0].replace(":", "").lower() == fingerprint
     assert certs["issuer"][0].startswith("Pebble Intermediate CA")
     assert certs["days_left"][0] > 300
+
+    printed = subprocess.run([sys.executable, "-m", "kamalnb", "proxy", "certs"], cwd=project.path,
+                             capture_output=True, text=True, check=True).stdout
+    assert "secure.test" in printed and certs["fingerprint"][0] in printed
 
     # Kept across a reboot of the proxy and a redeploy: the same certificate, not a new one.
     assert app.proxy.reboot(ui="quiet").ok
@@ -143,8 +155,15 @@ def test_one_certificate_on_three_hosts_whichever_host_the_ca_reaches(sandbox, f
     assert [(status, body) for _, status, body in served] == [(200, project.version)] * 3
     assert all(http_get(host, "shared.test")[0] == 308 for host in hosts)
     certs = app.proxy.certs()
+    # Other apps' certificates on the same proxies are listed too, without a role of this app.
+    certs = certs[certs["role"] == "web"]
     assert sorted(certs["host"]) == sorted(hosts)
+    assert sorted(certs["source"]) == [f"ACME {acme.directory}", *[f"copy from {hosts[0]}"] * 2]
     assert set(certs["fingerprint"].str.replace(":", "").str.lower()) == {served[0][0]}
+    # A redeploy finds every certificate current: Caddy's configuration is not even reloaded.
+    loads = [proxy_loads(sandbox, host) for host in hosts]
+    assert app.redeploy(ui="quiet").ok
+    assert [proxy_loads(sandbox, host) for host in hosts] == loads
     # The key went to the other hosts as files only the login user reads.
     modes = driver.executor.run(hosts[1], Command(("stat", "-c", "%a", ".kamal/proxy/kamalnb/tls/shared-web/*")))
     assert set(modes.stdout.split()) == {"600"}

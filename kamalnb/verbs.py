@@ -18,6 +18,7 @@ from kamalnb.steps import app_ops as app_steps
 from kamalnb.steps import exec as exec_steps
 from kamalnb.steps import lock as lock_steps
 from kamalnb.steps import proxy as proxy_steps
+from kamalnb.steps import tls as tls_steps
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
@@ -185,10 +186,14 @@ class ProxyVerbs(_Verbs):
 
         return state.routes(self._app, executor or self._app.connection())
 
-    def certs(self, *, executor: Executor | None = None) -> pandas.DataFrame:
-        """Each host's HTTPS certificates: name, source, issuer, expiry, fingerprint."""
+    def certs(self, *, renew: bool = False, executor: Executor | None = None, **options: Any) -> pandas.DataFrame:
+        """Each host's HTTPS certificates: name, source, issuer, expiry, fingerprint. With
+        `renew`, first what a deploy does for them: a certificate the first host of a role
+        renewed is copied to the others, a changed custom certificate uploaded."""
         from kamalnb import state
 
+        if renew:
+            self._run("proxy", tls_steps.renew, "certs", **options)
         return state.certificates(self._app, executor or self._app.connection())
 
 

@@ -89,8 +89,10 @@ def register(subparsers, add_command) -> None:
     logs.add_argument("-n", "--lines", type=int, default=100)
     logs.add_argument("--since", help="only lines since a time or duration (e.g. 10m, 2026-01-02T10:00)")
     logs.add_argument("--grep", help="only lines containing this string")
-    add_command(proxy, "certs", lambda a: _print_table(load_from_args(a).proxy.certs()),
-                "each host's HTTPS certificates: names, issuer, expiry, fingerprint")
+    certs = add_command(proxy, "certs", lambda a: _print_table(load_from_args(a).proxy.certs(renew=a.renew)),
+                        "each host's HTTPS certificates: names, issuer, expiry, fingerprint")
+    certs.add_argument("--renew", action="store_true",
+                       help="first copy a renewed certificate from a role's first host to the others")
     boot_config = add_command(proxy, "boot_config", None, "how the proxy container is run (set|get|reset)")
     boot_group = boot_config.add_subparsers(dest="boot_config_command", metavar="<set|get|reset>")
     set_ = add_command(boot_group, "set", lambda a: _print(a, load_from_args(a).proxy.boot_config_set(

@@ -136,6 +136,22 @@ def _check_ca(context: StepContext) -> None:
 # ---- putting the certificates in place ----------------------------------------------------
 
 
+def renew(context: StepContext) -> Report:
+    """Under the deploy lock, what a deploy does for HTTPS without booting anything: a
+    certificate the first host renewed copied to the others, a changed custom one uploaded."""
+    from kamalnb.steps import lock
+    from kamalnb.steps.proxy import driver
+
+    wanted = check(context)
+    if not wanted:
+        raise ConfigError("No role has `proxy.ssl`: there is no certificate to renew")
+    with lock.held(context):
+        report = ensure(context, driver(context), wanted)
+    assert report is not None
+    return report
+
+
+
 def ensure(context: StepContext, driver: CaddyDriver, wanted: list[Https]) -> Report | None:
     """Each HTTPS role's certificate on each of its hosts; a host whose certificate is
     current is left alone (no reload)."""

@@ -164,6 +164,15 @@ def test_one_certificate_on_three_hosts_whichever_host_the_ca_reaches(sandbox, f
     loads = [proxy_loads(sandbox, host) for host in hosts]
     assert app.redeploy(ui="quiet").ok
     assert [proxy_loads(sandbox, host) for host in hosts] == loads
+    # A renewal on the first host (here: its certificate gone, Caddy restarted, a new one
+    # obtained) reaches the others with `proxy certs --renew`.
+    driver.executor.run(hosts[0], Command(("rm", "-rf", ".kamal/proxy/kamalnb/data/caddy/certificates")))
+    driver.restart(hosts[0])
+    renewed = app.proxy.certs(renew=True, ui="quiet")
+    renewed = renewed[renewed["role"] == "web"]
+    assert len(set(renewed["fingerprint"])) == 1 and set(renewed["fingerprint"]) != set(certs["fingerprint"])
+    assert {https_get(host, "shared.test", root)[0] for host in hosts} == {
+        renewed["fingerprint"].iloc[0].replace(":", "").lower()}
     # The key went to the other hosts as files only the login user reads.
     modes = driver.executor.run(hosts[1], Command(("stat", "-c", "%a", ".kamal/proxy/kamalnb/tls/shared-web/*")))
     assert set(modes.stdout.split()) == {"600"}

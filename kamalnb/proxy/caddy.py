@@ -250,14 +250,14 @@ class CaddyDriver:
         for route_id, certificate in sorted(self.certificates(host).items()):
             for index, name in enumerate(certificate.names):
                 if certificate.acme_ca:
-                    source, path = f"ACME {certificate.acme_ca}", cc.obtained_files(certificate.acme_ca, name)[0]
+                    found.append((route_id, name, f"ACME {certificate.acme_ca}",
+                                  self.obtained_certificate(host, certificate.acme_ca, name)))
                 elif certificate.files:
                     source = f"copy from {certificate.challenges_to}" if certificate.challenges_to else "custom"
                     path = certificate.files[min(index, len(certificate.files) - 1)][0]
+                    found.append((route_id, name, source, self._certificate(host, cc.read_file(path))))
                 else:
                     found.append((route_id, name, f"waiting for {certificate.challenges_to}", None))
-                    continue
-                found.append((route_id, name, source, self.read_certificate(host, path)))
         return found
 
     def place_certificate(self, host: str, route_id: str, name: str, certificate_pem: str,
@@ -269,25 +269,28 @@ class CaddyDriver:
         self.executor.upload(host, key_pem, key_path, mode=0o600)
         return certificate_path, key_path
 
-    def read_certificate(self, host: str, path: str) -> str | None:
-        """The PEM certificate at `path` on `host`; None when there is none."""
-        text = self.executor.run(host, cc.read_file(path)).stdout
-        return text if "-----BEGIN CERTIFICATE-----" in text else None
+    def obtained_certificate(self, host: str, acme_ca: str, name: str) -> str | None:
+        """The certificate Caddy on `host` holds for `name` from `acme_ca`; None when none yet."""
+        return self._certificate(host, cc.read_file(cc.obtained_files(acme_ca, name)[0], in_proxy=True))
 
-    def read_private_key(self, host: str, path: str) -> Secret:
-        """The private key at `path` on `host`, never shown in events or reports."""
-        text = self.executor.run(host, cc.read_file(path, private=True)).stdout
+    def obtained_key(self, host: str, acme_ca: str, name: str) -> Secret:
+        """The private key of that certificate, never shown in events or reports."""
+        path = cc.obtained_files(acme_ca, name)[1]
+        text = self.executor.run(host, cc.read_file(path, private=True, in_proxy=True)).stdout
         if "PRIVATE KEY-----" not in text:
-            raise HostError(host, f"no private key at ~/{path}")
+            raise HostError(host, f"the proxy holds no private key for {name} ({path})")
         return Secret(text)
+
+    def _certificate(self, host: str, read: Command) -> str | None:
+        text = self.executor.run(host, read).stdout
+        return text if "-----BEGIN CERTIFICATE-----" in text else None
 
     def wait_for_certificate(self, host: str, acme_ca: str, name: str, timeout: float) -> str:
         """The certificate Caddy on `host` obtained for `name` from `acme_ca` (in its data),
         once there; a HostError with Caddy's last complaint about `name` if none came in time."""
-        path, _ = cc.obtained_files(acme_ca, name)
         deadline = time.monotonic() + timeout
         while True:
-            pem = self.read_certificate(host, path)
+            pem = self.obtained_certificate(host, acme_ca, name)
             if pem is not None:
                 return pem
             if time.monotonic() >= deadline:

@@ -173,9 +173,12 @@ def parse_certificates(text: str) -> dict[str, Certificate]:
     return found
 
 
-def read_file(path: str, *, private: bool = False) -> Command:
-    """A file's content, nothing when it is missing; a `private` one never shows as output."""
-    return Command(("cat", path, "2>/dev/null", "||", "true"), private_output=private)
+def read_file(path: str, *, private: bool = False, in_proxy: bool = False) -> Command:
+    """A file's content, nothing when it is missing; a `private` one never shows as output.
+    `in_proxy`: a file of the proxy container (Caddy's data, which only root may read on
+    the host)."""
+    argv = ("docker", "exec", CONTAINER, "cat", path) if in_proxy else ("cat", path)
+    return Command((*argv, "2>/dev/null", "||", "true"), private_output=private)
 
 
 def remove_certificate(route_id: str) -> Command:
@@ -197,13 +200,13 @@ def _safe(key: str) -> str:
 
 def obtained_files(acme_ca: str, name: str) -> tuple[str, str]:
     """Where Caddy keeps the certificate and key it obtained from `acme_ca` for `name` (in
-    the host's data directory), as certmagic names them: the CA's host and path, then the name."""
+    its container), as certmagic names them: the CA's host and path, then the name."""
     url = urllib.parse.urlsplit(acme_ca)
     issuer = url.netloc
     path = url.path.replace("/", "-").replace("\\", "-").strip("-")
     if path:
         issuer += "-" + path
-    directory = f"{DATA_DIR}/caddy/certificates/{_safe(issuer)}/{_safe(name)}"
+    directory = f"{STORAGE}/certificates/{_safe(issuer)}/{_safe(name)}"
     return f"{directory}/{_safe(name)}.crt", f"{directory}/{_safe(name)}.key"
 
 

@@ -210,6 +210,7 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
         context.hook("pre-deploy")
         if boot_proxy:
             proxy_steps.boot(context)
+        tls_steps.forget(context, proxy_steps.driver(context), https)
         tls_steps.ensure(context, proxy_steps.driver(context), https)
         if boot_accessories and context.config.accessories:
             # As Kamal's setup: those that exist are skipped; `accessory reboot` replaces them.

@@ -152,6 +152,21 @@ def renew(context: StepContext) -> Report:
 
 
 
+def forget(context: StepContext, driver: CaddyDriver, wanted: list[Https]) -> None:
+    """A role whose proxy no longer has `ssl` stops being served on 443 (and its certificate
+    stops being renewed) on the hosts it is deployed to."""
+    kept = {https.route_id for https in wanted}
+    pairs = [(host, role.container_prefix) for host, role in context.config.specifics.role_hosts
+             if role.running_proxy and role.container_prefix not in kept]
+
+    def forget_on(pair: tuple[str, str]) -> None:
+        host, route_id = pair
+        if route_id in driver.certificates(host):
+            driver.set_certificate(host, route_id, None)
+
+    context.parallel(pairs, forget_on).check("Removing certificates of routes without ssl")
+
+
 def ensure(context: StepContext, driver: CaddyDriver, wanted: list[Https]) -> Report | None:
     """Each HTTPS role's certificate on each of its hosts; a host whose certificate is
     current is left alone (no reload)."""
@@ -215,7 +230,7 @@ def _acme(context: StepContext, driver: CaddyDriver, https: Https, recorder: Ste
         return
     keys: dict[str, Secret] = {}
     with recorder.host(issuer, Phase.PROXY, role=https.role.name):
-        keys = {name: driver.read_private_key(issuer, cc.obtained_files(ca, name)[1]) for name in https.names}
+        keys = {name: driver.obtained_key(issuer, ca, name) for name in https.names}
 
     def copy(host: str) -> None:
         with recorder.host(host, Phase.PROXY, role=https.role.name):

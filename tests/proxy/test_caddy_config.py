@@ -52,10 +52,10 @@ def test_certificates_obtained_by_acme_here_or_loaded_from_files() -> None:
     assert cc.parse_certificates(listing) == {"a-web": obtained, "b-web": copied}
     # Where Caddy keeps what it obtained, as certmagic names it.
     assert cc.obtained_files(ACME, "A.test") == (
-        ".kamal/proxy/kamalnb/data/caddy/certificates/10.231.0.1-14000-dir/a.test/a.test.crt",
-        ".kamal/proxy/kamalnb/data/caddy/certificates/10.231.0.1-14000-dir/a.test/a.test.key")
+        "/data/caddy/certificates/10.231.0.1-14000-dir/a.test/a.test.crt",
+        "/data/caddy/certificates/10.231.0.1-14000-dir/a.test/a.test.key")
     assert cc.obtained_files("https://acme-v02.api.letsencrypt.org/directory", "*.b.test")[0] == (
-        ".kamal/proxy/kamalnb/data/caddy/certificates/acme-v02.api.letsencrypt.org-directory/"
+        "/data/caddy/certificates/acme-v02.api.letsencrypt.org-directory/"
         "wildcard_.b.test/wildcard_.b.test.crt")
 
 

@@ -139,6 +139,17 @@ def test_a_certificate_from_the_ca_on_one_host_redirected_to_and_kept_across_reb
     assert app.redeploy(ui="quiet").ok
     assert https_get(host, "secure.test", root)[0] == fingerprint
 
+    # Without `ssl` again: plain HTTP, and nothing for the name on 443.
+    config_file = project.path / "config" / "deploy.yml"
+    data = yaml.safe_load(config_file.read_text())
+    data["proxy"].pop("ssl")
+    config_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert project.load().redeploy(ui="quiet").ok
+    assert http_get(host, "secure.test") == (200, None, project.version)
+    with pytest.raises(ssl.SSLError):
+        https_get(host, "secure.test", root)
+    assert project.load().proxy.certs().empty
+
 
 def test_one_certificate_on_three_hosts_whichever_host_the_ca_reaches(sandbox, fleet, tmp_path) -> None:
     acme, driver, hosts = fleet

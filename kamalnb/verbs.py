@@ -136,12 +136,19 @@ class ProxyVerbs(_Verbs):
         return self._run("proxy", lambda context: proxy_steps.texts(
             context, lambda driver, host: driver.details(host)), "details", **options)
 
-    def logs(self, lines: int = 100, *, since: str | None = None, grep: str | None = None,
-             **options: Any) -> dict[str, str]:
+    def logs(self, lines: int | None = None, *, since: str | None = None, grep: str | None = None,
+             follow: bool = False, **options: Any) -> dict[str, str] | None:
         """The proxy's last log lines, per host (`since` as `docker logs --since`, only lines
-        containing `grep`)."""
+        containing `grep`; 100 lines unless `lines`). With `follow`, the last lines (10 unless
+        `lines`) of one host (the primary, if it runs the proxy), then new ones as they come,
+        are printed until interrupted (Ctrl-C, or the kernel's stop button); returns None."""
+        if follow:
+            options.setdefault("ui", "silent")
+            self._run("proxy", lambda context: proxy_steps.follow_logs(
+                context, lambda line: print(line, flush=True), lines=lines, since=since, grep=grep), "logs", **options)
+            return None
         return self._run("proxy", lambda context: proxy_steps.texts(
-            context, lambda driver, host: driver.logs(host, lines, since=since, grep=grep)), "logs", **options)
+            context, lambda driver, host: driver.logs(host, lines or 100, since=since, grep=grep)), "logs", **options)
 
     def boot_config_set(self, *, publish: bool = True, http_port: int = 80, https_port: int = 443,
                         log_max_size: str | None = None, docker_options: list[str] | None = None,

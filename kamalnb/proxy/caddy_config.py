@@ -439,6 +439,18 @@ def run_command(image: str, http_port: int = 80, https_port: int = 443, *, publi
     ))
 
 
+def follow_logs(lines: int = 10, since: str | None = None, grep: str | None = None) -> Command:
+    """The proxy's last `lines` log lines (since a time), then new ones as they come, only
+    those containing `grep` (a fixed string, as `proxy logs --grep`); it ends when the
+    connection does."""
+    logs = docker("logs", "--tail", str(lines), *(("--since", since) if since else ()), "--follow", CONTAINER)
+    words = (*logs.words, "2>&1")
+    if grep:
+        # Line-buffered: each matching line leaves as soon as it is logged.
+        words += ("|", *Command.from_argv(("grep", "--line-buffered", "-F", "--", grep)).words)
+    return Command(words)
+
+
 def docker(*argv: str) -> Command:
     return Command.from_argv(("docker", *argv))
 

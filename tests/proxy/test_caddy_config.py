@@ -182,3 +182,9 @@ def test_boot_options_change_how_the_proxy_container_runs() -> None:
     assert cc.parse_options('{"http_port": 8080}') == {"http_port": 8080}
     with pytest.raises(ValueError, match="unknown proxy boot options"):
         cc.parse_options('{"colour": "blue"}')
+
+
+def test_the_follow_command() -> None:
+    assert str(cc.follow_logs()) == "docker logs --tail 10 --follow kamalnb-proxy 2>&1"
+    assert str(cc.follow_logs(3, "10m", "it's")) == (
+        "docker logs --tail 3 --since 10m --follow kamalnb-proxy 2>&1 | grep --line-buffered -F -- 'it'\"'\"'s'")

@@ -29,6 +29,9 @@ class Route:
     # with `ssl_redirect` (Kamal's default) plain HTTP requests are redirected there.
     tls: bool = False
     ssl_redirect: bool = True
+    # Kamal's `forward_headers`: keep the client's X-Forwarded-For/-Proto/-Host (its address
+    # appended to X-Forwarded-For) rather than replace them; for a client that is itself a proxy.
+    forward_headers: bool = False
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,10 @@ def _redirect(route: Route) -> list[dict[str, Any]]:
 
 def _before_proxy(route: Route) -> list[dict[str, Any]]:
     handlers: list[dict[str, Any]] = []
+    if route.forward_headers:
+        # What Caddy's server-wide `trusted_proxies` sets per request, here for this route
+        # only: reverse_proxy then keeps the incoming X-Forwarded-* headers.
+        handlers.append({"handler": "vars", "trusted_proxy": True})
     if route.max_request_body:
         handlers.append({"handler": "request_body", "max_size": route.max_request_body})
     prefix = (route.path_prefix or "").rstrip("/")

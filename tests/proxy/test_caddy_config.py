@@ -188,3 +188,10 @@ def test_the_follow_command() -> None:
     assert str(cc.follow_logs()) == "docker logs --tail 10 --follow kamalnb-proxy 2>&1"
     assert str(cc.follow_logs(3, "10m", "it's")) == (
         "docker logs --tail 3 --since 10m --follow kamalnb-proxy 2>&1 | grep --line-buffered -F -- 'it'\"'\"'s'")
+
+
+def test_forward_headers_trust_the_client_for_this_route_only() -> None:
+    handle = cc.route_config(Route("a-web", forward_headers=True, path_prefix="/api"))["handle"]
+    assert handle[:2] == [{"handler": "vars", "trusted_proxy": True},
+                          {"handler": "rewrite", "strip_path_prefix": "/api"}]
+    assert {"handler": "vars", "trusted_proxy": True} not in cc.route_config(Route("a-web"))["handle"]

@@ -28,7 +28,9 @@ from kamalnb.sensitive import Secret
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
-    from kamalnb.config import Role
+    from collections.abc import Iterable
+
+    from kamalnb.config import Accessory, Role
     from kamalnb.proxy import CaddyDriver
 
 # Let's Encrypt answers within seconds; this leaves room for its retries.
@@ -70,6 +72,7 @@ def check(context: StepContext) -> list[Https]:
     """Refuse, before anything changes, what would deploy without HTTPS answering: no host
     name, a custom certificate that is missing, unreadable, not the key's, expired or not for
     the names, a CA root file that is not there, a CA that does not answer."""
+    refuse_accessories(context.config.accessories)
     wanted = roles(context)
     for https in wanted:
         where = f"role {https.role.name}"
@@ -81,6 +84,15 @@ def check(context: StepContext) -> list[Https]:
     if any(https.custom is None for https in wanted) and not context.plan:
         _check_ca(context)
     return wanted
+
+
+def refuse_accessories(accessories: Iterable[Accessory]) -> None:
+    """Accessories' routes are plain HTTP: one with `proxy.ssl` is refused rather than
+    deployed with nothing for its names on port 443."""
+    names = [a.name for a in accessories if a.running_proxy and a.proxy is not None and a.proxy.ssl]
+    if names:
+        raise ConfigError(f"accessories/{names[0]}/proxy/ssl: kamalnb serves accessories over plain HTTP only "
+                          f"({', '.join(names)}); remove `ssl` there, or serve it through an app role's proxy")
 
 
 def _check_custom(where: str, https: Https) -> None:

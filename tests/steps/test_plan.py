@@ -127,3 +127,13 @@ def test_a_plan_builds_with_the_builder_this_machine_has() -> None:
     here = LocalExecutor().read("local", buildx_installed(Docker()))
     assert plan_executor("deploy").facts["buildx_installed"] is here
     assert "buildx_installed" not in plan_executor("lock").facts
+
+
+def test_an_accessory_with_ssl_is_refused_before_anything_is_planned(project) -> None:
+    deploy_yml = project / "config" / "deploy.yml"
+    deploy_yml.write_text(DEPLOY_YML + "accessories:\n  web2:\n    image: nginx\n    host: 192.0.2.10\n"
+                                       "    proxy:\n      host: web2.example.test\n      ssl: true\n")
+    app = kamalnb.load(deploy_yml, root=project)
+    for verb in (lambda: app.setup(plan=True, ui="silent"), lambda: app.accessory("web2").boot(plan=True, ui="silent")):
+        with pytest.raises(kamalnb.ConfigError, match=r"accessories/web2/proxy/ssl: kamalnb serves accessories over "):
+            verb()

@@ -97,6 +97,9 @@ def with_tls(config: dict[str, Any], certificates: list[Certificate]) -> dict[st
     server = config["apps"]["http"]["servers"][SERVER]
     server["listen"] = [":80", ":443"]
     server["tls_connection_policies"] = [{}]
+    # No HTTP/3: the container publishes TCP ports only, and Caddy would advertise h3
+    # (Alt-Svc) to clients that would then try a UDP port nothing answers on.
+    server["protocols"] = ["h1", "h2"]
     if certificates:
         config["apps"]["tls"] = tls_app(certificates)
     else:

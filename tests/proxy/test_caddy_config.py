@@ -24,7 +24,7 @@ def test_base_config_has_the_admin_api_https_on_443_and_no_automatic_https() -> 
     assert config["storage"] == {"module": "file_system", "root": "/data/caddy"}
     assert config["apps"]["http"]["servers"]["kamalnb"] == {
         "listen": [":80", ":443"], "automatic_https": {"disable": True}, "routes": [],
-        "tls_connection_policies": [{}]}
+        "tls_connection_policies": [{}], "protocols": ["h1", "h2"]}
     assert "tls" not in config["apps"]
 
 

@@ -188,6 +188,11 @@ def remove_certificate(route_id: str) -> Command:
     return Command.from_argv(("rm", "-rf", certificate_file(route_id), f"{TLS_DIR}/{route_id}"))
 
 
+def ca_root_file(route_id: str) -> str:
+    """Where the root the proxy trusts for a route's ACME CA is put on the host."""
+    return f"{TLS_DIR}/{route_id}/ca.pem"
+
+
 def placed_files(route_id: str, name: str) -> tuple[str, str]:
     """Where kamalnb puts a route's certificate and key for `name` on a host."""
     return f"{TLS_DIR}/{route_id}/{name}.crt", f"{TLS_DIR}/{route_id}/{name}.key"

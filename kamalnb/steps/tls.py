@@ -225,8 +225,8 @@ def _acme(context: StepContext, driver: CaddyDriver, https: Https, recorder: Ste
     with recorder.host(issuer, Phase.PROXY, role=https.role.name):
         root_file = None
         if root is not None:
-            root_file = f"{cc.TLS_DIR}/{https.route_id}.ca.pem"
-            context.executor.run(issuer, Command.from_argv(("mkdir", "-p", cc.TLS_DIR)))
+            root_file = cc.ca_root_file(https.route_id)
+            context.executor.run(issuer, Command.from_argv(("mkdir", "-p", root_file.rsplit("/", 1)[0])))
             context.executor.upload(issuer, root, root_file)
         driver.set_certificate(issuer, https.route_id, Certificate(https.names, acme_ca=ca, acme_ca_root=root_file))
         if context.plan:

@@ -1,5 +1,5 @@
 """HTTPS for the roles whose proxy has `ssl`: checked before anything changes on a host, then
-each host's certificate in place before the app boots, and the certificates as a table.
+each host's certificate in place before the app boots (`kamalnb.state.proxy` lists them).
 
 `ssl: true` on one host: that host's proxy obtains the certificate by ACME and renews it.
 On several hosts (`x-kamalnb: proxy: shared_certificate`): the role's first host obtains it
@@ -80,9 +80,14 @@ def check(context: StepContext) -> list[Https]:
             raise ConfigError(f"proxy/ssl ({where}): HTTPS needs the names to serve: set `proxy.host` (or `hosts`)")
         if https.custom is not None:
             _check_custom(where, https)
-    # A plan runs nothing, so it needs no CA.
-    if any(https.custom is None for https in wanted) and not context.plan:
-        _check_ca(context)
+    if any(https.custom is None for https in wanted):
+        root = ca_root_path(context)
+        if root is not None and not root.is_file():
+            raise ConfigError(f"x-kamalnb/proxy/acme_ca_root: {root} is not a file; give the PEM file of the root "
+                              f"certificate that {context.extension.acme_ca} is served with")
+        # A plan runs nothing, so it needs no CA.
+        if not context.plan:
+            _check_ca(context, root)
     return wanted
 
 
@@ -126,13 +131,9 @@ def ca_root_path(context: StepContext) -> Path | None:
     return None if root is None else (context.config.root / root)
 
 
-def _check_ca(context: StepContext) -> None:
-    """The ACME directory answers from here, over HTTPS trusting `acme_ca_root` if set."""
+def _check_ca(context: StepContext, root: Path | None) -> None:
+    """The ACME directory answers from here, over HTTPS trusting `root` if given."""
     url = context.extension.acme_ca
-    root = ca_root_path(context)
-    if root is not None and not root.is_file():
-        raise ConfigError(f"x-kamalnb/proxy/acme_ca_root: {root} is not a file; give the PEM file of the root "
-                          f"certificate that {url} is served with")
     try:
         tls = ssl.create_default_context(cafile=str(root) if root else None)
         with urllib.request.urlopen(url, timeout=CA_CHECK_TIMEOUT, context=tls) as response:

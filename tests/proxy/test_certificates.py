@@ -10,14 +10,15 @@ from kamalnb.proxy.certificates import covers, inspect, matches_key
 PEM = serialization.Encoding.PEM
 
 
-def make(names: list[str]) -> tuple[str, str]:
+def make(names: list[str], not_after: datetime.datetime = datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC)
+         ) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
     certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
                    .public_key(key.public_key()).serial_number(1)
-                   .not_valid_before(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
-                   .not_valid_after(datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC))
+                   .not_valid_before(datetime.datetime(2019, 1, 1, tzinfo=datetime.UTC))
+                   .not_valid_after(not_after)
                    .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
                    .sign(key, hashes.SHA256()))
     key_pem = key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()

@@ -137,3 +137,34 @@ def test_an_accessory_with_ssl_is_refused_before_anything_is_planned(project) ->
     for verb in (lambda: app.setup(plan=True, ui="silent"), lambda: app.accessory("web2").boot(plan=True, ui="silent")):
         with pytest.raises(kamalnb.ConfigError, match=r"accessories/web2/proxy/ssl: kamalnb serves accessories over "):
             verb()
+
+
+def _custom_certificate(project, certificate: str, key: str) -> kamalnb.App:
+    deploy_yml = project / "config" / "deploy.yml"
+    deploy_yml.write_text(DEPLOY_YML + "  host: hey.example.test\n  ssl:\n    certificate_pem: CERT\n"
+                                       "    private_key_pem: KEY\n")
+    secrets = project / ".kamal" / "secrets"
+    secrets.write_text(secrets.read_text() + f'CERT="{certificate}"\nKEY="{key}"\n')
+    return kamalnb.load(deploy_yml, root=project)
+
+
+def test_a_custom_certificate_that_cannot_serve_is_refused_before_anything_is_planned(project) -> None:
+    import datetime
+
+    from tests.proxy.test_certificates import make
+
+    certificate, key = make(["hey.example.test"], datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC))
+    plan = _custom_certificate(project, certificate, key).deploy(plan=True, ui="silent")
+    assert any(c.startswith("upload .kamal/proxy/kamalnb/tls/hey-web/hey.example.test.key") and "mode 0600" in c
+               for c in plan.commands("192.0.2.10"))
+    cases = [
+        (certificate, make(["hey.example.test"])[1], r"the private key is not the certificate's"),
+        (*make(["hey.example.test"], datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)),
+         r"the certificate expired on 2020-01-01"),
+        (*make(["other.example.test"], datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC)),
+         r"the certificate is for other\.example\.test, not for hey\.example\.test"),
+        (certificate, "not a key", r"proxy/ssl/private_key_pem \(role web\): the secret holds no unencrypted PEM"),
+    ]
+    for cert, bad_key, message in cases:
+        with pytest.raises(kamalnb.ConfigError, match=message):
+            _custom_certificate(project, cert, bad_key).deploy(plan=True, ui="silent")

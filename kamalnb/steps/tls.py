@@ -169,15 +169,19 @@ def forget(context: StepContext, driver: CaddyDriver, wanted: list[Https]) -> No
     """A role whose proxy no longer has `ssl` stops being served on 443 (and its certificate
     stops being renewed) on the hosts it is deployed to."""
     kept = {https.route_id for https in wanted}
-    pairs = [(host, role.container_prefix) for host, role in context.config.specifics.role_hosts
-             if role.running_proxy and role.container_prefix not in kept]
+    routes: dict[str, list[str]] = {}
+    for host, role in context.config.specifics.role_hosts:
+        if role.running_proxy and role.container_prefix not in kept:
+            routes.setdefault(host, []).append(role.container_prefix)
 
-    def forget_on(pair: tuple[str, str]) -> None:
-        host, route_id = pair
-        if route_id in driver.certificates(host):
-            driver.set_certificate(host, route_id, None)
+    # One host's routes one after the other: each change rewrites that proxy's configuration.
+    def forget_on(host: str) -> None:
+        placed = driver.certificates(host)
+        for route_id in routes[host]:
+            if route_id in placed:
+                driver.set_certificate(host, route_id, None)
 
-    context.parallel(pairs, forget_on).check("Removing certificates of routes without ssl")
+    context.parallel(list(routes), forget_on).check("Removing certificates of routes without ssl")
 
 
 def ensure(context: StepContext, driver: CaddyDriver, wanted: list[Https]) -> Report | None:

@@ -18,6 +18,8 @@ from kamalnb.sensitive import Secret
 ADMIN_READY_TIMEOUT = 15.0
 POLL_INTERVAL = 0.05
 CERTIFICATE_POLL_INTERVAL = 1.0
+# Reading the proxy's log for failed attempts costs more than looking for the certificate.
+FAILURE_CHECK_EVERY = 3
 
 
 class CaddyDriver:
@@ -287,27 +289,36 @@ class CaddyDriver:
 
     def wait_for_certificate(self, host: str, acme_ca: str, name: str, timeout: float) -> str:
         """The certificate Caddy on `host` obtained for `name` from `acme_ca` (in its data),
-        once there; a HostError with Caddy's last complaint about `name` if none came in time."""
+        once there. A HostError with the CA's answer as soon as an attempt failed (Caddy keeps
+        trying in the background, so a later deploy finds it), or when `timeout` passed."""
+        known = len(self._acme_failures(host, name))
         deadline = time.monotonic() + timeout
+        polls = 0
         while True:
             pem = self.obtained_certificate(host, acme_ca, name)
             if pem is not None:
                 return pem
-            if time.monotonic() >= deadline:
-                raise HostError(host, f"no certificate for {name} from {acme_ca} after {timeout:.0f}s: "
-                                      f"{self._acme_complaint(host, name)}. The CA must reach this host (or "
-                                      f"another of the role) on port 80 at {name}: check the name's DNS records")
+            polls += 1
+            failures = self._acme_failures(host, name) if polls % FAILURE_CHECK_EVERY == 0 else []
+            if len(failures) > known or time.monotonic() >= deadline:
+                complaint = failures[-1] if len(failures) > known else (
+                    f"none after {timeout:.0f}s" + (f"; Caddy's last complaint: {failures[-1]}" if failures else ""))
+                raise HostError(host, f"no certificate for {name} from {acme_ca}: {complaint}. The CA must reach "
+                                      f"this host (or another of the role) on port 80 at {name}: check the name's "
+                                      "DNS records and the firewall")
             time.sleep(CERTIFICATE_POLL_INTERVAL)
 
-    def _acme_complaint(self, host: str, name: str) -> str:
-        lines = [line for line in self.logs(host, 300).splitlines() if name in line and '"error"' in line]
-        for line in reversed(lines):
+    def _acme_failures(self, host: str, name: str) -> list[str]:
+        """The CA's answers to Caddy's failed attempts at a certificate for `name`, oldest first."""
+        found = []
+        for line in self.logs(host, 500, grep=name).splitlines():
             try:
                 entry = json.loads(line[line.index("{"):])
             except ValueError:
                 continue
-            return f"{entry.get('msg', '')}: {entry.get('error', '')}"
-        return "Caddy logged no error (see `kamalnb proxy logs --grep " + name + "`)"
+            if entry.get("msg") == "could not get certificate from issuer" and entry.get("identifier") == name:
+                found.append(str(entry.get("error", "")))
+        return found
 
     def routes(self, host: str) -> list[RouteState]:
         configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))

@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import yaml
 
 import kamalnb
 from kamalnb.commands.base import Command
-from kamalnb.errors import ConfigError
+from kamalnb.errors import ConfigError, StepFailed
 from kamalnb.executors import SshExecutor, SshSettings
 from kamalnb.proxy import CaddyDriver
 from kamalnb.sandbox import Sandbox
@@ -226,3 +227,18 @@ def test_bad_input_is_refused_before_anything_changes(sandbox, fleet, tmp_path) 
                     ssl_setting={"certificate_pem": "BAD_CERT", "private_key_pem": "BAD_KEY"},
                     secrets="BAD_CERT=nonsense\nBAD_KEY=nonsense\n"),
             "the secret holds no PEM certificate")
+
+
+def test_a_name_the_ca_cannot_validate_fails_the_deploy_with_the_cas_answer(sandbox, fleet, tmp_path) -> None:
+    acme, driver, hosts = fleet
+    host = hosts[1]
+    # The name points where nothing listens on port 80.
+    acme.point("nowhere.test", acme.address)
+    project = Project(sandbox, tmp_path, "refused", [host], ["nowhere.test"], kamalnb=ca_settings(acme))
+    started = time.monotonic()
+    with pytest.raises(StepFailed, match=r"no certificate for nowhere\.test from .*connection refused.* check the "
+                                         r"name's DNS records"):
+        project.load().deploy(ui="quiet")
+    assert time.monotonic() - started < 60
+    running = driver.executor.run(host, Command.from_argv(["docker", "ps", "-a", "--format", "{{.Names}}"]))
+    assert "refused-web" not in running.stdout

@@ -134,9 +134,13 @@ def test_a_certificate_from_the_ca_on_one_host_redirected_to_and_kept_across_reb
                              capture_output=True, text=True, check=True).stdout
     assert "secure.test" in printed and certs["fingerprint"][0] in printed
 
-    # Kept across a reboot of the proxy and a redeploy: the same certificate, not a new one.
+    # Kept across a reboot of the proxy, its removal then boot, and a redeploy: the same
+    # certificate, not a new one.
     assert app.proxy.reboot(ui="quiet").ok
     assert https_get(host, "secure.test", root)[:2] == (fingerprint, 200)
+    assert app.proxy.remove(ui="quiet").ok and app.proxy.boot(ui="quiet").ok
+    assert https_get(host, "secure.test", root)[:2] == (fingerprint, 200)
+    assert http_get(host, "secure.test")[0] == 308
     assert app.redeploy(ui="quiet").ok
     assert https_get(host, "secure.test", root)[0] == fingerprint
 

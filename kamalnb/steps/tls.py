@@ -263,6 +263,9 @@ def _acme(context: StepContext, driver: CaddyDriver, https: Https, recorder: Ste
 def _forward(driver: CaddyDriver, https: Https, host: str, recorder: StepRecorder) -> None:
     with recorder.host(host, Phase.PROXY, role=https.role.name):
         current = driver.certificates(host).get(https.route_id)
-        if current is not None and current.challenges_to == https.issuer_host:
+        if current is not None and current.challenges_to == https.issuer_host and current.names == https.names:
             return
-        driver.set_certificate(host, https.route_id, Certificate(https.names, challenges_to=https.issuer_host))
+        # A copy already there keeps being served until the new one replaces it.
+        files, fingerprint = (current.files, current.fingerprint) if current is not None else ((), "")
+        driver.set_certificate(host, https.route_id, Certificate(
+            https.names, files=files, fingerprint=fingerprint, challenges_to=https.issuer_host))

@@ -195,7 +195,7 @@ def test_one_certificate_on_three_hosts_whichever_host_the_ca_reaches(sandbox, f
 
 
 def test_a_custom_certificate_is_served_as_given(sandbox, fleet, tmp_path) -> None:
-    _acme, _driver, hosts = fleet
+    _acme, driver, hosts = fleet
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
                     "/CN=custom.test", "-addext", "subjectAltName=DNS:custom.test",
@@ -204,10 +204,16 @@ def test_a_custom_certificate_is_served_as_given(sandbox, fleet, tmp_path) -> No
     project = Project(sandbox, tmp_path, "custom", hosts[1:], ["custom.test"],
                       ssl_setting={"certificate_pem": "CUSTOM_CERT", "private_key_pem": "CUSTOM_KEY"},
                       secrets=secrets)
-    assert project.load().deploy(ui="quiet").ok
+    app = project.load()
+    assert app.deploy(ui="quiet").ok
     expected = hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert.read_text())).hexdigest()
     for host in hosts[1:]:
         assert https_get(host, "custom.test", cert.read_text()) == (expected, 200, project.version)
+        modes = driver.executor.run(host, Command(("stat", "-c", "%a", ".kamal/proxy/kamalnb/tls/custom-web/*")))
+        assert set(modes.stdout.split()) == {"600"}
+    certs = app.proxy.certs()
+    certs = certs[certs["role"] == "web"]
+    assert list(certs["source"]) == ["custom", "custom"] and list(certs["issuer"]) == ["custom.test"] * 2
 
 
 def test_bad_input_is_refused_before_anything_changes(sandbox, fleet, tmp_path) -> None:

@@ -212,7 +212,8 @@ def _route(on: _Host) -> None:
     proxy = on.accessory.proxy
     assert proxy is not None
     service = on.commands.service_name
-    route = Route(id=service, hosts=tuple(proxy.hosts))
+    # kamal-proxy's default without TLS (accessories have none here): forwarded headers kept.
+    route = Route(id=service, hosts=tuple(proxy.hosts), forward_headers=proxy.forward_headers is not False)
     target = f"{service}:{proxy.app_port}"
     driver = proxy_steps.driver(on.context)
     with on.phase(Phase.SWITCH):

@@ -144,9 +144,8 @@ class ProxyVerbs(_Verbs):
         are printed until interrupted (Ctrl-C, or the kernel's stop button); returns None."""
         if follow:
             options.setdefault("ui", "silent")
-            self._run("proxy", lambda context: proxy_steps.follow_logs(
+            return self._run("proxy", lambda context: proxy_steps.follow_logs(
                 context, lambda line: print(line, flush=True), lines=lines, since=since, grep=grep), "logs", **options)
-            return None
         return self._run("proxy", lambda context: proxy_steps.texts(
             context, lambda driver, host: driver.logs(host, lines or 100, since=since, grep=grep)), "logs", **options)
 

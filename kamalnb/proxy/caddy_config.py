@@ -194,8 +194,9 @@ def ca_root_file(route_id: str) -> str:
 
 
 def placed_files(route_id: str, name: str) -> tuple[str, str]:
-    """Where kamalnb puts a route's certificate and key for `name` on a host."""
-    return f"{TLS_DIR}/{route_id}/{name}.crt", f"{TLS_DIR}/{route_id}/{name}.key"
+    """Where kamalnb puts a route's certificate and key for `name` on a host (a wildcard's
+    `*` spelled out, as Caddy spells it)."""
+    return f"{TLS_DIR}/{route_id}/{_safe(name)}.crt", f"{TLS_DIR}/{route_id}/{_safe(name)}.key"
 
 
 def _safe(key: str) -> str:

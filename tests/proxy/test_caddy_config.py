@@ -195,3 +195,9 @@ def test_forward_headers_trust_the_client_for_this_route_only() -> None:
     assert handle[:2] == [{"handler": "vars", "trusted_proxy": True},
                           {"handler": "rewrite", "strip_path_prefix": "/api"}]
     assert {"handler": "vars", "trusted_proxy": True} not in cc.route_config(Route("a-web"))["handle"]
+
+
+def test_placed_certificate_files_spell_a_wildcard_out() -> None:
+    assert cc.placed_files("a-web", "*.A.test") == (".kamal/proxy/kamalnb/tls/a-web/wildcard_.a.test.crt",
+                                                    ".kamal/proxy/kamalnb/tls/a-web/wildcard_.a.test.key")
+    assert cc.ca_root_file("a-web") == ".kamal/proxy/kamalnb/tls/a-web/ca.pem"

@@ -20,6 +20,7 @@ import yaml
 import kamalnb
 from kamalnb.commands.base import Command
 from kamalnb.errors import ConfigError, StepFailed
+from kamalnb.events import Events
 from kamalnb.executors import SshExecutor, SshSettings
 from kamalnb.proxy import CaddyDriver
 from kamalnb.sandbox import Sandbox
@@ -163,7 +164,12 @@ def test_one_certificate_on_three_hosts_whichever_host_the_ca_reaches(sandbox, f
     project = Project(sandbox, tmp_path, "shared", hosts, ["shared.test"],
                       kamalnb={**ca_settings(acme), "shared_certificate": True})
     app = project.load()
-    assert app.deploy(ui="quiet").ok
+    seen: list = []
+    report = app.deploy(ui="silent", events=Events(seen.append))
+    assert report.ok
+    # The key went from the first host to the others without showing in any event.
+    assert not [event for event in seen if "PRIVATE KEY" in repr(event)]
+    assert "PRIVATE KEY" not in repr(report) and "PRIVATE KEY" not in str(report.to_frame().to_dict())
 
     root = acme.issuing_root()
     served = [https_get(host, "shared.test", root) for host in hosts]

@@ -248,6 +248,7 @@ class CaddyDriver:
 
     def served_certificates(self, host: str) -> list[tuple[str, str, str, str | None]]:
         """(route, name, where it comes from, PEM or None) for each name served over HTTPS."""
+        self.refuse_kamal_proxy(host)
         found: list[tuple[str, str, str, str | None]] = []
         for route_id, certificate in sorted(self.certificates(host).items()):
             for index, name in enumerate(certificate.names):

@@ -158,8 +158,11 @@ def renew(context: StepContext) -> Report:
     wanted = check(context)
     if not wanted:
         raise ConfigError("No role has `proxy.ssl`: there is no certificate to renew")
+    proxy = driver(context)
+    hosts = list(dict.fromkeys(host for https in wanted for host in (https.issuer_host, *https.hosts)))
+    context.parallel(hosts, proxy.refuse_kamal_proxy).check("Looking for kamalnb's proxy")
     with lock.held(context):
-        report = ensure(context, driver(context), wanted)
+        report = ensure(context, proxy, wanted)
     assert report is not None
     return report
 

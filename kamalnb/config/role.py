@@ -217,7 +217,9 @@ class Role(DockerOptions, Frozen):
 
     def ensure_one_host_for_ssl(self) -> None:
         proxy = self.proxy
-        shared = ((self.config.kamalnb or {}).get("proxy") or {}).get("shared_certificate") is True
+        # x-kamalnb is checked where it is used (`kamalnb.extension`): here any shape may come.
+        settings = (self.config.kamalnb or {}).get("proxy")
+        shared = isinstance(settings, dict) and settings.get("shared_certificate") is True
         if (self.running_proxy and proxy is not None and proxy.ssl and len(self.hosts) > 1
                 and not proxy.custom_ssl_certificate and not shared):
             raise ConfigError(

@@ -3,6 +3,9 @@
     x-kamalnb:
       proxy:
         image: caddy:2            # the Caddy image to run as the proxy
+        acme_ca: https://...      # the ACME directory `ssl: true` certificates come from (Let's Encrypt)
+        acme_ca_root: ca.pem      # a PEM file (local, relative to the app) the proxy trusts for that CA
+        shared_certificate: true  # `ssl: true` on a role of several hosts: one certificate on all of them
       docker_host: unix:///...    # the engine local builds use (default: DOCKER_HOST)
       lock_stale_after: 3600      # seconds after which a held deploy lock is shown as stale
       ssh: {...}                  # SSH extras, read by kamalnb.executors.settings_from_config
@@ -17,8 +20,9 @@ from typing import Any
 from kamalnb.errors import ConfigError
 
 DEFAULT_PROXY_IMAGE = "caddy:2"
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 _KEYS = {"proxy", "docker_host", "lock_stale_after", "ssh"}
-_PROXY_KEYS = {"image"}
+_PROXY_KEYS = {"image", "acme_ca", "acme_ca_root", "shared_certificate"}
 
 
 def _check_keys(section: Mapping[str, Any], allowed: set[str], path: str) -> None:
@@ -34,6 +38,9 @@ class Extension:
     proxy_image: str = DEFAULT_PROXY_IMAGE
     docker_host: str | None = None
     lock_stale_after: float = 3600.0
+    acme_ca: str = LETS_ENCRYPT
+    acme_ca_root: str | None = None
+    shared_certificate: bool = False
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any] | None) -> Extension:
@@ -50,4 +57,15 @@ class Extension:
         docker_host = raw.get("docker_host")
         if docker_host is not None and not isinstance(docker_host, str):
             raise ConfigError("x-kamalnb/docker_host: should be a string like unix:///var/run/docker.sock")
-        return cls(proxy_image=image, docker_host=docker_host, lock_stale_after=float(stale))
+        acme_ca = proxy.get("acme_ca", LETS_ENCRYPT)
+        if not isinstance(acme_ca, str) or not acme_ca.startswith("https://"):
+            raise ConfigError("x-kamalnb/proxy/acme_ca: should be an ACME directory URL starting with https://, "
+                              f"e.g. {LETS_ENCRYPT}")
+        acme_ca_root = proxy.get("acme_ca_root")
+        if acme_ca_root is not None and (not isinstance(acme_ca_root, str) or not acme_ca_root):
+            raise ConfigError("x-kamalnb/proxy/acme_ca_root: should be the path of a PEM file")
+        shared = proxy.get("shared_certificate", False)
+        if not isinstance(shared, bool):
+            raise ConfigError("x-kamalnb/proxy/shared_certificate: should be true or false")
+        return cls(proxy_image=image, docker_host=docker_host, lock_stale_after=float(stale), acme_ca=acme_ca,
+                   acme_ca_root=acme_ca_root, shared_certificate=shared)

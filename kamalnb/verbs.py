@@ -18,6 +18,7 @@ from kamalnb.steps import app_ops as app_steps
 from kamalnb.steps import exec as exec_steps
 from kamalnb.steps import lock as lock_steps
 from kamalnb.steps import proxy as proxy_steps
+from kamalnb.steps import tls as tls_steps
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
@@ -135,12 +136,18 @@ class ProxyVerbs(_Verbs):
         return self._run("proxy", lambda context: proxy_steps.texts(
             context, lambda driver, host: driver.details(host)), "details", **options)
 
-    def logs(self, lines: int = 100, *, since: str | None = None, grep: str | None = None,
-             **options: Any) -> dict[str, str]:
+    def logs(self, lines: int | None = None, *, since: str | None = None, grep: str | None = None,
+             follow: bool = False, **options: Any) -> dict[str, str] | None:
         """The proxy's last log lines, per host (`since` as `docker logs --since`, only lines
-        containing `grep`)."""
+        containing `grep`; 100 lines unless `lines`). With `follow`, the last lines (10 unless
+        `lines`) of one host (the primary, if it runs the proxy), then new ones as they come,
+        are printed until interrupted (Ctrl-C, or the kernel's stop button); returns None."""
+        if follow:
+            options.setdefault("ui", "silent")
+            return self._run("proxy", lambda context: proxy_steps.follow_logs(
+                context, lambda line: print(line, flush=True), lines=lines, since=since, grep=grep), "logs", **options)
         return self._run("proxy", lambda context: proxy_steps.texts(
-            context, lambda driver, host: driver.logs(host, lines, since=since, grep=grep)), "logs", **options)
+            context, lambda driver, host: driver.logs(host, lines or 100, since=since, grep=grep)), "logs", **options)
 
     def boot_config_set(self, *, publish: bool = True, http_port: int = 80, https_port: int = 443,
                         log_max_size: str | None = None, docker_options: list[str] | None = None,
@@ -192,6 +199,16 @@ class ProxyVerbs(_Verbs):
         from kamalnb import state
 
         return state.requests(self._app, executor or self._app.connection(), path)
+
+    def certs(self, *, renew: bool = False, executor: Executor | None = None, **options: Any) -> pandas.DataFrame:
+        """Each host's HTTPS certificates: name, source, issuer, expiry, fingerprint. With
+        `renew`, first what a deploy does for them: a certificate the first host of a role
+        renewed is copied to the others, a changed custom certificate uploaded."""
+        from kamalnb import state
+
+        if renew:
+            self._run("proxy", tls_steps.renew, "certs", **options)
+        return state.certificates(self._app, executor or self._app.connection())
 
 
 class AppVerbs(_Verbs):

@@ -4,6 +4,9 @@ each a thin call to the same method a notebook uses."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from typing import Any
 
 from kamalnb.cli.config_cmds import load_from_args
 from kamalnb.cli.config_cmds import print_result as _print
@@ -83,11 +86,16 @@ def register(subparsers, add_command) -> None:
     )
     add_command(proxy, "details", lambda a: _print_hosts(a, load_from_args(a).proxy.details()),
                 "the proxy container on each host")
-    logs = add_command(proxy, "logs", lambda a: _print_hosts(
-        a, load_from_args(a).proxy.logs(a.lines, since=a.since, grep=a.grep)), "the proxy's last log lines")
-    logs.add_argument("-n", "--lines", type=int, default=100)
+    logs = add_command(proxy, "logs", _proxy_logs, "the proxy's last log lines")
+    logs.add_argument("-n", "--lines", type=int, help="how many lines (default 100; 10 when following)")
     logs.add_argument("--since", help="only lines since a time or duration (e.g. 10m, 2026-01-02T10:00)")
     logs.add_argument("--grep", help="only lines containing this string")
+    logs.add_argument("-f", "--follow", action="store_true",
+                      help="then new lines as they come, on one host, until interrupted")
+    certs = add_command(proxy, "certs", lambda a: _print_table(load_from_args(a).proxy.certs(renew=a.renew)),
+                        "each host's HTTPS certificates: names, issuer, expiry, fingerprint")
+    certs.add_argument("--renew", action="store_true",
+                       help="first copy a renewed certificate from a role's first host to the others")
     boot_config = add_command(proxy, "boot_config", None, "how the proxy container is run (set|get|reset)")
     boot_group = boot_config.add_subparsers(dest="boot_config_command", metavar="<set|get|reset>")
     set_ = add_command(boot_group, "set", lambda a: _print(a, load_from_args(a).proxy.boot_config_set(
@@ -108,4 +116,32 @@ def register(subparsers, add_command) -> None:
 def _print_hosts(args: argparse.Namespace, texts: dict[str, str]) -> int:
     for host, text in texts.items():
         print(f"Proxy Host: {host}\n{text.rstrip()}\n")
+    return 0
+
+
+def _print_table(table: Any) -> int:
+    """A table as text, without the columns that are empty in every row."""
+    shown = table.dropna(axis=1, how="all")
+    print(shown.to_string(index=False) if len(shown) else "(none)")
+    return 0
+
+
+def _proxy_logs(args: argparse.Namespace) -> int:
+    app = load_from_args(args)
+    if not args.follow:
+        texts = app.proxy.logs(args.lines, since=args.since, grep=args.grep)
+        assert texts is not None
+        return _print_hosts(args, texts)
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        # A terminal: ssh -t, as Kamal does, so Ctrl-C reaches the remote end at once.
+        from kamalnb.steps import proxy as proxy_steps
+        from kamalnb.steps.context import StepContext
+
+        with StepContext(app.config, app.options, command="proxy", subcommand="logs") as context:
+            line = proxy_steps.follow_command(context, lines=args.lines, since=args.since, grep=args.grep).render()
+            host = proxy_steps.follow_host(context)
+        print(f"Following logs on {host}...", flush=True)
+        print(line, flush=True)
+        os.execvp("sh", ["sh", "-c", line])
+    app.proxy.logs(args.lines, since=args.since, grep=args.grep, follow=True)
     return 0

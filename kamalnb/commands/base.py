@@ -23,6 +23,8 @@ Word = "str | Secret"
 class Command:
     words: tuple[str | Secret, ...]
     stdin: str | Secret | None = None
+    # Its output is a secret (a private key): returned to the caller, never shown as lines.
+    private_output: bool = False
 
     @classmethod
     def from_argv(cls, argv: Iterable[str], stdin: str | Secret | None = None) -> Command:

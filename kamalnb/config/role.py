@@ -217,9 +217,13 @@ class Role(DockerOptions, Frozen):
 
     def ensure_one_host_for_ssl(self) -> None:
         proxy = self.proxy
+        # x-kamalnb is checked where it is used (`kamalnb.extension`): here any shape may come.
+        settings = (self.config.kamalnb or {}).get("proxy")
+        shared = isinstance(settings, dict) and settings.get("shared_certificate") is True
         if (self.running_proxy and proxy is not None and proxy.ssl and len(self.hosts) > 1
-                and not proxy.custom_ssl_certificate):
+                and not proxy.custom_ssl_certificate and not shared):
             raise ConfigError(
                 "SSL is only supported on a single server unless you provide custom certificates, "
-                f"found {len(self.hosts)} servers for role {self.name}"
+                f"found {len(self.hosts)} servers for role {self.name} (kamalnb can obtain one certificate "
+                "and place it on every server: set `x-kamalnb: proxy: shared_certificate: true`)"
             )

@@ -216,7 +216,9 @@ class BaseExecutor:
         return now(), time.monotonic()
 
     def _line_emitter(self, host: str, stream: Literal["stdout", "stderr"], display: str,
-                      checked: bool = True) -> Callable[[str], None]:
+                      checked: bool = True, private: bool = False) -> Callable[[str], None]:
+        if private:
+            return lambda line: None
         return lambda line: self.events.emit(OutputLine(host, stream, line, display, checked))
 
     def _finished(

@@ -77,7 +77,7 @@ class LocalExecutor(BaseExecutor):
         except OSError as error:
             self.events.emit(CommandRan(host, display, None, 0.0))
             raise HostError(host, f"cannot start `{display}`: {error.strerror or error}") from None
-        out = LineSplitter(self._line_emitter(host, "stdout", display))
+        out = LineSplitter(self._line_emitter(host, "stdout", display, private=command.private_output))
         err = LineSplitter(self._line_emitter(host, "stderr", display, check))
         readers = [_reader(process.stdout, out), _reader(process.stderr, err)]
         if command.stdin is not None:

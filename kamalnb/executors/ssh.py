@@ -295,7 +295,8 @@ class SshExecutor(BaseExecutor):
 
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
         stdin = None if command.stdin is None else reveal(command.stdin).encode()
-        return self._execute(host, command.render(), str(command), stdin, timeout, check)
+        return self._execute(host, command.render(), str(command), stdin, timeout, check,
+                             private=command.private_output)
 
     def stream(self, host: str, command: Command, write: Callable[[str], None]) -> int | None:
         """Run `command` on a pseudo-terminal, passing each output line to `write` as it
@@ -650,10 +651,10 @@ class SshExecutor(BaseExecutor):
             raise HostUnreachable(host, f"cannot open a session: {error or 'connection closed'}") from None
 
     def _execute(self, host: str, line: str, display: str, stdin: bytes | None,
-                 timeout: float | None, check: bool) -> Result:
+                 timeout: float | None, check: bool, *, private: bool = False) -> Result:
         timeout = self.command_timeout if timeout is None else timeout
         started, t0 = self._started(host, display)
-        out = LineSplitter(self._line_emitter(host, "stdout", display))
+        out = LineSplitter(self._line_emitter(host, "stdout", display, private=private))
         err = LineSplitter(self._line_emitter(host, "stderr", display, check))
         deadline = None if timeout is None else t0 + timeout
         try:

@@ -25,6 +25,32 @@ class Route:
     max_request_body: int | None = None
     request_buffers: int | None = None
     response_buffers: int | None = None
+    # HTTPS: the route is served on 443 too (its certificate is the host's `Certificate`);
+    # with `ssl_redirect` (Kamal's default) plain HTTP requests are redirected there.
+    tls: bool = False
+    ssl_redirect: bool = True
+    # Kamal's `forward_headers`: keep the client's X-Forwarded-For/-Proto/-Host (its address
+    # appended to X-Forwarded-For) rather than replace them; for a client that is itself a proxy.
+    forward_headers: bool = False
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """How one route's certificate reaches one host's proxy: obtained and renewed there by
+    ACME (`acme_ca`), or certificate and key files kamalnb placed on the host (a custom
+    certificate, or the copy of one obtained on another host of the role). Paths are on the
+    host, relative to the login user's home."""
+
+    names: tuple[str, ...]
+    acme_ca: str | None = None
+    # A PEM file the proxy trusts for the CA's own HTTPS (a private or test CA).
+    acme_ca_root: str | None = None
+    files: tuple[tuple[str, str], ...] = ()
+    # SHA-256 of the files' certificates: new files make a new configuration, whose load reads them.
+    fingerprint: str = ""
+    # The host whose proxy obtains the certificate: this host's proxy passes it the CA's
+    # HTTP-01 challenges, which reach whichever host the name resolves to.
+    challenges_to: str | None = None
 
 
 @dataclass(frozen=True)

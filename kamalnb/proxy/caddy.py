@@ -12,10 +12,14 @@ from kamalnb.commands.base import Command, HttpRequest
 from kamalnb.errors import HostError, HostUnreachable
 from kamalnb.executors.base import Executor, HttpResponse
 from kamalnb.proxy import caddy_config as cc
-from kamalnb.proxy.base import Route, RouteState
+from kamalnb.proxy.base import Certificate, Route, RouteState
+from kamalnb.sensitive import Secret
 
 ADMIN_READY_TIMEOUT = 15.0
 POLL_INTERVAL = 0.05
+CERTIFICATE_POLL_INTERVAL = 1.0
+# Reading the proxy's log for failed attempts costs more than looking for the certificate.
+FAILURE_CHECK_EVERY = 3
 
 
 class CaddyDriver:
@@ -47,11 +51,11 @@ class CaddyDriver:
         if state:
             self.executor.run(host, cc.docker("start", cc.CONTAINER))
         else:
-            self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.CONFIG_DIR)))
-            # Routes kept from an earlier proxy on this host (removed, then booted again).
+            self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.CONFIG_DIR, cc.DATA_DIR)))
+            # Routes and certificates kept from an earlier proxy on this host (removed, then booted again).
             saved = self.executor.read(host, facts.Read("proxy_saved_routes", cc.read_saved_routes(),
                                                         lambda r: cc.parse_saved_routes(r.check().stdout)))
-            config = cc.base_config(routes=saved)
+            config = cc.base_config(routes=saved, certificates=list(self.certificates(host).values()))
             self.executor.upload(host, json.dumps(config, indent=2), cc.CONFIG_FILE, mode=0o644)
             options = self.boot_config_get(host)
             http_port = int(options.get("http_port", self.http_port))
@@ -140,7 +144,7 @@ class CaddyDriver:
         if current is None or current != cc.route_config(route):
             self.executor.upload(host, json.dumps(cc.route_config(route)), cc.saved_route_file(route.id))
         if current is None:
-            self._add_route(host, route)
+            self._add_route(host, cc.route_config(route))
         elif current != cc.route_config(route):
             # A route from an older kamalnb, or new host names or path: one reload, once.
             self._admin(host, "PATCH", f"/id/{route.id}", body=cc.route_config(route))
@@ -153,17 +157,18 @@ class CaddyDriver:
     def settle(self, host: str, route: Route, target: str) -> None:
         self.executor.run(host, cc.clear_idle_slot(route.id))
 
-    def _add_route(self, host: str, route: Route) -> None:
+    def _add_route(self, host: str, route_config: dict[str, Any]) -> None:
         # More specific routes go first (host names, then longer path prefixes), so that a
         # catch-all never shadows another app's routes on the same proxy, whatever the order
         # the apps were deployed in.
+        order = cc.route_order(cc.route_from_config(route_config))
         configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
         index = next((i for i, config in enumerate(configs or [])
-                      if cc.route_order(cc.route_from_config(config)) > cc.route_order(route)), None)
+                      if cc.route_order(cc.route_from_config(config)) > order), None)
         if index is None:
-            self._admin(host, "POST", cc.ROUTES_PATH, body=cc.route_config(route))
+            self._admin(host, "POST", cc.ROUTES_PATH, body=route_config)
         else:
-            self._admin(host, "PUT", f"{cc.ROUTES_PATH}/{index}", body=cc.route_config(route))
+            self._admin(host, "PUT", f"{cc.ROUTES_PATH}/{index}", body=route_config)
 
     def wait_drained(self, host: str, upstream: str, timeout: float) -> bool:
         """Until `upstream` has no request in flight; False if the timeout came first."""
@@ -203,7 +208,118 @@ class CaddyDriver:
 
     def remove_route(self, host: str, route_id: str) -> None:
         self._admin(host, "DELETE", f"/id/{route_id}", allow=(404,))
+        if route_id in self.certificates(host):
+            self.set_certificate(host, route_id, None)
         self.executor.run(host, cc.remove_slots(route_id))
+
+    # ---- certificates ------------------------------------------------------------------
+
+    def certificates(self, host: str) -> dict[str, Certificate]:
+        """Each HTTPS route's `Certificate` on `host`."""
+        return self.executor.read(host, facts.Read("proxy_certificates", cc.read_certificates(),
+                                                   lambda r: cc.parse_certificates(r.stdout)))
+
+    def set_certificate(self, host: str, route_id: str, certificate: Certificate | None) -> None:
+        """Serve `route_id`'s names on 443 with `certificate` (None: no more). Caddy's
+        configuration changes (one reload) only when the certificates of the host changed:
+        a redeploy with the same certificate reloads nothing."""
+        if certificate is None:
+            self.executor.run(host, cc.remove_certificate(route_id))
+        else:
+            self.executor.run(host, Command.from_argv(("mkdir", "-p", cc.TLS_DIR, cc.ROUTES_DIR)))
+            self.executor.upload(host, cc.certificate_json(certificate), cc.certificate_file(route_id), mode=0o600)
+        current = self.executor.read(host, self._admin_read("proxy_config", "/config/", missing=()))
+        wanted = cc.with_tls(current or cc.base_config(), list(self.certificates(host).values()))
+        if wanted != current:
+            self._admin(host, "POST", "/load", body=wanted)
+        challenges_id = route_id + cc.CHALLENGES_SUFFIX
+        existing = self.executor.read(host, self._admin_read("proxy_route", f"/id/{challenges_id}", missing=(404,)))
+        if certificate is not None and certificate.challenges_to:
+            config = cc.challenges_route(route_id, certificate.names, certificate.challenges_to)
+            if existing != config:
+                self.executor.upload(host, json.dumps(config), cc.saved_route_file(challenges_id))
+                if existing is None:
+                    self._add_route(host, config)
+                else:
+                    self._admin(host, "PATCH", f"/id/{challenges_id}", body=config)
+        elif existing is not None:
+            self._admin(host, "DELETE", f"/id/{challenges_id}", allow=(404,))
+            self.executor.run(host, Command.from_argv(("rm", "-f", cc.saved_route_file(challenges_id))))
+
+    def served_certificates(self, host: str) -> list[tuple[str, str, str, str | None]]:
+        """(route, name, where it comes from, PEM or None) for each name served over HTTPS."""
+        self.refuse_kamal_proxy(host)
+        found: list[tuple[str, str, str, str | None]] = []
+        for route_id, certificate in sorted(self.certificates(host).items()):
+            for index, name in enumerate(certificate.names):
+                if certificate.acme_ca:
+                    found.append((route_id, name, f"ACME {certificate.acme_ca}",
+                                  self.obtained_certificate(host, certificate.acme_ca, name)))
+                elif certificate.files:
+                    source = f"copy from {certificate.challenges_to}" if certificate.challenges_to else "custom"
+                    path = certificate.files[min(index, len(certificate.files) - 1)][0]
+                    found.append((route_id, name, source, self._certificate(host, cc.read_file(path))))
+                else:
+                    found.append((route_id, name, f"waiting for {certificate.challenges_to}", None))
+        return found
+
+    def place_certificate(self, host: str, route_id: str, name: str, certificate_pem: str,
+                          key_pem: Secret) -> tuple[str, str]:
+        """Put a certificate and its key on `host` (mode 0600) for `set_certificate` to load."""
+        certificate_path, key_path = cc.placed_files(route_id, name)
+        self.executor.run(host, Command.from_argv(("mkdir", "-p", certificate_path.rsplit("/", 1)[0])))
+        self.executor.upload(host, certificate_pem, certificate_path, mode=0o600)
+        self.executor.upload(host, key_pem, key_path, mode=0o600)
+        return certificate_path, key_path
+
+    def obtained_certificate(self, host: str, acme_ca: str, name: str) -> str | None:
+        """The certificate Caddy on `host` holds for `name` from `acme_ca`; None when none yet."""
+        return self._certificate(host, cc.read_file(cc.obtained_files(acme_ca, name)[0], in_proxy=True))
+
+    def obtained_key(self, host: str, acme_ca: str, name: str) -> Secret:
+        """The private key of that certificate, never shown in events or reports."""
+        path = cc.obtained_files(acme_ca, name)[1]
+        text = self.executor.run(host, cc.read_file(path, private=True, in_proxy=True)).stdout
+        if "PRIVATE KEY-----" not in text:
+            raise HostError(host, f"the proxy holds no private key for {name} ({path})")
+        return Secret(text)
+
+    def _certificate(self, host: str, read: Command) -> str | None:
+        text = self.executor.run(host, read).stdout
+        return text if "-----BEGIN CERTIFICATE-----" in text else None
+
+    def wait_for_certificate(self, host: str, acme_ca: str, name: str, timeout: float) -> str:
+        """The certificate Caddy on `host` obtained for `name` from `acme_ca` (in its data),
+        once there. A HostError with the CA's answer as soon as an attempt failed (Caddy keeps
+        trying in the background, so a later deploy finds it), or when `timeout` passed."""
+        known = len(self._acme_failures(host, name))
+        deadline = time.monotonic() + timeout
+        polls = 0
+        while True:
+            pem = self.obtained_certificate(host, acme_ca, name)
+            if pem is not None:
+                return pem
+            polls += 1
+            failures = self._acme_failures(host, name) if polls % FAILURE_CHECK_EVERY == 0 else []
+            if len(failures) > known or time.monotonic() >= deadline:
+                complaint = failures[-1] if len(failures) > known else (
+                    f"none after {timeout:.0f}s" + (f"; Caddy's last complaint: {failures[-1]}" if failures else ""))
+                raise HostError(host, f"no certificate for {name} from {acme_ca}: {complaint}. The CA must reach "
+                                      f"this host (or another of the role) on port 80 at {name}: check the name's "
+                                      "DNS records and the firewall")
+            time.sleep(CERTIFICATE_POLL_INTERVAL)
+
+    def _acme_failures(self, host: str, name: str) -> list[str]:
+        """The CA's answers to Caddy's failed attempts at a certificate for `name`, oldest first."""
+        found = []
+        for line in self.logs(host, 500, grep=name).splitlines():
+            try:
+                entry = json.loads(line[line.index("{"):])
+            except ValueError:
+                continue
+            if entry.get("msg") == "could not get certificate from issuer" and entry.get("identifier") == name:
+                found.append(str(entry.get("error", "")))
+        return found
 
     def routes(self, host: str) -> list[RouteState]:
         configs = self.executor.read(host, self._admin_read("proxy_routes", cc.ROUTES_PATH, missing=(400, 404)))
@@ -212,6 +328,8 @@ class CaddyDriver:
         states = []
         for config in configs or []:
             route_id = config.get("@id", "")
+            if route_id.endswith(cc.CHALLENGES_SUFFIX):
+                continue
             files = slots.get(route_id, {})
             live = files.get(cc.LIVE)
             order = [live] + [s for s in cc.SLOTS if s != live] if live in cc.SLOTS else []

@@ -19,11 +19,14 @@ slot is its own upstream), which is what draining waits on.
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
+from dataclasses import asdict
 from typing import Any
 
 from kamalnb.commands.base import Command
 from kamalnb.config.base import NETWORK
-from kamalnb.proxy.base import Route
+from kamalnb.proxy.base import Certificate, Route
 
 CONTAINER = "kamalnb-proxy"
 KAMAL_PROXY_CONTAINER = "kamal-proxy"
@@ -35,7 +38,18 @@ CONFIG_FILE = f"{CONFIG_DIR}/caddy.json"
 # `.kamal/proxy/options`); kept across `proxy remove`, read by `boot`.
 OPTIONS_FILE = f"{CONFIG_DIR}/options.json"
 BOOT_OPTIONS = ("publish", "http_port", "https_port", "log_max_size", "docker_options")
+# The data volume is an older kamalnb's place for Caddy's data; `remove` still removes it.
 VOLUMES = ("kamalnb-proxy-config", "kamalnb-proxy-data")
+# Caddy's data (ACME account, certificates) on the host, so that `proxy reboot`, `remove`
+# then `boot`, or a new image keep the certificates rather than ask the CA again.
+DATA_DIR = f"{CONFIG_DIR}/data"
+MOUNTED_DIR = "/etc/kamalnb"
+STORAGE = "/data/caddy"
+# Each route's `Certificate` on this host (`<route>.json`), and the files kamalnb placed.
+TLS_DIR = f"{CONFIG_DIR}/tls"
+ACME_CHALLENGE = "/.well-known/acme-challenge"
+# The route that passes a route's ACME challenges to the host obtaining its certificate.
+CHALLENGES_SUFFIX = ".acme"
 ROUTES_PATH = f"/config/apps/http/servers/{SERVER}/routes"
 # Where the slot files live: on the host (relative to the login user's home) and in the container.
 UPSTREAMS_DIR = f"{CONFIG_DIR}/upstreams"
@@ -50,18 +64,20 @@ MAINTENANCE = "maintenance"
 PAGE = "page"
 
 
-def base_config(http_port: int = 80, routes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Caddy's first configuration, with the `routes` kept on the host, most specific first."""
+def base_config(routes: list[dict[str, Any]] | None = None,
+                certificates: list[Certificate] | None = None) -> dict[str, Any]:
+    """Caddy's first configuration, with the `routes` and `certificates` kept on the host,
+    routes most specific first."""
     ordered = sorted(routes or [], key=lambda config: route_order(route_from_config(config)))
-    return {
+    config = {
         "admin": {"listen": f"0.0.0.0:{ADMIN_PORT}"},
         "apps": {
             "http": {
                 "servers": {
                     SERVER: {
-                        "listen": [f":{http_port}"],
-                        # Routes matched by host name would otherwise get certificates
-                        # and HTTP->HTTPS redirects; these routes are plain HTTP.
+                        "listen": [":80"],
+                        # Caddy would otherwise choose which names get certificates and
+                        # redirects by itself; kamalnb says so per route (`with_tls`).
                         "automatic_https": {"disable": True},
                         "routes": ordered,
                     }
@@ -69,6 +85,138 @@ def base_config(http_port: int = 80, routes: list[dict[str, Any]] | None = None)
             }
         },
     }
+    return with_tls(config, certificates or [])
+
+
+def with_tls(config: dict[str, Any], certificates: list[Certificate]) -> dict[str, Any]:
+    """`config` serving HTTPS on 443 with `certificates` (plain HTTP stays on 80: Caddy
+    applies TLS to every listener of the server but its HTTP port), its data where the host
+    keeps it."""
+    config = json.loads(json.dumps(config))
+    config["storage"] = {"module": "file_system", "root": STORAGE}
+    server = config["apps"]["http"]["servers"][SERVER]
+    server["listen"] = [":80", ":443"]
+    server["tls_connection_policies"] = [{}]
+    # No HTTP/3: the container publishes TCP ports only, and Caddy would advertise h3
+    # (Alt-Svc) to clients that would then try a UDP port nothing answers on.
+    server["protocols"] = ["h1", "h2"]
+    if certificates:
+        config["apps"]["tls"] = tls_app(certificates)
+    else:
+        config["apps"].pop("tls", None)
+    return config
+
+
+def mounted(path: str) -> str:
+    """Where the proxy container sees a file of the host's `CONFIG_DIR`."""
+    return MOUNTED_DIR + path.removeprefix(CONFIG_DIR)
+
+
+def tls_app(certificates: list[Certificate]) -> dict[str, Any]:
+    """Caddy's `tls` app: names obtained by ACME on this host, files loaded as they are."""
+    obtained = [c for c in certificates if c.acme_ca]
+    loaded = [{"certificate": mounted(cert), "key": mounted(key), "tags": [c.fingerprint]}
+              for c in certificates for cert, key in c.files]
+    app: dict[str, Any] = {}
+    certs: dict[str, Any] = {}
+    if obtained:
+        certs["automate"] = [name for c in obtained for name in c.names]
+        app["automation"] = {"policies": [{"subjects": list(c.names), "issuers": [acme_issuer(c)]} for c in obtained]}
+    if loaded:
+        certs["load_files"] = loaded
+    if certs:
+        app["certificates"] = certs
+    return app
+
+
+def acme_issuer(certificate: Certificate) -> dict[str, Any]:
+    # HTTP-01 only: a TLS-ALPN-01 challenge cannot be passed on to another host.
+    issuer: dict[str, Any] = {"module": "acme", "ca": certificate.acme_ca,
+                              "challenges": {"tls-alpn": {"disabled": True}}}
+    if certificate.acme_ca_root:
+        issuer["trusted_roots_pem_files"] = [mounted(certificate.acme_ca_root)]
+    return issuer
+
+
+def challenges_route(route_id: str, names: tuple[str, ...], to: str) -> dict[str, Any]:
+    """Passes the CA's HTTP-01 challenges for `names` to the proxy of host `to` (port 80),
+    which obtains the certificate; placed before the app's route (a longer path prefix)."""
+    return {
+        "@id": route_id + CHALLENGES_SUFFIX,
+        "match": [{"host": list(names), "path": [f"{ACME_CHALLENGE}/*", ACME_CHALLENGE]}],
+        "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": f"{to}:80"}]}],
+        "terminal": True,
+    }
+
+
+def certificate_file(route_id: str) -> str:
+    return f"{TLS_DIR}/{route_id}.json"
+
+
+def certificate_json(certificate: Certificate) -> str:
+    return json.dumps(asdict(certificate), sort_keys=True)
+
+
+def read_certificates() -> Command:
+    """Every route's `Certificate` on the host: `path:JSON` lines."""
+    return Command(("grep", "-s", "-H", "''", f"{TLS_DIR}/*.json", "||", "true"))
+
+
+def parse_certificates(text: str) -> dict[str, Certificate]:
+    """`read_certificates`' answer -> {route: Certificate}."""
+    found = {}
+    for line in text.splitlines():
+        path, colon, document = line.partition(":")
+        if colon and document.strip():
+            data = json.loads(document)
+            found[path.rsplit("/", 1)[-1].removesuffix(".json")] = Certificate(
+                names=tuple(data["names"]), acme_ca=data.get("acme_ca"), acme_ca_root=data.get("acme_ca_root"),
+                files=tuple((cert, key) for cert, key in data.get("files", [])),
+                fingerprint=data.get("fingerprint", ""), challenges_to=data.get("challenges_to"))
+    return found
+
+
+def read_file(path: str, *, private: bool = False, in_proxy: bool = False) -> Command:
+    """A file's content, nothing when it is missing; a `private` one never shows as output.
+    `in_proxy`: a file of the proxy container (Caddy's data, which only root may read on
+    the host)."""
+    argv = ("docker", "exec", CONTAINER, "cat", path) if in_proxy else ("cat", path)
+    return Command((*argv, "2>/dev/null", "||", "true"), private_output=private)
+
+
+def remove_certificate(route_id: str) -> Command:
+    return Command.from_argv(("rm", "-rf", certificate_file(route_id), f"{TLS_DIR}/{route_id}"))
+
+
+def ca_root_file(route_id: str) -> str:
+    """Where the root the proxy trusts for a route's ACME CA is put on the host."""
+    return f"{TLS_DIR}/{route_id}/ca.pem"
+
+
+def placed_files(route_id: str, name: str) -> tuple[str, str]:
+    """Where kamalnb puts a route's certificate and key for `name` on a host (a wildcard's
+    `*` spelled out, as Caddy spells it)."""
+    return f"{TLS_DIR}/{route_id}/{_safe(name)}.crt", f"{TLS_DIR}/{route_id}/{_safe(name)}.key"
+
+
+def _safe(key: str) -> str:
+    """certmagic's `StorageKeys.Safe`: how a name or CA becomes a directory of Caddy's storage."""
+    key = key.lower().strip()
+    for old, new in ((" ", "_"), ("+", "_plus_"), ("*", "wildcard_"), (":", "-"), ("..", "")):
+        key = key.replace(old, new)
+    return re.sub(r"[^\w@.\-]", "", key)
+
+
+def obtained_files(acme_ca: str, name: str) -> tuple[str, str]:
+    """Where Caddy keeps the certificate and key it obtained from `acme_ca` for `name` (in
+    its container), as certmagic names them: the CA's host and path, then the name."""
+    url = urllib.parse.urlsplit(acme_ca)
+    issuer = url.netloc
+    path = url.path.replace("/", "-").replace("\\", "-").strip("-")
+    if path:
+        issuer += "-" + path
+    directory = f"{STORAGE}/certificates/{_safe(issuer)}/{_safe(name)}"
+    return f"{directory}/{_safe(name)}.crt", f"{directory}/{_safe(name)}.key"
 
 
 def slot_upstream(route_id: str, slot: str) -> str:
@@ -88,8 +236,24 @@ def _slot_proxy(route: Route, slot: str) -> dict[str, Any]:
     return handler
 
 
+def _redirect(route: Route) -> list[dict[str, Any]]:
+    """Plain HTTP requests of an HTTPS route go to HTTPS (`ssl_redirect`), path unstripped."""
+    if not (route.tls and route.ssl_redirect):
+        return []
+    return [{"handler": "subroute", "routes": [{
+        "match": [{"protocol": "http"}],
+        "handle": [{"handler": "static_response", "status_code": 308,
+                    "headers": {"Location": ["https://{http.request.host}{http.request.uri}"]}}],
+        "terminal": True,
+    }]}]
+
+
 def _before_proxy(route: Route) -> list[dict[str, Any]]:
     handlers: list[dict[str, Any]] = []
+    if route.forward_headers:
+        # What Caddy's server-wide `trusted_proxies` sets per request, here for this route
+        # only: reverse_proxy then keeps the incoming X-Forwarded-* headers.
+        handlers.append({"handler": "vars", "trusted_proxy": True})
     if route.max_request_body:
         handlers.append({"handler": "request_body", "max_size": route.max_request_body})
     prefix = (route.path_prefix or "").rstrip("/")
@@ -117,7 +281,7 @@ def route_config(route: Route) -> dict[str, Any]:
     live = slot_upstream(route.id, LIVE)
     config: dict[str, Any] = {
         "@id": route.id,
-        "handle": [*_before_proxy(route), {
+        "handle": [*_redirect(route), *_before_proxy(route), {
             "handler": "subroute",
             "routes": [
                 {"match": [{"vars": {slot_upstream(route.id, MAINTENANCE): ["on"]}}], "handle": [{
@@ -253,7 +417,7 @@ DEFAULT_PAGE = """<!doctype html>
 
 def remove_slots(route_id: str) -> Command:
     return Command(("rm", "-f", *(f"{UPSTREAMS_DIR}/{route_id}.{slot}" for slot in (*SLOTS, LIVE, MAINTENANCE, PAGE)),
-                    saved_route_file(route_id)))
+                    saved_route_file(route_id), saved_route_file(route_id + CHALLENGES_SUFFIX)))
 
 
 def read_options() -> Command:
@@ -276,9 +440,9 @@ def run_command(image: str, http_port: int = 80, https_port: int = 443, *, publi
         "docker", "run", "--name", CONTAINER, "--network", NETWORK, "--detach",
         "--restart", "unless-stopped", *ports, *logs, *docker_options,
         "--publish", f"127.0.0.1:{ADMIN_PORT}:{ADMIN_PORT}",
-        "--volume", f"{VOLUMES[0]}:/config", "--volume", f"{VOLUMES[1]}:/data",
+        "--volume", f"{VOLUMES[0]}:/config",
         # Double quotes: the remote shell expands $HOME, as a bind mount needs a full path.
-        "--volume", f'"$HOME/{CONFIG_DIR}:/etc/kamalnb:ro"',
+        "--volume", f'"$HOME/{CONFIG_DIR}:{MOUNTED_DIR}:ro"', "--volume", f'"$HOME/{DATA_DIR}:/data"',
         "--label", "kamalnb.proxy=caddy",
         # Adding or removing a route reloads Caddy, which opens a new SO_REUSEPORT listener
         # and closes the old one: connections still queued on the old one would be reset.
@@ -286,6 +450,18 @@ def run_command(image: str, http_port: int = 80, https_port: int = 443, *, publi
         "--sysctl", "net.ipv4.tcp_migrate_req=1",
         image, "run", "--config", "/etc/kamalnb/caddy.json", "--resume",
     ))
+
+
+def follow_logs(lines: int = 10, since: str | None = None, grep: str | None = None) -> Command:
+    """The proxy's last `lines` log lines (since a time), then new ones as they come, only
+    those containing `grep` (a fixed string, as `proxy logs --grep`); it ends when the
+    connection does."""
+    logs = docker("logs", "--tail", str(lines), *(("--since", since) if since else ()), "--follow", CONTAINER)
+    words = (*logs.words, "2>&1")
+    if grep:
+        # Line-buffered: each matching line leaves as soon as it is logged.
+        words += ("|", *Command.from_argv(("grep", "--line-buffered", "-F", "--", grep)).words)
+    return Command(words)
 
 
 def docker(*argv: str) -> Command:

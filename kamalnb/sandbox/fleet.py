@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kamalnb.errors import SandboxError
-from kamalnb.sandbox import DEFAULT_NAME, images, sample_app
+from kamalnb.sandbox import DEFAULT_NAME, acme, images, sample_app
+from kamalnb.sandbox.acme import Acme
 from kamalnb.sandbox.system import (
     check_prerequisites,
     ok,
@@ -453,6 +454,31 @@ class Sandbox:
             "  ConnectTimeout 5\n"
         )
 
+    # ---- an ACME CA (tests of HTTPS) ---------------------------------------------------
+
+    def acme(self) -> Acme:
+        """The sandbox's ACME CA, pebble and the DNS server it asks, on the bridge address:
+        started on first use, stopped by `down`."""
+        state = self._state()
+        if not state:
+            raise SandboxError(f"no sandbox named {self.name!r}: start it with `kamalnb sandbox up --name {self.name}`")
+        directory = self.dir / "acme"
+        found = Acme(self.gateway, str(directory))
+        pids = state.get("acme_pids") or []
+        if pids and all(pid_alive(pid) for pid in pids):
+            return found
+        acme.check_installed()
+        terminate(pids)
+        acme.write_files(directory, self.gateway)
+        state["acme_pids"] = [
+            start_daemon(acme.dns_argv(self.gateway), directory / "dns.log"),
+            start_daemon(acme.pebble_argv(directory, self.gateway), directory / "pebble.log", env=acme.PEBBLE_ENV),
+        ]
+        self._write_state(state)
+        for port in (acme.DNS_MANAGEMENT_PORT, acme.PEBBLE_PORT):
+            wait_for(lambda port=port: _port_open(self.gateway, port), 30, f"the ACME CA ({directory})")
+        return found
+
     # ---- stopping one host's sshd (tests of unreachable hosts) -------------------------
 
     def stop_sshd(self, host: str) -> None:
@@ -482,7 +508,7 @@ class Sandbox:
         hosts = [SandboxHost(**h) for h in state.get("hosts", [])] or self._planned_hosts_quietly()
         daemons = [read_pid(h.path / name) for h in hosts for name in ("sshd.pid", "dockerd.pid")]
         daemons.append(read_pid(self.dir / "laptop" / "dockerd.pid"))
-        daemons += [state.get("registry_pid"), state.get("laptop_pid")]
+        daemons += [state.get("registry_pid"), state.get("laptop_pid"), *(state.get("acme_pids") or [])]
         # dockerd stops its containers on SIGTERM; the app exits on SIGTERM at once.
         terminate([pid for pid in daemons if pid], timeout=20)
         for host in hosts:

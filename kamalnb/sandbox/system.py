@@ -63,12 +63,12 @@ def ok(argv: Sequence[str]) -> bool:
     return run(argv, check=False).returncode == 0
 
 
-def start_daemon(argv: Sequence[str], log: Path) -> int:
+def start_daemon(argv: Sequence[str], log: Path, env: dict[str, str] | None = None) -> int:
     """Start a long-running process detached from us; its pid."""
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [which(argv[0]) or argv[0], *argv[1:]], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-            start_new_session=True,
+            start_new_session=True, env={**os.environ, **(env or {})},
         )
     return process.pid
 

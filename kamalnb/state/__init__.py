@@ -28,10 +28,18 @@ from kamalnb.state.containers import (
 )
 from kamalnb.state.engine import HOSTS_COLUMNS, IMAGES_COLUMNS, hosts, images
 from kamalnb.state.lock import LOCK_COLUMNS, lock_status
-from kamalnb.state.proxy import REQUESTS_COLUMNS, ROUTES_COLUMNS, requests, routes
+from kamalnb.state.proxy import (
+    CERTIFICATES_COLUMNS,
+    REQUESTS_COLUMNS,
+    ROUTES_COLUMNS,
+    certificates,
+    requests,
+    routes,
+)
 
 __all__ = [
     "AUDIT_COLUMNS",
+    "CERTIFICATES_COLUMNS",
     "CONTAINERS_COLUMNS",
     "DRIFT_COLUMNS",
     "DRIFT_KINDS",
@@ -43,6 +51,7 @@ __all__ = [
     "ROUTES_COLUMNS",
     "VERSIONS_COLUMNS",
     "audit",
+    "certificates",
     "containers",
     "drift",
     "hosts",

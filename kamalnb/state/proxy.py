@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from kamalnb.executors.base import HttpResponse
 
 ROUTES_COLUMNS = ("host", "route", "role", "domains", "upstream", "in_flight", "error")
+CERTIFICATES_COLUMNS = ("host", "route", "role", "name", "source", "issuer", "not_after", "days_left",
+                        "fingerprint", "error")
 
 
 def routes(app: Any, executor: Executor | None = None, *, driver: ProxyDriver | None = None) -> pd.DataFrame:
@@ -77,4 +79,32 @@ def requests(app: Any, executor: Executor | None = None, path: str | None = None
                      "body": body if len(body) <= BODY_SHOWN else body[:BODY_SHOWN] + "…"})
     table = frame(rows, REQUESTS_COLUMNS)
     table["status"] = table["status"].astype("Int64")
+
+def certificates(app: Any, executor: Executor | None = None, *, driver: CaddyDriver | None = None) -> pd.DataFrame:
+    """Every name served over HTTPS by the proxy on each proxy host: where its certificate
+    comes from (ACME on this host, a copy from the host that obtained it, custom), its issuer,
+    expiry and SHA-256 fingerprint; `error` when the certificate is not (yet) there."""
+    from datetime import UTC, datetime
+
+    from kamalnb.proxy.certificates import inspect
+
+    config = config_of(app)
+    names = config.specifics.proxy_hosts
+    ours = {role.container_prefix: role.name for role in config.roles}
+    with executor_for(config, executor) as ssh:
+        proxy = driver or CaddyDriver(ssh, Extension.from_config(config.kamalnb).proxy_image)
+        found = read_each(names, proxy.served_certificates)
+    rows: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    for host, answer in answers(found, names, rows):
+        for route_id, name, source, pem in answer:
+            row = {"host": host, "route": route_id, "role": ours.get(route_id), "name": name, "source": source}
+            if pem is None:
+                rows.append({**row, "error": "no certificate yet"})
+                continue
+            info = inspect(pem)
+            rows.append({**row, "issuer": info.issuer, "not_after": info.not_after,
+                         "days_left": (info.not_after - now).days, "fingerprint": info.fingerprint})
+    table = frame(rows, CERTIFICATES_COLUMNS, times=("not_after",))
+    table["days_left"] = table["days_left"].astype("Int64")
     return table

@@ -26,6 +26,7 @@ from kamalnb.results import HostOutcome, Outputs, Report, Result, StepRecorder
 from kamalnb.sensitive import Secret
 from kamalnb.steps import lock
 from kamalnb.steps import proxy as proxy_steps
+from kamalnb.steps import tls as tls_steps
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
@@ -194,6 +195,7 @@ def _boot_on(on: _Host, contents: dict[str, bytes | Secret]) -> None:
 def boot(context: StepContext, name: str, *, hosts: list[str] | None = None, prepare: bool = True) -> Report:
     """`accessory boot NAME|all`: start the accessory where no container of it exists yet."""
     accessories = select(context.config, name)
+    tls_steps.refuse_accessories(accessories)
     files = {accessory.name: _local_files(accessory, hosts_of(context, accessory)) for accessory in accessories}
     with lock.held(context):
         def work(on: _Host) -> None:
@@ -210,7 +212,8 @@ def _route(on: _Host) -> None:
     proxy = on.accessory.proxy
     assert proxy is not None
     service = on.commands.service_name
-    route = Route(id=service, hosts=tuple(proxy.hosts))
+    # kamal-proxy's default without TLS (accessories have none here): forwarded headers kept.
+    route = Route(id=service, hosts=tuple(proxy.hosts), forward_headers=proxy.forward_headers is not False)
     target = f"{service}:{proxy.app_port}"
     driver = proxy_steps.driver(on.context)
     with on.phase(Phase.SWITCH):

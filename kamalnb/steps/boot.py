@@ -56,7 +56,10 @@ def route_for(role: Role) -> Route:
                  strip_path_prefix=proxy.strip_path_prefix is not False,
                  max_request_body=int(buffering["max_request_body"]) if buffering.get("max_request_body") else None,
                  request_buffers=memory if buffering.get("requests") else None,
-                 response_buffers=memory if buffering.get("responses") else None)
+                 response_buffers=memory if buffering.get("responses") else None,
+                 tls=proxy.ssl, ssl_redirect=proxy.ssl_redirect is not False,
+                 # kamal-proxy's default: forwarded headers are kept unless it terminates TLS.
+                 forward_headers=proxy.forward_headers if proxy.forward_headers is not None else not proxy.ssl)
 
 
 def container_address(context: StepContext, host: str, container: str) -> str:
@@ -81,6 +84,9 @@ def wait_healthy(context: StepContext, host: str, config: Configuration, role: R
     assert proxy is not None
     port, path = proxy.app_port, proxy.healthcheck_path
     timeout = float(config.deploy_timeout)
+    # Kamal's `healthcheck.interval` (seconds from one check to the next) when set; else
+    # kamalnb checks more often than kamal-proxy's 1 s, so a deploy waits no longer than needed.
+    interval = float(proxy.healthcheck["interval"]) if proxy.healthcheck.get("interval") else POLL_INTERVAL
     attempts: list[Attempt] = []
     t0 = time.monotonic()
     address = None
@@ -98,7 +104,7 @@ def wait_healthy(context: StepContext, host: str, config: Configuration, role: R
             attempts.append(Attempt(elapsed, error=error.detail))
         if time.monotonic() - t0 >= timeout:
             break
-        context.sleep(POLL_INTERVAL)
+        context.sleep(max(0.0, t0 + elapsed + interval - time.monotonic()))
     url = f"http://{address or container}:{port}{path}"
     raise HealthCheckFailed(host, _health_report(context, host, container, url, port, timeout, attempts))
 

@@ -17,6 +17,7 @@ from kamalnb.results import HostOutcome, Report, StepRecorder
 from kamalnb.steps import accessory as accessory_steps
 from kamalnb.steps import lock, server_ops
 from kamalnb.steps import proxy as proxy_steps
+from kamalnb.steps import tls as tls_steps
 from kamalnb.steps.boot import boot
 from kamalnb.steps.context import LOCAL, StepContext
 
@@ -190,7 +191,7 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
     """Build and push (or with skip_push, only pull), then under the lock: pre-deploy hook,
     proxy boot, (for setup) accessory boot, stale containers, app boot, prune; then the
     post-deploy hook."""
-    proxy_steps.check_supported(context.config)
+    https = tls_steps.check(context)
     if not skip_push:
         build(context, no_cache=no_cache)
     pull(context)
@@ -198,6 +199,8 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
         context.hook("pre-deploy")
         if boot_proxy:
             proxy_steps.boot(context)
+        tls_steps.forget(context, proxy_steps.driver(context), https)
+        tls_steps.ensure(context, proxy_steps.driver(context), https)
         if boot_accessories and context.config.accessories:
             # As Kamal's setup: those that exist are skipped; `accessory reboot` replaces them.
             accessory_steps.boot(context, accessory_steps.ALL)

@@ -6,9 +6,10 @@ import html
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from kamalnb.commands.base import Command, run_over_ssh
 from kamalnb.errors import ConfigError
 from kamalnb.events import Phase
-from kamalnb.proxy import CaddyDriver
+from kamalnb.proxy import CaddyDriver, caddy_config
 from kamalnb.proxy.base import ProxyDriver, Route, conflicts, describe_claim
 from kamalnb.proxy.caddy_config import DEFAULT_PAGE
 from kamalnb.results import Report, StepRecorder
@@ -16,7 +17,7 @@ from kamalnb.steps.boot import route_for
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
-    from kamalnb.config import Configuration, Role
+    from kamalnb.config import Role
 
 
 def driver(context: StepContext) -> CaddyDriver:
@@ -67,21 +68,44 @@ def texts(context: StepContext, action: Callable[[CaddyDriver, str], str]) -> di
             for host in context.config.specifics.proxy_hosts}
 
 
-def check_supported(config: Configuration) -> None:
-    """HTTPS is not served by kamalnb's proxy yet: refuse `proxy.ssl` before anything changes,
-    rather than report a deploy whose port 443 answers nothing."""
-    roles = [role.name for role in config.roles if role.running_proxy and role.proxy is not None and role.proxy.ssl]
-    if roles:
-        raise ConfigError(
-            f"proxy/ssl: kamalnb's proxy does not serve HTTPS yet (role {', '.join(roles)}); remove `ssl` "
-            "(and `ssl_redirect`) from the proxy settings and terminate TLS in front of the servers, "
-            "or deploy this app with Kamal")
+FOLLOW_LINES = 10
+
+
+def follow_host(context: StepContext) -> str:
+    """Where `proxy logs --follow` follows: the primary host if it runs the proxy (Kamal's
+    choice), else the first proxy host."""
+    hosts = context.config.specifics.proxy_hosts
+    if not hosts:
+        raise ConfigError("No host runs the proxy: no role or accessory has `proxy:`")
+    primary = context.config.specifics.primary_host
+    return primary if primary in hosts else hosts[0]
+
+
+def follow_logs(context: StepContext, write: Callable[[str], None], *, lines: int | None = None,
+                since: str | None = None, grep: str | None = None) -> None:
+    """Stream the proxy's log on one host (`follow_host`), line by line into `write`, until
+    interrupted; the interrupt closes the SSH channel, which ends `docker logs` there."""
+    host = follow_host(context)
+    driver(context).refuse_kamal_proxy(host)
+    command = caddy_config.follow_logs(lines or FOLLOW_LINES, since, grep)
+    stream = getattr(context.executor, "stream", None)
+    if stream is None:
+        # Plan mode (or an executor without terminals): the command is recorded, not streamed.
+        context.executor.run(host, command, check=False)
+        return
+    stream(host, command, write)
+
+
+def follow_command(context: StepContext, *, lines: int | None = None, since: str | None = None,
+                   grep: str | None = None) -> Command:
+    """The `ssh -t … '<docker logs --follow>'` line to run in a terminal."""
+    host = follow_host(context)
+    return run_over_ssh(context.config.ssh, host, str(caddy_config.follow_logs(lines or FOLLOW_LINES, since, grep)))
 
 
 def check_routes(context: StepContext, proxy: ProxyDriver) -> None:
     """Refuse, before anything changes, routes that claim a host name (and path prefix) that
     another app, role or destination claims on the same proxy, or two catch-alls; naming both."""
-    check_supported(context.config)
     ours: dict[str, list[Route]] = {}
     for host, role in context.config.specifics.role_hosts:
         if role.running_proxy:

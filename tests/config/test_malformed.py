@@ -103,7 +103,8 @@ BAD = [
         + "proxy:\n  hosts: [b.com]\n", "proxy: Specify one of 'host' or 'hosts', not both"),
     Bad("proxy-ssl-without-host", BASE + "proxy:\n  ssl: true\n", "proxy: Must set a host to enable automatic SSL"),
     Bad("proxy-ssl-many-servers", base(servers="servers: [1.1.1.1, 1.1.1.2]") + "proxy:\n  host: a.com\n  ssl: true\n",
-        "SSL is only supported on a single server unless you provide custom certificates, found 2 servers for role web"),
+        "SSL is only supported on a single server unless you provide custom certificates, found 2 servers for role web",
+        kamal="prefix"),
     Bad("proxy-ssl-shared-host", base(servers="servers:\n  web: [1.1.1.1]\n  api:\n    hosts: [1.1.1.2]\n    proxy: true")
         + "proxy:\n  host: a.com\n  ssl: true\n", "Different roles can't share the same host for SSL: a.com"),
     Bad("proxy-certificate-without-key", BASE + "proxy:\n  host: a.com\n  ssl:\n    certificate_pem: CERT\n",

@@ -2,26 +2,84 @@ import pytest
 
 from kamalnb.proxy import Route
 from kamalnb.proxy import caddy_config as cc
-from kamalnb.proxy.base import conflicts, describe_claim
+from kamalnb.proxy.base import Certificate, conflicts, describe_claim
 
 
 def test_the_proxy_container_command() -> None:
     assert str(cc.run_command("10.231.0.1:5000/kamalnb/caddy:2.6.2")) == (
         "docker run --name kamalnb-proxy --network kamal --detach --restart unless-stopped "
         "--publish 80:80 --publish 443:443 --publish 127.0.0.1:2019:2019 "
-        "--volume kamalnb-proxy-config:/config --volume kamalnb-proxy-data:/data "
-        '--volume "$HOME/.kamal/proxy/kamalnb:/etc/kamalnb:ro" --label kamalnb.proxy=caddy '
+        "--volume kamalnb-proxy-config:/config "
+        '--volume "$HOME/.kamal/proxy/kamalnb:/etc/kamalnb:ro" --volume "$HOME/.kamal/proxy/kamalnb/data:/data" '
+        "--label kamalnb.proxy=caddy "
         "--sysctl net.ipv4.tcp_migrate_req=1 "
         "10.231.0.1:5000/kamalnb/caddy:2.6.2 run --config /etc/kamalnb/caddy.json --resume"
     )
     assert str(cc.run_command("caddy:2", 8080, 8443)).count("--publish 8080:80 --publish 8443:443") == 1
 
 
-def test_base_config_has_the_admin_api_and_no_automatic_https() -> None:
+def test_base_config_has_the_admin_api_https_on_443_and_no_automatic_https() -> None:
     config = cc.base_config()
     assert config["admin"] == {"listen": "0.0.0.0:2019"}
+    assert config["storage"] == {"module": "file_system", "root": "/data/caddy"}
     assert config["apps"]["http"]["servers"]["kamalnb"] == {
-        "listen": [":80"], "automatic_https": {"disable": True}, "routes": []}
+        "listen": [":80", ":443"], "automatic_https": {"disable": True}, "routes": [],
+        "tls_connection_policies": [{}], "protocols": ["h1", "h2"]}
+    assert "tls" not in config["apps"]
+
+
+ACME = "https://10.231.0.1:14000/dir"
+
+
+def test_certificates_obtained_by_acme_here_or_loaded_from_files() -> None:
+    obtained = Certificate(("a.test", "www.a.test"), acme_ca=ACME, acme_ca_root=".kamal/proxy/kamalnb/tls/a-web.ca.pem")
+    copied = Certificate(("b.test",), files=((".kamal/proxy/kamalnb/tls/b-web/b.test.crt",
+                                               ".kamal/proxy/kamalnb/tls/b-web/b.test.key"),),
+                         fingerprint="AB:CD", challenges_to="10.0.0.1")
+    assert cc.base_config(certificates=[obtained, copied])["apps"]["tls"] == {
+        "certificates": {
+            "automate": ["a.test", "www.a.test"],
+            "load_files": [{"certificate": "/etc/kamalnb/tls/b-web/b.test.crt",
+                            "key": "/etc/kamalnb/tls/b-web/b.test.key", "tags": ["AB:CD"]}],
+        },
+        "automation": {"policies": [{"subjects": ["a.test", "www.a.test"], "issuers": [{
+            "module": "acme", "ca": ACME, "challenges": {"tls-alpn": {"disabled": True}},
+            "trusted_roots_pem_files": ["/etc/kamalnb/tls/a-web.ca.pem"]}]}]},
+    }
+    # What the host keeps, read back.
+    listing = "".join(f".kamal/proxy/kamalnb/tls/{route}.json:{cc.certificate_json(certificate)}\n"
+                      for route, certificate in (("a-web", obtained), ("b-web", copied)))
+    assert cc.parse_certificates(listing) == {"a-web": obtained, "b-web": copied}
+    # Where Caddy keeps what it obtained, as certmagic names it.
+    assert cc.obtained_files(ACME, "A.test") == (
+        "/data/caddy/certificates/10.231.0.1-14000-dir/a.test/a.test.crt",
+        "/data/caddy/certificates/10.231.0.1-14000-dir/a.test/a.test.key")
+    assert cc.obtained_files("https://acme-v02.api.letsencrypt.org/directory", "*.b.test")[0] == (
+        "/data/caddy/certificates/acme-v02.api.letsencrypt.org-directory/"
+        "wildcard_.b.test/wildcard_.b.test.crt")
+
+
+def test_the_challenges_of_another_host_pass_on_and_plain_http_is_redirected() -> None:
+    forward = cc.challenges_route("b-web", ("b.test",), "10.0.0.1")
+    assert forward == {
+        "@id": "b-web.acme",
+        "match": [{"host": ["b.test"], "path": ["/.well-known/acme-challenge/*", "/.well-known/acme-challenge"]}],
+        "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "10.0.0.1:80"}]}],
+        "terminal": True,
+    }
+    # Before the app's own route for the same name.
+    assert cc.route_order(cc.route_from_config(forward)) < cc.route_order(Route("b-web", hosts=("b.test",)))
+    secure = cc.route_config(Route("b-web", hosts=("b.test",), path_prefix="/api", tls=True))
+    assert secure["handle"][:2] == [
+        {"handler": "subroute", "routes": [{
+            "match": [{"protocol": "http"}],
+            "handle": [{"handler": "static_response", "status_code": 308,
+                        "headers": {"Location": ["https://{http.request.host}{http.request.uri}"]}}],
+            "terminal": True}]},
+        {"handler": "rewrite", "strip_path_prefix": "/api"},
+    ]
+    unredirected = cc.route_config(Route("b-web", hosts=("b.test",), tls=True, ssl_redirect=False))
+    assert unredirected == cc.route_config(Route("b-web", hosts=("b.test",)))
 
 
 def test_a_route_names_no_container_and_reads_its_slots_on_every_request() -> None:
@@ -124,3 +182,22 @@ def test_boot_options_change_how_the_proxy_container_runs() -> None:
     assert cc.parse_options('{"http_port": 8080}') == {"http_port": 8080}
     with pytest.raises(ValueError, match="unknown proxy boot options"):
         cc.parse_options('{"colour": "blue"}')
+
+
+def test_the_follow_command() -> None:
+    assert str(cc.follow_logs()) == "docker logs --tail 10 --follow kamalnb-proxy 2>&1"
+    assert str(cc.follow_logs(3, "10m", "it's")) == (
+        "docker logs --tail 3 --since 10m --follow kamalnb-proxy 2>&1 | grep --line-buffered -F -- 'it'\"'\"'s'")
+
+
+def test_forward_headers_trust_the_client_for_this_route_only() -> None:
+    handle = cc.route_config(Route("a-web", forward_headers=True, path_prefix="/api"))["handle"]
+    assert handle[:2] == [{"handler": "vars", "trusted_proxy": True},
+                          {"handler": "rewrite", "strip_path_prefix": "/api"}]
+    assert {"handler": "vars", "trusted_proxy": True} not in cc.route_config(Route("a-web"))["handle"]
+
+
+def test_placed_certificate_files_spell_a_wildcard_out() -> None:
+    assert cc.placed_files("a-web", "*.A.test") == (".kamal/proxy/kamalnb/tls/a-web/wildcard_.a.test.crt",
+                                                    ".kamal/proxy/kamalnb/tls/a-web/wildcard_.a.test.key")
+    assert cc.ca_root_file("a-web") == ".kamal/proxy/kamalnb/tls/a-web/ca.pem"

@@ -168,7 +168,7 @@ def test_a_host_running_kamal_proxy_is_refused(sandbox, driver) -> None:
             driver.boot(other)
         # Every verb says so in the same one line, rather than "cannot reach 127.0.0.1:2019".
         for verb in (driver.details, driver.logs, driver.reboot, driver.restart, driver.stop, driver.remove,
-                     driver.claims):
+                     driver.claims, driver.served_certificates):
             with pytest.raises(HostError, match=r"^.*runs Kamal's kamal-proxy, which holds ports 80 and 443"):
                 verb(other)
     finally:

@@ -106,12 +106,15 @@ def test_the_plan_for_a_deploy_is_what_the_deploy_then_runs(sample) -> None:
             assert planned == real
 
 
-def test_ssl_is_refused_before_anything_runs_while_the_proxy_serves_no_https(project) -> None:
+def test_a_plan_with_ssl_puts_the_certificate_settings_on_the_host_and_asks_no_ca(project) -> None:
     deploy_yml = project / "config" / "deploy.yml"
     one_server = DEPLOY_YML.replace("    - 192.0.2.11\n", "")
-    deploy_yml.write_text(one_server + "  ssl: true\n  host: hey.example.test\n")
-    with pytest.raises(kamalnb.ConfigError, match=r"proxy/ssl: kamalnb's proxy does not serve HTTPS yet \(role web\)"):
-        kamalnb.load(deploy_yml, root=project).deploy(plan=True, ui="silent")
+    # An address nothing answers on: a plan must not depend on the CA being there.
+    deploy_yml.write_text(one_server + "  ssl: true\n  host: hey.example.test\n"
+                          "x-kamalnb:\n  proxy:\n    acme_ca: https://192.0.2.1/dir\n")
+    plan = kamalnb.load(deploy_yml, root=project).deploy(plan=True, ui="silent")
+    commands = plan.commands("192.0.2.10")
+    assert any(c.startswith("upload .kamal/proxy/kamalnb/tls/hey-web.json") for c in commands), commands
 
 
 def test_a_step_has_one_duration_the_report_and_the_outer_step_finished_agree(project) -> None:
@@ -134,3 +137,44 @@ def test_a_plan_builds_with_the_builder_this_machine_has() -> None:
     here = LocalExecutor().read("local", buildx_installed(Docker()))
     assert plan_executor("deploy").facts["buildx_installed"] is here
     assert "buildx_installed" not in plan_executor("lock").facts
+
+
+def test_an_accessory_with_ssl_is_refused_before_anything_is_planned(project) -> None:
+    deploy_yml = project / "config" / "deploy.yml"
+    deploy_yml.write_text(DEPLOY_YML + "accessories:\n  web2:\n    image: nginx\n    host: 192.0.2.10\n"
+                                       "    proxy:\n      host: web2.example.test\n      ssl: true\n")
+    app = kamalnb.load(deploy_yml, root=project)
+    for verb in (lambda: app.setup(plan=True, ui="silent"), lambda: app.accessory("web2").boot(plan=True, ui="silent")):
+        with pytest.raises(kamalnb.ConfigError, match=r"accessories/web2/proxy/ssl: kamalnb serves accessories over "):
+            verb()
+
+
+def _custom_certificate(project, certificate: str, key: str) -> kamalnb.App:
+    deploy_yml = project / "config" / "deploy.yml"
+    deploy_yml.write_text(DEPLOY_YML + "  host: hey.example.test\n  ssl:\n    certificate_pem: CERT\n"
+                                       "    private_key_pem: KEY\n")
+    secrets = project / ".kamal" / "secrets"
+    secrets.write_text(secrets.read_text() + f'CERT="{certificate}"\nKEY="{key}"\n')
+    return kamalnb.load(deploy_yml, root=project)
+
+
+def test_a_custom_certificate_that_cannot_serve_is_refused_before_anything_is_planned(project) -> None:
+    import datetime
+
+    from tests.proxy.test_certificates import make
+
+    certificate, key = make(["hey.example.test"], datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC))
+    plan = _custom_certificate(project, certificate, key).deploy(plan=True, ui="silent")
+    assert any(c.startswith("upload .kamal/proxy/kamalnb/tls/hey-web/hey.example.test.key") and "mode 0600" in c
+               for c in plan.commands("192.0.2.10"))
+    cases = [
+        (certificate, make(["hey.example.test"])[1], r"the private key is not the certificate's"),
+        (*make(["hey.example.test"], datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)),
+         r"the certificate expired on 2020-01-01"),
+        (*make(["other.example.test"], datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC)),
+         r"the certificate is for other\.example\.test, not for hey\.example\.test"),
+        (certificate, "not a key", r"proxy/ssl/private_key_pem \(role web\): the secret holds no unencrypted PEM"),
+    ]
+    for cert, bad_key, message in cases:
+        with pytest.raises(kamalnb.ConfigError, match=message):
+            _custom_certificate(project, cert, bad_key).deploy(plan=True, ui="silent")

@@ -30,7 +30,8 @@ def app():
 def test_container_runs_reads_names_labels_and_env_files_from_a_plan(app) -> None:
     runs = container_runs(app.deploy(plan=True, ui="silent"))
     assert list(runs.columns) == ["host", "name", "labels", "env_file", "image"]
-    assert runs.to_dict("records")[0] == {
+    # Hosts plan in parallel: the rows come in whichever order they reached their `docker run`.
+    assert next(run for run in runs.to_dict("records") if run["host"] == "192.0.2.10") == {
         "host": "192.0.2.10", "name": "hey-web-v1", "labels": "service=hey, role=web, destination",
         "env_file": ".kamal/apps/hey/env/roles/web.env", "image": "registry.example.com/acme/hey:v1"}
     assert sorted(zip(runs.host, runs.name, strict=True)) == [

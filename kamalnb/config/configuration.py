@@ -51,6 +51,10 @@ class Servers(Frozen):
         self._freeze()
 
 
+# A host as ssh and Docker take it: a DNS name or IPv4 address, or an IPv6 one in brackets.
+HOST_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}|\[[0-9A-Fa-f:.]+\]")
+
+
 class Configuration(Frozen):
     """A loaded deploy.yml (plus destination file). Build it with `kamalnb.config.load()`."""
 
@@ -123,6 +127,7 @@ class Configuration(Frozen):
         self._ensure_local_registry_remote_builder_has_ssh_url()
         self._ensure_no_conflicting_proxy_runs()
         self._ensure_valid_hooks_output()
+        self._ensure_hosts_and_ports_a_host_accepts()
 
         self.specifics = Specifics.select(self, specific_hosts, specific_roles, primary)
         self._freeze()
@@ -457,6 +462,19 @@ class Configuration(Frozen):
         if (self.registry.local and self.builder.is_remote(machine_arch())
                 and not to_s(remote).lower().startswith("ssh://")):
             raise ConfigError("Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)")
+
+    def _ensure_hosts_and_ports_a_host_accepts(self) -> None:
+        """What Kamal's schema lets through and a host would refuse later, half-way through a
+        deploy: refused here, before anything connects."""
+        for role in self.roles:
+            for host in role.hosts:
+                if not HOST_PATTERN.fullmatch(host):
+                    raise ConfigError(f"servers/{role.name}/hosts: {host[:80]!r} is not a host name or an address "
+                                      "(letters, digits, `.`, `-`, `_`; an IPv6 address in brackets)")
+            proxy = role.proxy
+            if proxy is not None and not (isinstance(proxy.app_port, int) and 1 <= proxy.app_port <= 65535):
+                raise ConfigError(f"servers/{role.name}/proxy/app_port: {str(proxy.app_port)[:20]} is not a port "
+                                  "(a number from 1 to 65535)")
 
     def _ensure_no_conflicting_proxy_runs(self) -> None:
         for host in self.all_hosts:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kamalnb.config import Configuration, load
 from kamalnb.config.ssh import SshJump, SshProxyCommand
+from kamalnb.errors import ConfigError
 from tests.config.conftest import write_project
 
 DEPLOY = """\
@@ -249,3 +251,25 @@ def test_accessory_file_contents(tmp_path: Path) -> None:
     assert str(rendered) == "[REDACTED]"
     assert rendered.reveal() == "CREATE USER 'app' IDENTIFIED BY 'pw \"#$';\n"
     assert template.host_path == "app-db/docker-entrypoint-initdb.d/init.sql"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"proxy": {"app_port": -1}}, "servers/web/proxy/app_port: -1 is not a port (a number from 1 to 65535)"),
+    ({"proxy": {"app_port": 10**30}}, "servers/web/proxy/app_port: 10000000000000000000 is not a port"),
+    ({"servers": {"web": ["1.1.1.1", "bad host"]}}, "servers/web/hosts: 'bad host' is not a host name or an address"),
+    ({"servers": {"web": ["1.1.1.1;reboot"]}}, "servers/web/hosts: '1.1.1.1;reboot' is not a host name"),
+], ids=["negative-port", "huge-port", "space-in-host", "semicolon-in-host"])
+def test_what_a_host_would_refuse_is_refused_when_read(tmp_path: Path, change: dict, message: str) -> None:
+    data = {"service": "app", "image": "dhh/app", "registry": {"username": "u", "password": ["PASSWORD"]},
+            "builder": {"arch": "amd64"}, "servers": {"web": ["1.1.1.1"]}, **change}
+    write_project(tmp_path, {"config/deploy.yml": yaml.safe_dump(data), ".kamal/secrets": "PASSWORD=p\n"})
+    with pytest.raises(ConfigError) as refused:
+        load(root=tmp_path, version="1", environ={})
+    assert message in str(refused.value)
+
+
+def test_host_names_ipv4_and_bracketed_ipv6_addresses_are_hosts(tmp_path: Path) -> None:
+    data = {"service": "app", "image": "dhh/app", "registry": {"username": "u", "password": ["PASSWORD"]},
+            "builder": {"arch": "amd64"}, "servers": {"web": ["web-1.example.com", "10.0.0.1", "[2001:db8::1]"]}}
+    write_project(tmp_path, {"config/deploy.yml": yaml.safe_dump(data), ".kamal/secrets": "PASSWORD=p\n"})
+    assert load(root=tmp_path, version="1", environ={}).all_hosts == ["web-1.example.com", "10.0.0.1", "[2001:db8::1]"]

@@ -126,8 +126,11 @@ def shots(tmp_path_factory) -> Path:
 
 
 def errors_shown(seen: Seen) -> list[str]:
+    """What the cells show on stderr; a host's log inside a board (Docker's pull progress on
+    stderr, say) is the host's, not an error of the notebook."""
     return seen.page.eval_on_selector_all(
-        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]', "nodes => nodes.map(n => n.textContent)")
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
+        "nodes => nodes.filter(n => !n.closest('.jupyter-widgets')).map(n => n.textContent)")
 
 
 @pytest.mark.parametrize("name", RUNBOOKS)

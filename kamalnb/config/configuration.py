@@ -51,8 +51,10 @@ class Servers(Frozen):
         self._freeze()
 
 
-# A host as ssh and Docker take it: a DNS name or IPv4 address, or an IPv6 one in brackets.
-HOST_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}|\[[0-9A-Fa-f:.]+\]")
+# A host as ssh takes it: a DNS name or IPv4 address, or an IPv6 one in brackets; a user
+# before it (`user@`) and an SSH port after it (`:2222`) are allowed.
+HOST_PATTERN = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}|\[[0-9A-Fa-f:.]+\])"
+                          r"(?::[0-9]{1,5})?")
 
 
 class Configuration(Frozen):
@@ -470,7 +472,8 @@ class Configuration(Frozen):
             for host in role.hosts:
                 if not HOST_PATTERN.fullmatch(host):
                     raise ConfigError(f"servers/{role.name}/hosts: {host[:80]!r} is not a host name or an address "
-                                      "(letters, digits, `.`, `-`, `_`; an IPv6 address in brackets)")
+                                      "(letters, digits, `.`, `-`, `_`; an IPv6 address in brackets; "
+                                      "`user@` before it and `:port` after it are allowed)")
             proxy = role.proxy
             if proxy is not None and not (isinstance(proxy.app_port, int) and 1 <= proxy.app_port <= 65535):
                 raise ConfigError(f"servers/{role.name}/proxy/app_port: {str(proxy.app_port)[:20]} is not a port "

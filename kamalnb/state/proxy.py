@@ -79,6 +79,8 @@ def requests(app: Any, executor: Executor | None = None, path: str | None = None
                      "body": body if len(body) <= BODY_SHOWN else body[:BODY_SHOWN] + "…"})
     table = frame(rows, REQUESTS_COLUMNS)
     table["status"] = table["status"].astype("Int64")
+    return table
+
 
 def certificates(app: Any, executor: Executor | None = None, *, driver: CaddyDriver | None = None) -> pd.DataFrame:
     """Every name served over HTTPS by the proxy on each proxy host: where its certificate

@@ -270,6 +270,7 @@ def test_what_a_host_would_refuse_is_refused_when_read(tmp_path: Path, change: d
 
 def test_host_names_ipv4_and_bracketed_ipv6_addresses_are_hosts(tmp_path: Path) -> None:
     data = {"service": "app", "image": "dhh/app", "registry": {"username": "u", "password": ["PASSWORD"]},
-            "builder": {"arch": "amd64"}, "servers": {"web": ["web-1.example.com", "10.0.0.1", "[2001:db8::1]"]}}
+            "builder": {"arch": "amd64"}, "servers": {"web": ["web-1.example.com", "10.0.0.1", "[2001:db8::1]", "deploy@10.0.0.2:2222"]}}
     write_project(tmp_path, {"config/deploy.yml": yaml.safe_dump(data), ".kamal/secrets": "PASSWORD=p\n"})
-    assert load(root=tmp_path, version="1", environ={}).all_hosts == ["web-1.example.com", "10.0.0.1", "[2001:db8::1]"]
+    assert load(root=tmp_path, version="1", environ={}).all_hosts == [
+        "web-1.example.com", "10.0.0.1", "[2001:db8::1]", "deploy@10.0.0.2:2222"]

@@ -44,9 +44,13 @@ def test_proxy_logs_follow_streams_until_interrupted(sandbox, tmp_path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=15)
-    for _ in range(20):
-        if executor.run(host, Command((following,)), check=False).stdout.strip() == "0":
-            break
-        time.sleep(0.5)
-    assert executor.run(host, Command((following,)), check=False).stdout.strip() == "0"
-    executor.close()
+    try:
+        for _ in range(20):
+            if executor.run(host, Command((following,)), check=False).stdout.strip() == "0":
+                break
+            time.sleep(0.5)
+        assert executor.run(host, Command((following,)), check=False).stdout.strip() == "0"
+    finally:
+        # The host as the next tests expect it: no proxy holding its ports 80 and 443.
+        driver.purge(host)
+        executor.close()

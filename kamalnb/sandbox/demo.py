@@ -38,7 +38,6 @@ def run_runbook(path: Path, sandbox: Sandbox) -> Run:
     """Execute one runbook in a fresh kernel against `sandbox`; save it as HTML beside it.
     A failing cell stops the run, and the saved HTML shows it."""
     import nbformat
-    from jupyter_client import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
@@ -46,10 +45,8 @@ def run_runbook(path: Path, sandbox: Sandbox) -> Run:
     notebook = nbformat.read(path, as_version=4)
     error = ""
     started = time.monotonic()
-    # A kernel on local sockets: nothing to listen on TCP for, nothing to warn about.
-    kernel = KernelManager(kernel_name="python3", transport="ipc")
     try:
-        NotebookClient(notebook, km=kernel, timeout=CELL_TIMEOUT,
+        NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as failure:
         error = _first_error(notebook) or str(failure).strip().splitlines()[0]

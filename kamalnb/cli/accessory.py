@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from kamalnb.cli.config_cmds import load_from_args, print_result
+from kamalnb.cli.config_cmds import confirmed, load_from_args, print_result
 from kamalnb.cli.server import print_outputs
 from kamalnb.commands import Accessory as AccessoryCommands
 from kamalnb.errors import ConfigError
@@ -133,17 +133,9 @@ def _logs(args: argparse.Namespace) -> int:
     return 1 if outputs.errors else 0
 
 
-def _confirmed(args: argparse.Namespace, question: str) -> bool:
-    if args.confirmed:
-        return True
-    if not sys.stdin.isatty():
-        raise ConfigError(f"{question} Not on a terminal to ask: pass -y to go ahead")
-    return input(f"{question} [y, N] ").strip().lower() in ("y", "yes")
-
-
 def _remove(args: argparse.Namespace) -> int:
     verbs = _verbs(args)
-    if not _confirmed(args, f"This will remove all containers, images and data directories for {args.name}. "
+    if not confirmed(args, f"This will remove all containers, images and data directories for {args.name}. "
                             "Are you sure?"):
         return 0
     return _report(args, lambda v: v.remove(confirm=True, volumes=args.volumes), verbs)
@@ -151,7 +143,7 @@ def _remove(args: argparse.Namespace) -> int:
 
 def _upgrade(args: argparse.Namespace) -> int:
     verbs = _verbs(args)
-    if not _confirmed(args, "This will restart all accessories. Are you sure?"):
+    if not confirmed(args, "This will restart all accessories. Are you sure?"):
         return 0
     return _report(args, lambda v: v.upgrade(confirm=True, rolling=args.rolling), verbs)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import kamalnb
 from kamalnb.config.printer import dump
+from kamalnb.errors import ConfigError
 
 if TYPE_CHECKING:
     from kamalnb.app import App
@@ -27,6 +28,16 @@ def print_result(args: argparse.Namespace, value: Any) -> int:
     elif not args.quiet or isinstance(value, Plan):
         print(value)
     return 0
+
+
+def confirmed(args: argparse.Namespace, question: str) -> bool:
+    """`-y` given, or the answer to Kamal's question on a terminal; with no terminal to ask,
+    an error that says to pass -y."""
+    if args.confirmed:
+        return True
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question} Not on a terminal to ask: pass -y to go ahead")
+    return input(f"{question} [y, N] ").strip().lower() in ("y", "yes")
 
 
 def print_listing(args: argparse.Namespace, result: Any) -> int:

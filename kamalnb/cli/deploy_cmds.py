@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from kamalnb.cli.config_cmds import load_from_args
+from kamalnb.cli.config_cmds import confirmed, load_from_args
 from kamalnb.cli.config_cmds import print_result as _print
 
 
@@ -73,8 +73,7 @@ def register(subparsers, add_command) -> None:
     _plan_option(
         add_command(proxy, "boot", lambda a: _print(a, load_from_args(a).proxy.boot(plan=a.plan)),
                     "start the proxy where it is not running"),
-        add_command(proxy, "reboot", lambda a: _print(a, load_from_args(a).proxy.reboot(plan=a.plan)),
-                    "replace the proxy container; routes stay"),
+        reboot := add_command(proxy, "reboot", _proxy_reboot, "replace the proxy container; routes stay"),
         add_command(proxy, "remove", lambda a: _print(a, load_from_args(a).proxy.remove(plan=a.plan)),
                     "remove the proxy container (each app's route is kept for the next boot)"),
         add_command(proxy, "start", lambda a: _print(a, load_from_args(a).proxy.start(plan=a.plan)),
@@ -84,6 +83,9 @@ def register(subparsers, add_command) -> None:
         add_command(proxy, "restart", lambda a: _print(a, load_from_args(a).proxy.restart(plan=a.plan)),
                     "restart the proxy container; routes stay"),
     )
+    reboot.add_argument("--rolling", action="store_true",
+                        help="Reboot proxy on hosts in sequence, rather than in parallel")
+    reboot.add_argument("-y", "--confirmed", action="store_true", help="Proceed without confirmation question")
     add_command(proxy, "details", lambda a: _print_hosts(a, load_from_args(a).proxy.details()),
                 "the proxy container on each host")
     logs = add_command(proxy, "logs", _proxy_logs, "the proxy's last log lines")
@@ -124,6 +126,13 @@ def _print_table(table: Any) -> int:
     shown = table.dropna(axis=1, how="all")
     print(shown.to_string(index=False) if len(shown) else "(none)")
     return 0
+
+
+def _proxy_reboot(args: argparse.Namespace) -> int:
+    app = load_from_args(args)
+    if not (args.plan or confirmed(args, "This will cause a brief outage on each host. Are you sure?")):
+        return 0
+    return _print(args, app.proxy.reboot(rolling=args.rolling, confirm=True, plan=args.plan))
 
 
 def _proxy_logs(args: argparse.Namespace) -> int:

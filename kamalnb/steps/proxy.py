@@ -39,25 +39,29 @@ def boot(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
 
 
 def on_each(context: StepContext, subcommand: str, action: Callable[[CaddyDriver, str], object], audit_line: str,
-            hook: str | None = None) -> Report:
+            hook: str | None = None, *, rolling: bool = False) -> Report:
     """`action` on every proxy host, each with Kamal's audit line; `hook` names the pre-/post-
-    hooks around it (Kamal's pre-proxy-reboot and post-proxy-reboot)."""
+    hooks around it (Kamal's pre-proxy-reboot and post-proxy-reboot). `rolling`: one host
+    after the other, each done (its proxy answering with its routes) before the next starts,
+    with the hooks around each, as Kamal's `--rolling`; a failed host stops the rest."""
     hosts = context.config.specifics.proxy_hosts
     recorder = StepRecorder(f"proxy {subcommand}", context.events, hosts, planned=context.plan)
     proxy = driver(context)
-    if hook:
-        context.hook(f"pre-{hook}", hosts=hosts)
 
     def on(host: str) -> None:
         with recorder.host(host, Phase.PROXY):
             context.audit(host, audit_line)
             action(proxy, host)
 
-    context.parallel(hosts, on)
-    report = recorder.finish().raise_on_failure()
-    if hook:
-        context.hook(f"post-{hook}", hosts=hosts)
-    return report
+    for group in ([[host] for host in hosts] if rolling else [hosts]):
+        if hook:
+            context.hook(f"pre-{hook}", hosts=group)
+        recorder.absorb(context.parallel(group, on))
+        if recorder.report.failed:
+            break
+        if hook:
+            context.hook(f"post-{hook}", hosts=group)
+    return recorder.finish().raise_on_failure()
 
 
 def texts(context: StepContext, action: Callable[[CaddyDriver, str], str]) -> dict[str, str]:

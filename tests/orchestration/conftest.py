@@ -25,7 +25,8 @@ HOSTS = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
 PRIMARY = HOSTS[0]
 LOCK_DIR = ".kamal/lock-sample"
 WEB_ROUTE = "sample-web"
-HOOKS = ("pre-connect", "pre-build", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy", "docker-setup")
+HOOKS = ("pre-connect", "pre-build", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy", "docker-setup",
+         "pre-proxy-reboot", "post-proxy-reboot")
 
 CONFIG: dict[str, Any] = {
     "service": "sample",

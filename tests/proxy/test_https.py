@@ -137,7 +137,7 @@ def test_a_certificate_from_the_ca_on_one_host_redirected_to_and_kept_across_reb
 
     # Kept across a reboot of the proxy, its removal then boot, and a redeploy: the same
     # certificate, not a new one.
-    assert app.proxy.reboot(ui="quiet").ok
+    assert app.proxy.reboot(confirm=True, ui="quiet").ok
     assert https_get(host, "secure.test", root)[:2] == (fingerprint, 200)
     assert app.proxy.remove(ui="quiet").ok and app.proxy.boot(ui="quiet").ok
     assert https_get(host, "secure.test", root)[:2] == (fingerprint, 200)

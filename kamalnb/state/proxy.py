@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
 from kamalnb.extension import Extension
-from kamalnb.fanout import fan_out
+from kamalnb.fanout import Outcomes, fan_out
 from kamalnb.proxy import CaddyDriver, ProxyDriver
 from kamalnb.state.base import answers, config_of, error_text, executor_for, frame, read_each
 
@@ -15,21 +16,30 @@ if TYPE_CHECKING:
     from kamalnb.executors import Executor
     from kamalnb.executors.base import HttpResponse
 
+T = TypeVar("T")
+
 ROUTES_COLUMNS = ("host", "route", "role", "domains", "upstream", "in_flight", "error")
 CERTIFICATES_COLUMNS = ("host", "route", "role", "name", "source", "issuer", "not_after", "days_left",
                         "fingerprint", "error")
+
+
+def _ask_each_proxy(app: Any, executor: Executor | None, driver: Any,
+                    ask: Callable[[Any], Callable[[str], T]]) -> tuple[list[str], dict[str, str], Outcomes[str, T]]:
+    """What `ask(driver)` answers on every proxy host (`driver` defaults to the configured
+    Caddy), with this app's role for each of its route ids."""
+    config = config_of(app)
+    names = config.specifics.proxy_hosts
+    with executor_for(config, executor) as ssh:
+        proxy = driver or CaddyDriver(ssh, Extension.from_config(config.kamalnb).proxy_image)
+        found = read_each(names, ask(proxy))
+    return names, {role.container_prefix: role.name for role in config.roles}, found
 
 
 def routes(app: Any, executor: Executor | None = None, *, driver: ProxyDriver | None = None) -> pd.DataFrame:
     """Every route of the proxy on each proxy host: one row per upstream (a route without
     one gives a row with no upstream). `role` names this app's role the route serves, and
     is empty for routes of other apps sharing the proxy."""
-    config = config_of(app)
-    names = config.specifics.proxy_hosts
-    ours = {role.container_prefix: role.name for role in config.roles}
-    with executor_for(config, executor) as ssh:
-        proxy = driver or CaddyDriver(ssh, Extension.from_config(config.kamalnb).proxy_image)
-        found = read_each(names, proxy.routes)
+    names, ours, found = _ask_each_proxy(app, executor, driver, lambda proxy: proxy.routes)
     rows: list[dict[str, Any]] = []
     for host, answer in answers(found, names, rows):
         for state in sorted(answer, key=lambda state: state.id):
@@ -90,12 +100,7 @@ def certificates(app: Any, executor: Executor | None = None, *, driver: CaddyDri
 
     from kamalnb.proxy.certificates import inspect
 
-    config = config_of(app)
-    names = config.specifics.proxy_hosts
-    ours = {role.container_prefix: role.name for role in config.roles}
-    with executor_for(config, executor) as ssh:
-        proxy = driver or CaddyDriver(ssh, Extension.from_config(config.kamalnb).proxy_image)
-        found = read_each(names, proxy.served_certificates)
+    names, ours, found = _ask_each_proxy(app, executor, driver, lambda proxy: proxy.served_certificates)
     rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
     for host, answer in answers(found, names, rows):

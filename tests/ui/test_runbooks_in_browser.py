@@ -99,19 +99,18 @@ class Seen:
     def text(self) -> str:
         return self.page.locator(".jp-Notebook").text_content()
 
-    def bar_styles(self, settled: Callable[[list[str]], bool], wait: float = 10.0) -> list[str]:
-        """The style of every board's bar (success: green, danger: red, info, or none), once
-        `settled` holds or `wait` seconds passed: the last widget updates reach the page a
-        moment after the cell ends."""
+    def bars(self, settled: Callable[[list[tuple[str, str]]], bool], wait: float = 10.0) -> list[tuple[str, str]]:
+        """Every board row's bar style (success: green, danger: red, info, or none) and its
+        text, once `settled` holds or `wait` seconds passed: the last widget updates reach the
+        page a moment after the cell ends."""
         deadline = time.monotonic() + wait
         while True:
-            styles = self.page.eval_on_selector_all(
-                ".widget-hprogress .progress-bar",
-                "bars => bars.map(b => (b.className.match(/progress-bar-(\\w+)/) || [, 'none'])[1])")
-            self.rows = self.page.eval_on_selector_all(
-                ".widget-hprogress", "bars => bars.map(b => b.parentElement.textContent)")
-            if settled(styles) or time.monotonic() > deadline:
-                return styles
+            bars = [tuple(bar) for bar in self.page.eval_on_selector_all(
+                ".widget-hprogress",
+                "bars => bars.map(b => [(b.querySelector('.progress-bar').className"
+                ".match(/progress-bar-(\\w+)/) || [, 'none'])[1], b.parentElement.textContent])")]
+            if settled(bars) or time.monotonic() > deadline:
+                return bars
             self.page.wait_for_timeout(250)
 
     def close(self) -> None:
@@ -145,12 +144,12 @@ def test_a_runbook_runs_to_the_end_with_green_boards_and_a_row_per_host(name, la
         assert "Error displaying widget" not in text and "Traceback" not in text
         # Every row green, or plain where the step had nothing to do there (an accessory
         # that already runs is skipped, as Kamal skips it).
-        def ended(styles: list[str]) -> list[tuple[str, str]]:
-            return [(style, row) for style, row in zip(styles, seen.rows, strict=True)
+        def ended(bars: list[tuple[str, str]]) -> list[tuple[str, str]]:
+            return [(style, row) for style, row in bars
                     if style != "success" and not (style == "none" and "skipped" in row)]
 
-        styles = seen.bar_styles(lambda styles: bool(styles) and not ended(styles))
-        assert styles and not ended(styles), ended(styles)
+        bars = seen.bars(lambda bars: bool(bars) and not ended(bars))
+        assert bars and not ended(bars), ended(bars)
         hosts = [host.address for host in sample.sandbox.hosts]
         reports = seen.page.locator(".kamalnb-report")
         assert reports.count() >= 1
@@ -168,7 +167,10 @@ def test_a_version_that_never_becomes_healthy_ends_red_with_its_attempts_and_log
             # The build's row green, the web rows red; the worker, after the primary role
             # failed, never started (its bar plain, its status "skipped").
             expected = ["success", "danger", "danger", "danger", "none"]
-            assert seen.bar_styles(lambda styles: styles == expected) == expected
+            def styles(bars: list[tuple[str, str]]) -> list[str]:
+                return [style for style, _ in bars]
+
+            assert styles(seen.bars(lambda bars: styles(bars) == expected)) == expected
             assert "skipped" in seen.text()
             shown = "\n".join(errors_shown(seen))
             assert "did not become healthy" in shown and "/up (app_port 80)" in shown

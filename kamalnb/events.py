@@ -42,6 +42,8 @@ class Phase(StrEnum):
     SWITCH = "switch"
     DRAIN = "drain"
     STOP = "stop"
+    REVERT = "revert"
+    RECOVER = "recover"
     TAG = "tag"
     PRUNE = "prune"
     EXEC = "exec"
@@ -118,6 +120,16 @@ class CommandRan(Event):
     exit_status: int | None
     duration: float
     checked: bool = True
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something a step found on a host and dealt with, worth a line of its own (what an
+    interrupted deploy left behind, and what became of it)."""
+
+    host: str
+    text: str
+    role: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@
         shared_certificate: true  # `ssl: true` on a role of several hosts: one certificate on all of them
       docker_host: unix:///...    # the engine local builds use (default: DOCKER_HOST)
       lock_stale_after: 3600      # seconds after which a held deploy lock is shown as stale
+      on_failure: revert          # a deploy that fails on a host or wave switches the hosts it
+                                  # already switched back to what they ran before (revert), or
+                                  # leaves them on the new version (keep, Kamal's behaviour)
       ssh: {...}                  # SSH extras, read by kamalnb.executors.settings_from_config
 """
 
@@ -21,7 +24,8 @@ from kamalnb.errors import ConfigError
 
 DEFAULT_PROXY_IMAGE = "caddy:2"
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
-_KEYS = {"proxy", "docker_host", "lock_stale_after", "ssh"}
+_KEYS = {"proxy", "docker_host", "lock_stale_after", "on_failure", "ssh"}
+ON_FAILURE = ("revert", "keep")
 _PROXY_KEYS = {"image", "acme_ca", "acme_ca_root", "shared_certificate"}
 
 
@@ -41,6 +45,7 @@ class Extension:
     acme_ca: str = LETS_ENCRYPT
     acme_ca_root: str | None = None
     shared_certificate: bool = False
+    on_failure: str = "revert"
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any] | None) -> Extension:
@@ -67,5 +72,9 @@ class Extension:
         shared = proxy.get("shared_certificate", False)
         if not isinstance(shared, bool):
             raise ConfigError("x-kamalnb/proxy/shared_certificate: should be true or false")
+        on_failure = raw.get("on_failure", "revert")
+        if on_failure not in ON_FAILURE:
+            raise ConfigError(f"x-kamalnb/on_failure: should be revert or keep, not {on_failure!r}: revert switches "
+                              "the hosts a failed deploy switched back to their previous version, keep leaves them")
         return cls(proxy_image=image, docker_host=docker_host, lock_stale_after=float(stale), acme_ca=acme_ca,
-                   acme_ca_root=acme_ca_root, shared_certificate=shared)
+                   acme_ca_root=acme_ca_root, shared_certificate=shared, on_failure=on_failure)

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
     from kamalnb.fanout import Outcomes
 
-Status = Literal["ok", "failed", "skipped", "planned"]
+# `reverted`: the host switched to the new version, then back to the one it ran before,
+# because another host or wave failed (`x-kamalnb: on_failure: revert`).
+Status = Literal["ok", "failed", "skipped", "planned", "reverted"]
 
 _ERROR_WIDTH = 72
 
@@ -69,6 +71,9 @@ class HostOutcome:
     started: datetime | None = None
     duration: float = 0.0
     error: BaseException | None = None
+    # Why the host runs `version_after` when that is not simply the step's doing (a revert,
+    # a mixed fleet kept, leftovers of a killed deploy cleaned up).
+    reason: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -89,9 +94,9 @@ class HostOutcome:
         return result
 
 
-_COLUMNS = ("host", "role", "status", "version_before", "version_after", "started", "duration",
+_COLUMNS = ("host", "role", "status", "version_before", "version_after", "reason", "started", "duration",
             "commands", "error")
-_OPTIONAL = ("role", "version_before", "version_after")
+_OPTIONAL = ("role", "version_before", "version_after", "reason")
 _HEADINGS = {"version_before": "before", "version_after": "after"}
 
 
@@ -147,6 +152,9 @@ class Report:
         self.started = started
         self.duration = duration
         self.phases: list[PhaseSpan] = []
+        # What the step found and did besides each host's row: leftovers of a killed deploy
+        # it cleaned up, one line each.
+        self.notes: list[str] = []
 
     @classmethod
     def from_results(
@@ -197,7 +205,11 @@ class Report:
         if failed:
             hosts = ", ".join(dict.fromkeys(outcome.host for outcome in failed))
             first = failed[0]
-            raise StepFailed(f"{self.step} failed on {hosts}: {first.host}: {first.error_message}", self)
+            # Every other failed host in a line of its own: a host left on another version
+            # than the rest (it could not be switched back) must not hide behind the first.
+            others = "".join(f"\n  {outcome.host}: {_first_line(outcome.error_message, _ERROR_WIDTH * 2)}"
+                             for outcome in failed[1:] if outcome.host != first.host or outcome.reason)
+            raise StepFailed(f"{self.step} failed on {hosts}: {first.host}: {first.error_message}{others}", self)
         return self
 
     def __iter__(self) -> Iterator[HostOutcome]:
@@ -260,6 +272,7 @@ class Report:
                 "status": outcome.status,
                 "version_before": outcome.version_before,
                 "version_after": outcome.version_after,
+                "reason": outcome.reason,
                 "started": outcome.started,
                 "duration": outcome.duration,
                 "commands": len(outcome.commands),
@@ -282,6 +295,7 @@ class Report:
             "status": outcome.status,
             "version_before": outcome.version_before or "",
             "version_after": outcome.version_after or "",
+            "reason": outcome.reason or "",
             "started": outcome.started.strftime("%H:%M:%S") if outcome.started else "",
             "duration": _seconds(outcome.duration) if outcome.started or outcome.duration else "",
             "commands": str(len(outcome.commands)),
@@ -303,7 +317,8 @@ class Report:
                          for row in [header, *rows])
 
     def __str__(self) -> str:
-        return f"{self.summary()}\n{self.table()}"
+        notes = "".join(f"\n{note}" for note in self.notes)
+        return f"{self.summary()}\n{self.table()}{notes}"
 
     __repr__ = __str__
 
@@ -326,13 +341,16 @@ class Report:
                 else:
                     cells.append(f"<td style='text-align:left'>{html.escape(value)}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
         return (
             f"<div class='kamalnb-report'><strong>{html.escape(self.summary())}</strong>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
         )
 
 
-_STATUS_COLORS = {"ok": "#2e7d32", "failed": "#c62828", "skipped": "#757575", "planned": "#1565c0"}
+_STATUS_COLORS = {"ok": "#2e7d32", "failed": "#c62828", "skipped": "#757575", "planned": "#1565c0",
+                  "reverted": "#ef6c00"}
 
 
 def _command_line(result: Result) -> str:

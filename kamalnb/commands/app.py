@@ -80,6 +80,10 @@ class App:
     def start(self) -> Command:
         return docker("start", self.container_name())
 
+    def start_version(self, version: str) -> Command:
+        """Start the role's container of `version` again (a revert brings back the one a deploy replaced)."""
+        return docker("start", self.container_name(version))
+
     def status(self, version: str) -> Command:
         """The container's health (`healthy`, `unhealthy`, `starting`) or, without a health check, its state."""
         return pipe(

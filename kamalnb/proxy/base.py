@@ -112,6 +112,10 @@ class ProxyDriver(Protocol):
     def routes(self, host: str) -> list[RouteState]:
         """The routes on `host` with their upstreams and requests in flight."""
 
+    def targets(self, host: str, route_id: str) -> tuple[str, ...]:
+        """The targets `route_id` holds on `host`, the one new requests go to first; a
+        second one is draining (or was left by a deploy that never finished)."""
+
 
 def claims_of(route: Route) -> set[tuple[str, str]]:
     """What a route claims: (host name, path prefix) pairs; `*` for no host name (a catch-all)."""

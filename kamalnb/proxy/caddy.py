@@ -341,6 +341,12 @@ class CaddyDriver:
             ))
         return states
 
+    def targets(self, host: str, route_id: str) -> tuple[str, ...]:
+        files = self._slots(host).get(route_id, {})
+        live = files.get(cc.LIVE)
+        order = [live] + [s for s in cc.SLOTS if s != live] if live in cc.SLOTS else []
+        return tuple(files[slot] for slot in order if files.get(slot))
+
     def _slots(self, host: str) -> dict[str, dict[str, str]]:
         return self.executor.read(host, facts.Read("proxy_slots", cc.read_slots(), lambda r: cc.parse_slots(r.stdout)))
 

@@ -3,7 +3,9 @@
 start the new container -> health-check it through an SSH tunnel -> switch the route ->
 wait until the old container has no request in flight -> stop the old container.
 Until the switch, the old container serves and a failure (or an interrupt) stops only
-the new one; after it, the new one serves and the old one is stopped as usual.
+the new one; after it, the new one serves and the old one is stopped as usual. A boot
+that switched says so (`Switched`), so that a deploy failing elsewhere can switch the
+host back (`kamalnb.steps.revert`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ if TYPE_CHECKING:
 
 POLL_INTERVAL = 0.1
 LOG_LINES_ON_FAILURE = 30
+
+
+@dataclass(frozen=True)
+class Switched:
+    """A role on a host that serves the new version now, and what it ran before: the old
+    container (`old_version` as its name ends, `_replaced_` included) is still there,
+    running until drained, stopped after."""
+
+    host: str
+    role: Role
+    version: str
+    old_version: str | None
+    outcome: HostOutcome
 
 
 @dataclass(frozen=True)
@@ -157,8 +172,9 @@ def _health_report(context: StepContext, host: str, container: str, url: str, po
 
 
 def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role: Role, host: str,
-         outcome: HostOutcome) -> None:
-    """Boot `config.version` of `role` on `host` (Kamal's App::Boot), switching traffic with `driver`."""
+         outcome: HostOutcome, switched_hosts: list[Switched] | None = None) -> None:
+    """Boot `config.version` of `role` on `host` (Kamal's App::Boot), switching traffic with
+    `driver`. Once the new container serves, its `Switched` is added to `switched_hosts`."""
     executor = context.executor
     app = AppCommands(config, role, host)
 
@@ -170,6 +186,14 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
 
     ran_new = switched = False
     previous = None
+    old_version = None
+
+    def serving_new() -> None:
+        nonlocal switched
+        switched = True
+        if switched_hosts is not None:
+            switched_hosts.append(Switched(host, role, version, old_version, outcome))
+
     try:
         with context.phase(host, Phase.START, role.name):
             if executor.read(host, facts.container_id(app, version)):
@@ -191,6 +215,8 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
                 wait_healthy(context, host, config, role, new_container)
             else:
                 wait_running(context, host, config, app, version)
+                # Without the proxy, the new container is the role's from here: the old one stops next.
+                serving_new()
         if role.running_proxy:
             context.check_cancelled(host)
             proxy = role.proxy
@@ -198,11 +224,14 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
             route, target = route_for(role), f"{container_ref(context, host, new_container)}:{proxy.app_port}"
             with context.phase(host, Phase.SWITCH, role.name):
                 previous = driver.switch(host, route, target)
-                switched = True
+                serving_new()
             if previous:
                 with context.phase(host, Phase.DRAIN, role.name):
                     driver.wait_drained(host, previous, float(config.drain_timeout))
     except BaseException:
+        if not switched:
+            # The route was not touched: what ran before still serves.
+            outcome.version_after = outcome.version_before
         if ran_new and not switched:
             try:
                 run(app.stop(version), check=False)

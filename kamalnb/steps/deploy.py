@@ -15,11 +15,12 @@ from kamalnb.errors import ConfigError, HostError
 from kamalnb.events import Phase
 from kamalnb.results import HostOutcome, Report, StepRecorder
 from kamalnb.steps import accessory as accessory_steps
-from kamalnb.steps import lock, server_ops
+from kamalnb.steps import leftovers, lock, server_ops
 from kamalnb.steps import proxy as proxy_steps
 from kamalnb.steps import tls as tls_steps
-from kamalnb.steps.boot import boot
+from kamalnb.steps.boot import Switched, boot
 from kamalnb.steps.context import LOCAL, StepContext
+from kamalnb.steps.revert import settle_failure
 
 if TYPE_CHECKING:
     from kamalnb.config import Role
@@ -96,16 +97,27 @@ def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
 
 # ---- app boot ------------------------------------------------------------------------------------
 
-def app_boot(context: StepContext, step: str) -> Report:
+def app_boot(context: StepContext, step: str, *, stop_stale: bool = False) -> Report:
     """Boot the configured version on every selected (host, role): the primary role first, as
     Kamal's barrier does; other roles only once every primary-role container is healthy.
-    The report carries the name of the `step` it is the outcome of (deploy, rollback...)."""
+    When a host or wave fails, the hosts already switched are switched back (or kept, with
+    `x-kamalnb: on_failure: keep`). First, what an interrupted deploy left is cleaned up
+    (`kamalnb.steps.leftovers`), before `stop_stale` stops running containers that are not
+    current, as Kamal's deploy does. The report carries the name of the `step` it is the
+    outcome of (deploy, rollback...)."""
     config = context.config
     specifics = config.specifics
-    recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan)
     proxy = proxy_steps.driver(context)
     proxy_steps.check_routes(context, proxy)
+    # Before stale containers are stopped: after a kill during drain, Kamal's "current"
+    # container can be the old one while the route serves the new.
+    notes = leftovers.clean_up(context, proxy)
+    if stop_stale:
+        stop_stale_containers(context)
+    recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan)
+    recorder.report.notes.extend(notes)
     waves = boot_waves(context)
+    switched: list[Switched] = []
 
     for index, wave in enumerate(waves):
         hosts = list(dict.fromkeys(host for host, _ in wave))
@@ -114,7 +126,7 @@ def app_boot(context: StepContext, step: str) -> Report:
         def boot_pair(pair: tuple[str, Role]) -> None:
             host, role = pair
             with recorder.host(host, Phase.BOOT, role=role.name) as outcome:
-                boot(context, proxy, config, role, host, outcome)
+                boot(context, proxy, config, role, host, outcome, switched)
 
         recorder.absorb(context.parallel(wave, boot_pair))
         if not recorder.report.ok:
@@ -122,6 +134,9 @@ def app_boot(context: StepContext, step: str) -> Report:
             for host, role in (pair for later in waves[index + 1:] for pair in later):
                 recorder.report.add(HostOutcome(host, role=role.name, status="skipped",
                                                 error=HostError(host, f"not booted: {failed.host} failed first")))
+            if not context.cancel.is_set():
+                # An interrupt stops where it is: switching hosts back is a deploy of its own.
+                settle_failure(context, proxy, switched, failed.host)
             break
         context.hook("post-app-boot", hosts=hosts)
         if config.boot.wait and index < len(waves) - 1:
@@ -204,8 +219,7 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
         if boot_accessories and context.config.accessories:
             # As Kamal's setup: those that exist are skipped; `accessory reboot` replaces them.
             accessory_steps.boot(context, accessory_steps.ALL)
-        stop_stale_containers(context)
-        report = app_boot(context, step)
+        report = app_boot(context, step, stop_stale=True)
         if report.ok and boot_proxy:
             prune(context)
     report.raise_on_failure()

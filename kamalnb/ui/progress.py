@@ -21,6 +21,7 @@ from kamalnb.events import (
     Event,
     HostFinished,
     HostStarted,
+    Notice,
     OutputLine,
     Phase,
     StepFinished,
@@ -250,7 +251,9 @@ class StepProgress:
             if not event.ok:
                 self._log(event.host, "stderr", f"{event.phase} failed: {event.error or '(no message)'}")
             return not event.ok
-        if isinstance(event, CommandStarted):
+        if isinstance(event, Notice):
+            self._log(event.host, "stdout", event.text)
+        elif isinstance(event, CommandStarted):
             self._log(event.host, "stdout", f"$ {event.command}")
         elif isinstance(event, OutputLine):
             # An unchecked command's stderr is the answer its step asked for, not an error.

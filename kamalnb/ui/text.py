@@ -18,6 +18,7 @@ from kamalnb.events import (
     Event,
     HostFinished,
     HostStarted,
+    Notice,
     OutputLine,
     StepFinished,
     StepStarted,
@@ -63,6 +64,8 @@ class TextListener:
                     return None
                 return f"  {_who(event.host, event.role)} {event.phase}: ok ({event.duration:.1f} s)"
             return f"  {_who(event.host, event.role)} {event.phase}: FAILED: {_first_line(event.error or '')}"
+        if isinstance(event, Notice):
+            return f"  {_who(event.host, event.role)}: {event.text}"
         if isinstance(event, CommandStarted):
             return f"  [{event.host}] $ {event.command}" if self.verbose else None
         if isinstance(event, OutputLine):

@@ -128,6 +128,11 @@ def test_start(app):
     assert str(app(destination="staging").start()) == "docker start app-web-staging-999"
 
 
+def test_start_version(app):
+    assert str(app().start_version("123")) == "docker start app-web-123"
+    assert str(app().start_version("123_replaced_ab12")) == "docker start app-web-123_replaced_ab12"
+
+
 def test_stop(app):
     assert str(app().stop()) == f"{CURRENT_ID} | xargs docker stop"
 

@@ -32,8 +32,9 @@ def assert_lock_free(executor) -> None:
 
 # ---- a failing wave ---------------------------------------------------------------------------
 
-def test_a_failing_second_wave_keeps_the_first_switched_and_skips_the_rest(project, deployed):
+def test_with_on_failure_keep_a_failing_second_wave_keeps_the_first_switched_and_skips_the_rest(project, deployed):
     executor = deployed
+    project.write_config(**{"x-kamalnb": {"on_failure": "keep"}})
     executor.on(RUN_V2_WEB, hosts=[HOSTS[1]], exit_status=125,
                 stderr="docker: Error response from daemon: failed to create task for container: OCI runtime create "
                        "failed: exec: \"bin/start\": permission denied\n")
@@ -50,6 +51,8 @@ def test_a_failing_second_wave_keeps_the_first_switched_and_skips_the_rest(proje
     assert "exited with status 125" in by[(HOSTS[1], "web")].error_message
     assert "permission denied" in by[(HOSTS[1], "web")].error_message
     assert f"{HOSTS[1]} failed first" in by[(HOSTS[2], "web")].error_message
+    assert by[(HOSTS[0], "web")].reason == f"kept v2 (on_failure: keep) although {HOSTS[1]} failed"
+    assert by[(HOSTS[1], "web")].version_after == "v1"
 
     assert_serves(executor, HOSTS[0], "sample-web-v2")           # wave 1 switched
     assert executor.host(HOSTS[0]).state_of("sample-web-v1") == "exited"
@@ -84,7 +87,8 @@ def test_a_version_that_never_becomes_healthy_is_stopped_and_the_old_one_keeps_s
     assert executor.host(HOSTS[1]).state_of("sample-web-v2") == "exited"
     assert not [t for t in executor.commands(HOSTS[1], kind="http") if t.startswith(("PATCH", "PUT", "POST"))]
     assert_serves(executor, HOSTS[1], "sample-web-v1")
-    assert_serves(executor, HOSTS[0], "sample-web-v2")
+    assert_serves(executor, HOSTS[0], "sample-web-v1")  # switched, then switched back
+    assert by[(HOSTS[0], "web")].status == "reverted"
     assert_lock_free(executor)
     assert "post-deploy" not in project.hook_names()
 

@@ -46,7 +46,9 @@ class SshSettings:
     kamalnb's own settings (under `x-kamalnb: {ssh: ...}` in deploy.yml):
 
     connect_timeout     seconds to wait for TCP connect, banner and authentication; None:
-                        ConnectTimeout from the ssh config, else 30
+                        ConnectTimeout from the ssh config, else 30. Also how long an open
+                        connection may get no answer at all from its host (link down,
+                        host off) before every command on it fails
     keepalive_interval  seconds between keepalives on an idle connection (Kamal: 30)
     known_hosts         known_hosts files; empty means UserKnownHostsFile from the ssh config,
                         else ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts

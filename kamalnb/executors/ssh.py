@@ -14,6 +14,7 @@ ssh config) asks to record it; a changed key is always refused.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import http.client
 import io
@@ -555,7 +556,8 @@ class SshExecutor(BaseExecutor):
                 time.sleep(min(2.0, 0.1 * 2 ** attempt))
         # Without it, every channel request waits out the peer's delayed ACK (about 40 ms).
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
+        bound_silence(sock, target.timeout)
+        return _WatchedSocket(sock.family, sock.type, sock.proto, fileno=sock.detach())
 
     def _connect_error(self, target: _Target, error: BaseException, strategy: _Keys) -> BaseException:
         where = f"{target.hostname}:{target.port}" + (f" via {target.jump}" if target.jump else "")
@@ -578,7 +580,7 @@ class SshExecutor(BaseExecutor):
                 f"Check ssh.user, ssh.keys / ssh.key_data, or add the key to the ssh-agent",
             )
         if isinstance(error, (TimeoutError, socket.timeout)):
-            return HostUnreachable(target.label, f"timed out after {target.timeout:g} s connecting to {where}")
+            return HostUnreachable(target.label, f"no answer within {target.timeout:g} s connecting to {where}")
         if isinstance(error, OSError):
             return HostUnreachable(target.label, f"cannot connect to {where}: {error.strerror or error}")
         if isinstance(error, (paramiko.SSHException, EOFError)):
@@ -688,13 +690,27 @@ class SshExecutor(BaseExecutor):
             transport = channel.get_transport()
             if exit_status == -1 and not (transport and transport.is_active()):
                 self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
-                raise HostUnreachable(host, f"connection lost while running `{display}`")
+                raise self._lost(host, transport, f"while running `{display}`")
         except (paramiko.SSHException, EOFError, OSError) as error:
             self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+            if isinstance(error, TimeoutError) or getattr(error, "errno", None) == errno.ETIMEDOUT:
+                raise self._silent(host, f"while running `{display}`") from None
             raise HostUnreachable(host, f"connection failed while running `{display}`: {error}") from None
         finally:
             channel.close()
         return self._finished(host, display, exit_status, started, t0, out.text, err.text, check)
+
+    def _lost(self, host: str, transport: paramiko.Transport | None, doing: str) -> HostUnreachable:
+        """The error for a connection that ended under a command: the host stopped answering
+        (the kernel gave up on it, see `bound_silence`), or it closed the connection."""
+        if getattr(getattr(transport, "sock", None), "silent", False):
+            return self._silent(host, doing)
+        return HostUnreachable(host, f"connection lost {doing}")
+
+    def _silent(self, host: str, doing: str) -> HostUnreachable:
+        bound = self._connection(host).target.timeout
+        return HostUnreachable(host, f"no answer within {bound:g} s {doing}: the host or its network is down "
+                                     f"(the bound is the SSH connect timeout)")
 
     def _upload_by_shell(self, host: str, data: bytes, path: str, mode: int) -> Result:
         # Servers without an SFTP subsystem: the umask keeps the file private until chmod.
@@ -702,6 +718,46 @@ class SshExecutor(BaseExecutor):
         line = f"umask 077 && cat > {quoted} && chmod {mode:04o} {quoted}"
         display = upload_label(path, len(data), mode)
         return self._execute(host, line, display, data, None, check=True)
+
+
+class _WatchedSocket(socket.socket):
+    """A socket that remembers whether the kernel gave up on the host (ETIMEDOUT): paramiko
+    turns that into a plain EOF, which reads the same as a host closing the connection."""
+
+    silent = False
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        try:
+            return super().recv(bufsize, flags)
+        except OSError as error:
+            self.silent = self.silent or error.errno == errno.ETIMEDOUT
+            raise
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        try:
+            return super().send(data, flags)
+        except OSError as error:
+            self.silent = self.silent or error.errno == errno.ETIMEDOUT
+            raise
+
+
+def bound_silence(sock: socket.socket, seconds: float) -> None:
+    """Make the kernel give up on the connection once the host has answered nothing (not
+    even a TCP acknowledgement) for about `seconds`: a host whose link goes down or that
+    powers off then fails every command, upload and tunnel within that, instead of after
+    TCP's retransmissions (minutes). A host that is only slow still acknowledges, so a long
+    silent command (a pull) is not cut short. Where the options are missing, paramiko's
+    keepalive is the only bound."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    user_timeout = getattr(socket, "TCP_USER_TIMEOUT", None)
+    if user_timeout is None or not hasattr(socket, "TCP_KEEPIDLE"):
+        return
+    # Probes while idle, so that a connection waiting for a command's output notices too.
+    probe = max(1, int(seconds / 3))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, probe)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, probe)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    sock.setsockopt(socket.IPPROTO_TCP, user_timeout, int(seconds * 1000))
 
 
 def _splice_to_local(channel: paramiko.Channel, port: int) -> None:

@@ -201,7 +201,8 @@ class Report:
 
     def raise_on_failure(self) -> Report:
         """This report, or StepFailed carrying it when any host failed."""
-        failed = self.failed
+        # What failed first leads; a host that failed only to be switched back after it follows.
+        failed = sorted(self.failed, key=lambda outcome: outcome.reason is not None)
         if failed:
             hosts = ", ".join(dict.fromkeys(outcome.host for outcome in failed))
             first = failed[0]

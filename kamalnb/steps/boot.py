@@ -20,7 +20,7 @@ from kamalnb.commands import App as AppCommands
 from kamalnb.commands import Docker, container_hostname
 from kamalnb.commands.base import Command
 from kamalnb.config import NETWORK
-from kamalnb.errors import HealthCheckFailed, HostError
+from kamalnb.errors import HealthCheckFailed, HostError, HostUnreachable
 from kamalnb.events import Phase
 from kamalnb.proxy import Route
 from kamalnb.results import HostOutcome, Result
@@ -115,6 +115,8 @@ def wait_healthy(context: StepContext, host: str, config: Configuration, role: R
             attempts.append(Attempt(elapsed, status=response.status))
             if response.status == 200:
                 return
+        except HostUnreachable:
+            raise  # the host is gone, not the app unhealthy: no point asking again
         except HostError as error:
             attempts.append(Attempt(elapsed, error=error.detail))
         if time.monotonic() - t0 >= timeout:

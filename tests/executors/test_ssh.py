@@ -166,6 +166,25 @@ def test_a_host_whose_sshd_is_stopped_does_not_lose_the_others(settings_for, san
     assert [o.status for o in report] == ["ok", "ok", "failed"]
 
 
+def test_a_host_whose_link_goes_down_fails_its_command_within_the_connect_timeout(settings_for, sandbox, addresses):
+    lost = sandbox.hosts[2]
+    events = Events()
+    # The link goes down once the command runs there: from its first output line, not after a sleep.
+    events.subscribe(lambda event: subprocess.run(["ip", "link", "set", lost.veth, "down"], check=True)
+                     if isinstance(event, OutputLine) and event.text == "running" else None)
+    try:
+        with SshExecutor(settings_for(connect_timeout=2), events=events) as ssh:
+            started = time.monotonic()
+            with pytest.raises(HostUnreachable) as raised:
+                ssh.run(lost.address, Command(("echo running && sleep 60",)))
+            elapsed = time.monotonic() - started
+    finally:
+        subprocess.run(["ip", "link", "set", lost.veth, "up"], check=True)
+    assert raised.value.host == lost.address
+    assert str(raised.value).startswith(f"{lost.address}: no answer within 2 s while running `echo running")
+    assert elapsed < 30  # TCP's retransmissions alone take minutes; the command itself 60 s
+
+
 def test_a_changed_host_key_is_refused_even_with_trust_on_first_use(settings_for, addresses, tmp_path):
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(f"{addresses[0]} {STRANGER_KEY}\n")

@@ -195,3 +195,16 @@ def test_a_clean_fleet_has_nothing_to_clean_up(project, deployed):
     report = project.load("v2").deploy(skip_push=True, executor=deployed, ui="silent")
     assert report.ok and report.notes == []
     assert "recover" not in {phase.phase for phase in report.phases}
+
+
+def test_a_role_without_the_proxy_keeps_its_current_container_and_stops_the_one_a_killed_deploy_left(
+        project, deployed):
+    executor = deployed
+    executor.host(PRIMARY).add_container("sample-worker-v2", "worker", "registry.test:5000/sample/app:v2")
+
+    report = project.load("v3").deploy(skip_push=True, executor=executor, ui="silent")
+
+    assert report.ok
+    assert report.notes == [f"{PRIMARY} worker: stopped sample-worker-v2, a second running container beside "
+                            "sample-worker-v1 (left by an interrupted deploy)"]
+    assert [c.name for c in executor.host(PRIMARY).running("worker")] == ["sample-worker-v3"]

@@ -288,9 +288,10 @@ class SshExecutor(BaseExecutor):
             command_timeout=command_timeout,
         )
 
-    @property
-    def _channel_timeout(self) -> float:
-        return self.settings.connect_timeout or DEFAULT_CONNECT_TIMEOUT
+    def _channel_timeout(self, host: str) -> float:
+        """How long a new channel may take: the host's connect timeout (`ConnectTimeout`
+        from the ssh config counts, as when connecting)."""
+        return self._connection(host).target.timeout
 
     # Commands
 
@@ -359,7 +360,7 @@ class SshExecutor(BaseExecutor):
         try:
             return transport.open_channel(
                 "direct-tcpip", (address, port), ("127.0.0.1", 0),
-                timeout=timeout or self._channel_timeout,
+                timeout=timeout or self._channel_timeout(host),
             )
         except paramiko.ChannelException as error:
             raise HostError(host, f"cannot reach {address}:{port} from {host}: {error.text}") from None
@@ -640,15 +641,19 @@ class SshExecutor(BaseExecutor):
     def _session(self, host: str) -> paramiko.Channel:
         connection = self._connection(host)
         transport = connection.transport()
+        started = time.monotonic()
         try:
-            return transport.open_session(timeout=self._channel_timeout)
+            return transport.open_session(timeout=self._channel_timeout(host))
         except (paramiko.SSHException, EOFError, OSError) as error:
-            if transport.is_active():
+            waited = time.monotonic() - started >= self._channel_timeout(host)
+            if transport.is_active() and not waited:
                 raise HostUnreachable(host, f"cannot open a session: {error or 'connection closed'}") from None
+            if waited or getattr(transport.sock, "silent", False):
+                raise self._silent(host, "opening a session") from None
         # The connection dropped since its last use (server restart, network blip): reconnect once.
         connection.reset()
         try:
-            return connection.transport().open_session(timeout=self._channel_timeout)
+            return connection.transport().open_session(timeout=self._channel_timeout(host))
         except (paramiko.SSHException, EOFError, OSError) as error:
             raise HostUnreachable(host, f"cannot open a session: {error or 'connection closed'}") from None
 

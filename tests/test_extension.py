@@ -22,3 +22,11 @@ def test_bad_proxy_settings_are_refused_naming_the_key(proxy: dict, message: str
     with pytest.raises(ConfigError) as raised:
         Extension.from_config({"proxy": proxy})
     assert str(raised.value).startswith(message)
+
+
+def test_on_failure_is_revert_unless_keep_is_asked_for() -> None:
+    assert Extension.from_config({}).on_failure == "revert"
+    assert Extension.from_config({"on_failure": "keep"}).on_failure == "keep"
+    with pytest.raises(ConfigError) as raised:
+        Extension.from_config({"on_failure": True})
+    assert str(raised.value).startswith("x-kamalnb/on_failure: should be revert or keep, not True")

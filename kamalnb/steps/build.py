@@ -413,7 +413,8 @@ def _executor_for(context: StepContext, where: Route) -> Iterator[Executor | Loc
         yield context.local
         return
     if context.plan:
-        yield context.executor
+        with context.phase(where.host, Phase.BUILD):
+            yield context.executor
         return
     context.executor  # noqa: B018 (the pre-connect hook runs before the first connection, as Kamal's)
     from kamalnb.executors.settings import settings_from_config

@@ -126,3 +126,20 @@ def test_a_remote_build_plans_login_build_and_push_on_the_builder_host(tmp_path:
                             "/usr/bin/docker push registry.example.test/acme/hey:latest")
     assert planner.commands("local") == ["docker buildx version"]
     assert "t0k3n" not in " ".join(planner.commands())
+
+
+def test_the_command_line_has_kamals_build_verbs_and_their_options() -> None:
+    import argparse
+
+    from kamalnb.cli.main import build_parser
+
+    def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+    build = subcommands(build_parser())["build"]
+    verbs = subcommands(build)
+    assert set(verbs) == {"push", "pull", "deliver", "create", "remove", "details", "dev"}
+    options = {verb: {o for a in parser._actions for o in a.option_strings} for verb, parser in verbs.items()}
+    assert {"--output", "--no-cache", "--no_cache"} <= options["push"] & options["dev"]
+    assert verbs["push"].parse_args([]).output == "registry" and verbs["dev"].parse_args([]).output == "docker"
+    assert "--no-cache" in options["deliver"] and "--output" not in options["deliver"]

@@ -74,7 +74,16 @@ class Route:
 def route(config: Configuration, *, buildx: bool, local_arch: str, output: str = "registry") -> Route:
     """Which engine builds, or a ConfigError naming what no engine here can do and the fix."""
     settings = config.builder
-    if buildx or settings.pack:
+    if settings.pack:
+        return Route("buildx")
+    if buildx:
+        if settings.docker_driver and settings.cached:
+            raise ConfigError("builder/cache: buildx's `docker` driver cannot export a build cache: remove "
+                              "builder/driver (Kamal's default, docker-container, can) or builder/cache")
+        if settings.docker_driver and len(settings.arches) > 1:
+            raise ConfigError(f"builder/arch asks for {', '.join(settings.arches)} in one image, which buildx's "
+                              "`docker` driver cannot build: remove builder/driver (docker-container can), or "
+                              "build one arch")
         return Route("buildx")
     missing = "this machine's docker has no buildx plugin (`docker buildx version` fails)"
     for key, used in (("cache", settings.cached), ("provenance", settings.provenance is not None),

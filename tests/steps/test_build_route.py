@@ -79,6 +79,13 @@ def test_the_context_tar_leaves_out_what_dockerignore_excludes(tmp_path: Path) -
     assert owners == {(0, 0)}
 
 
+def test_buildx_s_docker_driver_refuses_a_cache_and_several_arches(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="buildx's `docker` driver cannot export a build cache"):
+        route(config(tmp_path, arch="amd64", driver="docker", cache={"type": "gha"}), buildx=True, local_arch="amd64")
+    with pytest.raises(ConfigError, match="which buildx's `docker` driver cannot build"):
+        route(config(tmp_path, arch=["amd64", "arm64"], driver="docker"), buildx=True, local_arch="amd64")
+
+
 def test_a_dockerfile_outside_the_context_is_refused_for_a_remote_build(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "app").mkdir()

@@ -252,7 +252,7 @@ def _prepare_clone(context: StepContext, outcome: HostOutcome) -> None:
     local = context.local
     try:
         if os.path.isdir(settings.build_directory):
-            _say(context, f"Resetting local clone as `{settings.build_directory}` already exists...")
+            _say(context, f"Resetting local clone as `{settings.build_directory}` already exists...", warning=False)
             for step in clone.clone_reset_steps(git.revision):
                 outcome.record(local.run(LOCAL, step))
         else:
@@ -267,7 +267,7 @@ def _prepare_clone(context: StepContext, outcome: HostOutcome) -> None:
 
 def _clone(context: StepContext, clone: Clone, outcome: HostOutcome) -> None:
     settings = context.config.builder
-    _say(context, f"Cloning repo into build directory `{settings.build_directory}`...")
+    _say(context, f"Cloning repo into build directory `{settings.build_directory}`...", warning=False)
     if not context.plan:
         os.makedirs(settings.clone_directory, exist_ok=True)
     outcome.record(context.local.run(LOCAL, clone.clone()))
@@ -309,10 +309,10 @@ def _warn_dev_files(context: StepContext) -> None:
                                      *(f"  {path}" for path in sorted(files))]))
 
 
-def _say(context: StepContext, text: str) -> None:
-    """A notice on the local row, as Kamal's yellow `say`."""
+def _say(context: StepContext, text: str, *, warning: bool = True) -> None:
+    """A line on the local row: a warning (Kamal's yellow `say`) or, with `warning=False`, news."""
     for line in text.splitlines():
-        context.events.emit(OutputLine(LOCAL, "stderr", line))
+        context.events.emit(OutputLine(LOCAL, "stderr" if warning else "stdout", line))
 
 
 # ---- the two ways to build -------------------------------------------------------------------------
@@ -347,7 +347,7 @@ def _plain(context: StepContext, executor: Executor | LocalRunner, where: Route,
             outcome.record(run(LOCAL, with_client(builder.plain_build(
                 tag_as_dirty=dirty, no_cache=no_cache, secret_files=secret_files), client)))
         else:
-            _say(context, f"Building on {where.host} with its own engine")
+            _say(context, f"Building on {where.host} with its own engine", warning=False)
             settings = config.builder
             tar = b"" if context.plan else context_tar(Path(directory), settings.context, settings.dockerfile)
             # In the tar, the Dockerfile's path is relative to the context's root.

@@ -150,3 +150,27 @@ def test_the_command_line_has_kamals_build_verbs_and_their_options() -> None:
     assert {"--output", "--no-cache", "--no_cache"} <= options["push"] & options["dev"]
     assert verbs["push"].parse_args([]).output == "registry" and verbs["dev"].parse_args([]).output == "docker"
     assert "--no-cache" in options["deliver"] and "--output" not in options["deliver"]
+
+
+def test_uncommitted_changes_are_named_as_kamal_names_them(tmp_path: Path, monkeypatch) -> None:
+    from kamalnb.events import Events, OutputLine
+
+    deploy_yml = DEPLOY_YML.replace("  context: .\n", "")
+    project = offline_project(tmp_path, deploy_yml, "REGISTRY_PASSWORD=pw\nTOKEN=t0k3n\n", monkeypatch)
+    (project / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+
+    def warnings(path: Path, yml: str) -> list[str]:
+        (project / "config" / "deploy.yml").write_text(yml)
+        app = kamalnb.load(path, root=project)
+        lines: list[str] = []
+        events = Events(lambda e: lines.append(e.text) if isinstance(e, OutputLine) and e.stream == "stderr" else None)
+        planner = PlanExecutor(facts={"buildx_installed": False}, events=events)
+        with StepContext(app.config, command="build", executor=planner, local=planner, plan=True,
+                         events=events) as context:
+            build_steps.build(context)
+        return lines
+
+    path = project / "config" / "deploy.yml"
+    assert warnings(path, deploy_yml)[:2] == [
+        "Building from a local git clone, so ignoring these uncommitted changes:", " M Dockerfile"]
+    assert warnings(path, DEPLOY_YML)[:2] == ["Building with uncommitted changes:", " M Dockerfile"]

@@ -431,7 +431,7 @@ def _executor_for(context: StepContext, where: Route) -> Iterator[Executor | Loc
 
     # As Kamal reaches the builder: the URL's user and port, no jump host.
     settings = settings_from_config(context.config)
-    settings = dataclasses.replace(settings, user=where.user or settings.user, port=where.port or 22, proxy=None,
+    settings = dataclasses.replace(settings, user=where.user or settings.user, port=where.port, proxy=None,
                                    proxy_command=None)
     relay = Events(lambda event: context.events.emit(_on_local_row(event)))
     with SshExecutor(settings, events=relay) as executor:

@@ -56,6 +56,10 @@ def test_a_remote_builder_builds_on_its_host_pushes_and_the_deploy_serves_it(sam
     assert set(sample.serving().values()) == {version}
     # The build's output streamed on the local row.
     assert any(line.host == "local" and "Successfully built" in line.text for line in lines)
+    # The answers of probes (no buildx here, no image to remove before a pull) are no errors.
+    probes = [line for line in lines if line.command.startswith(("docker buildx version", "docker image rm"))]
+    assert any("buildx" in line.text for line in probes)
+    assert not any(line.checked for line in probes if line.stream == "stderr")
 
 
 def test_a_build_secret_reaches_the_build_but_no_history_log_or_report(sample) -> None:

@@ -27,6 +27,7 @@ from kamalnb.verbs import (
     AccessoriesVerbs,
     AccessoryVerbs,
     AppVerbs,
+    BuildVerbs,
     LockVerbs,
     ProxyVerbs,
     RegistryVerbs,
@@ -72,13 +73,14 @@ class App:
     def rollback(self, version: str, **options: Any) -> Report:
         return run_step(self._at_version(version), "rollback", deploy_steps.rollback, **options)
 
-    def build(self, *, no_cache: bool = False, **options: Any) -> Report:
-        """Build the image locally and push it to the registry."""
-        return run_step(self, "build", lambda c: deploy_steps.build(c, no_cache=no_cache), subcommand="push",
-                        **options)
+    @property
+    def build(self) -> BuildVerbs:
+        """`app.build()` builds and pushes; `app.build.pull()`, `.deliver()`, `.dev()`, `.create()`,
+        `.remove()`, `.details()` are Kamal's other build verbs."""
+        return BuildVerbs(self)
 
     def pull(self, **options: Any) -> Report:
-        return run_step(self, "build", deploy_steps.pull, subcommand="pull", **options)
+        return self.build.pull(**options)
 
     # ---- the other top-level verbs ------------------------------------------------------
 

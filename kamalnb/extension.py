@@ -7,6 +7,7 @@
         acme_ca_root: ca.pem      # a PEM file (local, relative to the app) the proxy trusts for that CA
         shared_certificate: true  # `ssl: true` on a role of several hosts: one certificate on all of them
       docker_host: unix:///...    # the engine local builds use (default: DOCKER_HOST)
+      build_docker: /usr/bin/docker  # the docker client `docker build` runs without buildx (default: docker)
       lock_stale_after: 3600      # seconds after which a held deploy lock is shown as stale
       on_failure: revert          # a deploy that fails on a host or wave switches the hosts it
                                   # already switched back to what they ran before (revert), or
@@ -24,7 +25,7 @@ from kamalnb.errors import ConfigError
 
 DEFAULT_PROXY_IMAGE = "caddy:2"
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
-_KEYS = {"proxy", "docker_host", "lock_stale_after", "on_failure", "ssh"}
+_KEYS = {"proxy", "docker_host", "build_docker", "lock_stale_after", "on_failure", "ssh"}
 ON_FAILURE = ("revert", "keep")
 _PROXY_KEYS = {"image", "acme_ca", "acme_ca_root", "shared_certificate"}
 
@@ -41,6 +42,7 @@ def _check_keys(section: Mapping[str, Any], allowed: set[str], path: str) -> Non
 class Extension:
     proxy_image: str = DEFAULT_PROXY_IMAGE
     docker_host: str | None = None
+    build_docker: str = "docker"
     lock_stale_after: float = 3600.0
     acme_ca: str = LETS_ENCRYPT
     acme_ca_root: str | None = None
@@ -62,6 +64,9 @@ class Extension:
         docker_host = raw.get("docker_host")
         if docker_host is not None and not isinstance(docker_host, str):
             raise ConfigError("x-kamalnb/docker_host: should be a string like unix:///var/run/docker.sock")
+        build_docker = raw.get("build_docker", "docker")
+        if not isinstance(build_docker, str) or not build_docker.strip():
+            raise ConfigError("x-kamalnb/build_docker: should be a docker client's command, e.g. /usr/bin/docker")
         acme_ca = proxy.get("acme_ca", LETS_ENCRYPT)
         if not isinstance(acme_ca, str) or not acme_ca.startswith("https://"):
             raise ConfigError("x-kamalnb/proxy/acme_ca: should be an ACME directory URL starting with https://, "
@@ -76,5 +81,6 @@ class Extension:
         if on_failure not in ON_FAILURE:
             raise ConfigError(f"x-kamalnb/on_failure: should be revert or keep, not {on_failure!r}: revert switches "
                               "the hosts a failed deploy switched back to their previous version, keep leaves them")
-        return cls(proxy_image=image, docker_host=docker_host, lock_stale_after=float(stale), acme_ca=acme_ca,
-                   acme_ca_root=acme_ca_root, shared_certificate=shared, on_failure=on_failure)
+        return cls(proxy_image=image, docker_host=docker_host, build_docker=build_docker,
+                   lock_stale_after=float(stale), acme_ca=acme_ca, acme_ca_root=acme_ca_root,
+                   shared_certificate=shared, on_failure=on_failure)

@@ -1,6 +1,6 @@
 """How a verb runs from Python: `run_step` gives a step its context, shows its progress and
 returns its report; the verb namespaces (`app.lock`, `app.proxy`, `app.app`, `app.server`,
-`app.accessory(name)`, `app.accessories`) are thin calls of the steps. The command line
+`app.accessory(name)`, `app.accessories`, `app.build`) are thin calls of the steps. The command line
 calls exactly these."""
 
 from __future__ import annotations
@@ -357,6 +357,67 @@ class RegistryVerbs(_Verbs):
         step = getattr(registry_ops, verb)
         return self._run("registry", lambda context: step(context, skip_local=skip_local, skip_remote=skip_remote),
                          verb, **options)
+
+class BuildVerbs(_Verbs):
+    """`app.build.push()`, `.pull()`, `.deliver()`, `.create()`, `.remove()`, `.details()`,
+    `.dev()`: Kamal's `kamal build <verb>`. `app.build()` is `app.build.push()`."""
+
+    def __call__(self, *, no_cache: bool = False, output: str = "registry", **options: Any) -> Report:
+        return self.push(no_cache=no_cache, output=output, **options)
+
+    def push(self, *, no_cache: bool = False, output: str = "registry", **options: Any) -> Report:
+        """Build the image (where `builder:` says) and push it, or with `output="docker"` keep
+        it in the building engine."""
+        from kamalnb.steps import build as build_steps
+
+        return self._run("build", lambda c: build_steps.build(c, no_cache=no_cache, output=output), "push",
+                         **options)
+
+    def pull(self, **options: Any) -> Report:
+        """Pull the version's image on every app host and check its `service` label."""
+        from kamalnb.steps import deploy as deploy_steps
+
+        return self._run("build", deploy_steps.pull, "pull", **options)
+
+    def deliver(self, *, no_cache: bool = False, **options: Any) -> Report:
+        """`push`, then `pull`: one report with the build's row and each host's pull."""
+        from kamalnb.steps import build as build_steps
+        from kamalnb.steps import deploy as deploy_steps
+
+        def step(context: StepContext) -> Report:
+            built = build_steps.build(context, no_cache=no_cache)
+            pulled = deploy_steps.pull(context)
+            pulled.outcomes[:0] = built.outcomes
+            return pulled
+
+        return self._run("build", step, "deliver", **options)
+
+    def dev(self, *, no_cache: bool = False, output: str = "docker", **options: Any) -> Report:
+        """Build the working tree, uncommitted changes included, tagged `<version>-dirty` and
+        `latest-dirty`, into the building engine's images (or `output="registry"`)."""
+        from kamalnb.steps import build as build_steps
+
+        return self._run("build", lambda c: build_steps.dev(c, no_cache=no_cache, output=output), "dev", **options)
+
+    def create(self, **options: Any) -> Report:
+        """Create the buildx builder deploy.yml describes (needs the buildx plugin)."""
+        from kamalnb.steps import build as build_steps
+
+        return self._run("build", build_steps.create, "create", **options)
+
+    def remove(self, **options: Any) -> Report:
+        """Remove the buildx builder (needs the buildx plugin)."""
+        from kamalnb.steps import build as build_steps
+
+        return self._run("build", build_steps.remove, "remove", **options)
+
+    def details(self, **options: Any) -> Outputs:
+        """The builder and where it builds."""
+        from kamalnb.steps import build as build_steps
+
+        options.setdefault("ui", "silent")
+        return self._run("build", build_steps.details, "details", **options)
+
 
 class AccessoryVerbs(_Verbs):
     """`app.accessory("redis").boot()`: Kamal's accessory verbs for one accessory;

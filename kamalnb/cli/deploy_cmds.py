@@ -1,4 +1,4 @@
-"""`kamalnb setup|deploy|redeploy|rollback|audit`, `build`, `lock` and `proxy` verbs:
+"""`kamalnb setup|deploy|redeploy|rollback|audit`, `lock` and `proxy` verbs:
 each a thin call to the same method a notebook uses."""
 
 from __future__ import annotations
@@ -49,14 +49,6 @@ def register(subparsers, add_command) -> None:
     _plan_option(setup, deploy, redeploy, rollback)
     add_command(None, "audit", lambda a: _print(a, load_from_args(a).audit().to_string(index=False)),
                 "Show audit log from servers")
-
-    build = _group(subparsers, "build", "build and push the image, or pull it on the servers")
-    push = add_command(build, "push", lambda a: _print(a, load_from_args(a).build(no_cache=a.no_cache, plan=a.plan)),
-                       "build the image locally and push it")
-    push.add_argument("--no-cache", "--no_cache", dest="no_cache", action="store_true")
-    pull = add_command(build, "pull", lambda a: _print(a, load_from_args(a).pull(plan=a.plan)),
-                       "pull the image on the servers")
-    _plan_option(push, pull)
 
     lock = _group(subparsers, "lock", "Manage the deploy lock")
     add_command(lock, "status", lambda a: _print(a, load_from_args(a).lock.status().describe()),

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "kamalnb.cli.app_cmds",
     "kamalnb.cli.main_cmds",
     "kamalnb.cli.deploy_cmds",
+    "kamalnb.cli.build_cmds",
     "kamalnb.cli.accessory",
 )
 

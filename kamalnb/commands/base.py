@@ -22,7 +22,8 @@ Word = "str | Secret"
 @dataclass(frozen=True)
 class Command:
     words: tuple[str | Secret, ...]
-    stdin: str | Secret | None = None
+    # bytes: a stream's content (a build context's tar), never shown.
+    stdin: str | Secret | bytes | None = None
     # Its output is a secret (a private key): returned to the caller, never shown as lines.
     private_output: bool = False
 
@@ -100,7 +101,7 @@ def command(*parts: object) -> Command:
     return Command(flatten(*parts))
 
 
-def _stdin_of(parts: tuple[object, ...]) -> str | Secret | None:
+def _stdin_of(parts: tuple[object, ...]) -> str | Secret | bytes | None:
     inputs = [part.stdin for part in parts if isinstance(part, Command) and part.stdin is not None]
     if len(inputs) > 1:
         raise ValueError("only one command of a combination can take stdin")

@@ -8,7 +8,8 @@ these builders free of I/O. The Dockerfile's existence is checked by the build s
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import shlex
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kamalnb.commands.base import (
@@ -79,16 +80,24 @@ class BuilderBase:
         """Checked on the deploying machine before a build."""
         return combine(docker("--version"), docker("buildx", "version"))
 
-    def plain_build(self, *, tag_as_dirty: bool = False, no_cache: bool = False) -> Command:
+    def plain_build(self, *, tag_as_dirty: bool = False, no_cache: bool = False, context: str | None = None,
+                    secret_files: Mapping[str, str] | None = None, dockerfile: str | None = None) -> Command:
         """`docker build` for engines without the buildx plugin: Kamal's tags, label, args, file and
-        context, without cache export or multi-arch (`--secret`/`--ssh` need DOCKER_BUILDKIT=1)."""
-        return docker(
-            "build",
-            self.build_tag_options(tag_as_dirty),
-            self._image_options(),
-            "--no-cache" if no_cache else None,
-            self.settings.context,
-            "2>&1",
+        context, without cache export or multi-arch. Secrets and `ssh` need BuildKit, which
+        `DOCKER_BUILDKIT=1` turns on; each secret is read from a file (`secret_files`: name -> path),
+        so its value is on no command line. `context="-"` reads the context as a tar on stdin, in
+        which `dockerfile` is the Dockerfile's path."""
+        settings = self.settings
+        return command(
+            "DOCKER_BUILDKIT=1" if settings.secrets or settings.ssh else None,
+            docker(
+                "build",
+                self.build_tag_options(tag_as_dirty),
+                self._image_options(secret_files, dockerfile),
+                "--no-cache" if no_cache else None,
+                context or settings.context,
+                "2>&1",
+            ),
         )
 
     def push_tags(self, *, tag_as_dirty: bool = False) -> Command:
@@ -120,13 +129,19 @@ class BuilderBase:
             None if settings.sbom is None else argumentize("--sbom", _flag_value(settings.sbom)),
         )
 
-    def _image_options(self) -> tuple[str | Secret, ...]:
+    def _image_options(self, secret_files: Mapping[str, str] | None = None,
+                       dockerfile: str | None = None) -> tuple[str | Secret, ...]:
         settings = self.settings
+        if secret_files is None:
+            secrets = argumentize("--secret", [("id", name) for name in settings.secrets])
+        else:
+            secrets = flatten([("--secret", shlex.quote(f"id={name},src={path}"))
+                               for name, path in secret_files.items()])
         return flatten(
             argumentize("--label", {"service": self.config.service}),
             argumentize("--build-arg", settings.args, sensitive=True),
-            argumentize("--secret", [("id", name) for name in settings.secrets]),
-            argumentize("--file", settings.dockerfile),
+            secrets,
+            argumentize("--file", dockerfile or settings.dockerfile),
             argumentize("--target", settings.target) if settings.target else None,
             argumentize("--ssh", settings.ssh) if settings.ssh else None,
         )

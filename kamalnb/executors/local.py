@@ -25,7 +25,6 @@ from kamalnb.executors.base import (
     upload_label,
 )
 from kamalnb.results import Result
-from kamalnb.sensitive import reveal
 
 LOCALHOST = "localhost"
 
@@ -83,7 +82,7 @@ class LocalExecutor(BaseExecutor):
         if command.stdin is not None:
             assert process.stdin is not None
             try:
-                process.stdin.write(reveal(command.stdin).encode())
+                process.stdin.write(content_bytes(command.stdin))
                 process.stdin.close()
             except BrokenPipeError:
                 pass

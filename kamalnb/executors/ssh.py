@@ -296,7 +296,7 @@ class SshExecutor(BaseExecutor):
     # Commands
 
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:
-        stdin = None if command.stdin is None else reveal(command.stdin).encode()
+        stdin = None if command.stdin is None else content_bytes(command.stdin)
         return self._execute(host, command.render(), str(command), stdin, timeout, check,
                              private=command.private_output)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import nullcontext
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kamalnb import facts
 from kamalnb.commands import App as AppCommands
-from kamalnb.commands import Docker, Prune, Registry, builder_for
+from kamalnb.commands import Prune, Registry, builder_for
+from kamalnb.config.builder import machine_arch
 from kamalnb.errors import ConfigError, HostError
 from kamalnb.events import Phase
 from kamalnb.results import HostOutcome, Report, StepRecorder
@@ -19,7 +19,8 @@ from kamalnb.steps import leftovers, lock, server_ops
 from kamalnb.steps import proxy as proxy_steps
 from kamalnb.steps import tls as tls_steps
 from kamalnb.steps.boot import Switched, boot
-from kamalnb.steps.context import LOCAL, StepContext
+from kamalnb.steps.build import build
+from kamalnb.steps.context import StepContext
 from kamalnb.steps.revert import settle_failure
 
 if TYPE_CHECKING:
@@ -28,51 +29,12 @@ if TYPE_CHECKING:
 
 # ---- build, push, pull ----------------------------------------------------------------------
 
-def build(context: StepContext, *, no_cache: bool = False) -> Report:
-    """Build the image locally with the `service` label, tagged with the version and latest, and push it."""
-    config = context.config
-    recorder = StepRecorder("build", context.events, [LOCAL], planned=context.plan)
-    with recorder.host(LOCAL, Phase.BUILD) as outcome:
-        # Kamal builds from the project's root: `--file <dockerfile>` is relative to it.
-        dockerfile = Path(config.root) / config.builder.dockerfile
-        if not dockerfile.exists():
-            raise HostError(LOCAL, f"no Dockerfile at {dockerfile}: create it, or set builder/dockerfile")
-        local = context.local
-        registry = Registry(config)
-        login = registry.login()
-        # A local registry is a container on this machine, started before the push as Kamal does.
-        outcome.record(local.run(LOCAL, registry.setup() if login is None else login))
-        context.hook("pre-build")
-        builder = builder_for(config, local_arch=_local_arch())
-        buildx = local.read(LOCAL, facts.buildx_installed(Docker()))
-        if buildx:
-            builder_exists = builder.inspect_builder()
-            if builder_exists is not None and not local.run(LOCAL, builder_exists, check=False).ok:
-                create = builder.create()
-                if create is not None:
-                    outcome.record(local.run(LOCAL, create))
-            outcome.record(local.run(LOCAL, builder.push(no_cache=no_cache)))
-        else:
-            # No buildx plugin (Debian's docker.io): the classic builder, then a push per tag.
-            outcome.record(local.run(LOCAL, builder.plain_build(no_cache=no_cache)))
-            outcome.record(local.run(LOCAL, builder.push_tags()))
-        outcome.version_after = config.version
-    return recorder.finish().raise_on_failure()
-
-
-def _local_arch() -> str:
-    import platform
-
-    machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
-
-
 def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
     """Pull the version's image on every app host and check its `service` label."""
     config = context.config
     hosts = list(hosts or config.specifics.app_hosts)
     recorder = StepRecorder("pull", context.events, hosts, planned=context.plan)
-    builder = builder_for(config, local_arch=_local_arch())
+    builder = builder_for(config, local_arch=machine_arch())
     login = Registry(config).login()
 
     def pull_on(host: str) -> None:

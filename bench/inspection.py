@@ -1,6 +1,9 @@
 """Fleet inspection: `containers()`, `versions()` and `hosts()` cold and warm, by fleet size.
 
-    python bench/inspect.py [--sandbox NAME] [--sizes 3,10] [--rounds N]
+    python bench/inspection.py [--sandbox NAME] [--sizes 3,10] [--rounds N]
+
+(Not `inspect.py`: run as a script, it would be found as the standard library's `inspect`
+by every script in this directory.)
 
 On the first 3, 10 (...) hosts of a running sandbox, the sample app's deploy.yml cut down
 to one web role (whatever runs there is listed; `bench/floor.py` leaves a service behind).
@@ -11,24 +14,16 @@ medians are printed. Targets for warm tables: 0.15 s at 10 hosts, 0.4 s at 30.
 
 from __future__ import annotations
 
-import os
-import sys
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
 
-# Run as a script, this file's directory comes first on the path, and this file would be
-# found as the standard library's `inspect`, which pandas and dataclasses import.
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != HERE]
+import yaml
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import yaml  # noqa: E402
-
-import kamalnb  # noqa: E402
-from kamalnb.sandbox import Sandbox  # noqa: E402
+import kamalnb
+from kamalnb.sandbox import Sandbox
 
 TABLES = ("containers", "versions", "hosts")
 TARGETS = {10: 0.15, 30: 0.4}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -67,6 +67,9 @@ def fan_out(items: Iterable[K], task: Callable[[K], T], *, limit: int | None = N
     # Tasks at work, counted by the tasks themselves: an interrupt can land while the pool
     # is still starting a thread it does not know about yet, which it would not wait for.
     at_work = [0]
+    # Tasks ended, counted the same way: waiting on that count costs nothing per pending
+    # task, where waiting on the pending futures costs each of them on every wake-up.
+    ended = [0]
     settled = threading.Condition()
 
     def guarded(item: K) -> T:
@@ -79,21 +82,23 @@ def fan_out(items: Iterable[K], task: Callable[[K], T], *, limit: int | None = N
         finally:
             with settled:
                 at_work[0] -= 1
-                settled.notify_all()
+                ended[0] += 1
+                # Only the waits below care: waking the caller for every task would hand it
+                # the interpreter lock that many times.
+                if ended[0] == len(unique) or (cancel.is_set() and not at_work[0]):
+                    settled.notify_all()
 
-    futures: dict[Future[T], K] = {}
     finished: dict[K, Future[T]] = {}
     workers = max(1, min(limit or DEFAULT_LIMIT, len(unique)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kamalnb") as pool:
         try:
             # Submitting is inside the guard too: an interrupt may land while workers start.
             for item in unique:
-                futures[pool.submit(guarded, item)] = item
-            pending = set(futures)
-            while pending:
-                # Short waits keep the main thread responsive to KeyboardInterrupt.
-                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                finished.update((futures[future], future) for future in done)
+                finished[item] = pool.submit(guarded, item)
+            with settled:
+                while ended[0] < len(unique):
+                    # Short waits keep the main thread responsive to KeyboardInterrupt.
+                    settled.wait(0.1)
         except BaseException:
             # Every task stops at its next safe point; none starts any more.
             cancel.set()

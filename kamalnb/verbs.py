@@ -50,14 +50,15 @@ def run_step(app: App, command: str, step: Callable[[StepContext], T], *, subcom
     events.emit(StepStarted(name))
     started = time.monotonic()
     ok, report = False, None
+    context: StepContext | None = None
     try:
         if plan:
             result = _plan(app, name, command, subcommand, step, events)
             ok, report = True, result.report
             return result
-        with StepContext(app.config, app.options, command=command, subcommand=subcommand, executor=executor,
-                         events=events) as context:
-            report = step(context)
+        context = StepContext(app.config, app.options, command=command, subcommand=subcommand, executor=executor,
+                              events=events)
+        report = step(context)
         if isinstance(report, Report):
             report.phases = phases.spans
         ok = True
@@ -78,6 +79,10 @@ def run_step(app: App, command: str, step: Callable[[StepContext], T], *, subcom
         if listener is not None:
             events.unsubscribe(listener)
             listener.close()
+        if context is not None:
+            # After the step is reported done: what it left running (a deploy's prune)
+            # ends before the connections close.
+            context.close()
 
 
 def _plan(app: App, name: str, command: str, subcommand: str | None, step: Callable[[StepContext], Any],

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from kamalnb.cli.config_cmds import confirmed, load_from_args, print_result
 from kamalnb.cli.server import print_outputs
-from kamalnb.commands import Accessory as AccessoryCommands
 from kamalnb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -102,6 +101,8 @@ def _exec(args: argparse.Namespace) -> int:
     verbs = _verbs(args)
     line = " ".join(args.cmd)
     if args.interactive:
+        from kamalnb.commands import Accessory as AccessoryCommands
+
         commands = AccessoryCommands(verbs.config, args.name)
         if args.reuse:
             ssh_line = commands.execute_in_existing_container_over_ssh(line).render()
@@ -120,6 +121,8 @@ def _exec(args: argparse.Namespace) -> int:
 def _logs(args: argparse.Namespace) -> int:
     verbs = _verbs(args)
     if args.follow:
+        from kamalnb.commands import Accessory as AccessoryCommands
+
         commands = AccessoryCommands(verbs.config, args.name)
         line = commands.follow_logs(timestamps=not args.skip_timestamps, grep=args.grep,
                                     grep_options=args.grep_options, lines=args.lines, since=args.since).render()

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import kamalnb
-from kamalnb.config.printer import dump
 from kamalnb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -74,6 +73,8 @@ def load_from_args(args: argparse.Namespace) -> App:
 
 
 def config_command(args: argparse.Namespace) -> int:
+    from kamalnb.config.printer import dump
+
     app = load_from_args(args)
     sys.stdout.write(dump(app.config))
     return 0

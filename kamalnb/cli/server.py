@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from kamalnb.cli.config_cmds import load_from_args, print_result
-from kamalnb.commands.base import run_over_ssh
 from kamalnb.errors import ConfigError
 from kamalnb.results import Outputs
 
@@ -60,6 +59,8 @@ def print_outputs(args: argparse.Namespace, outputs: Outputs) -> int:
 
 
 def _interactive(config: Any, line: str) -> int:
+    from kamalnb.commands.base import run_over_ssh
+
     host = config.specifics.primary_host
     ssh_line = run_over_ssh(config.ssh, host, line).render()
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -184,20 +184,19 @@ _DUMP_ESCAPES = {
 }
 
 
+_DUMP_SPECIAL = re.compile(r'[\x00-\x1f\x7f"\\]|#(?=[{$@])')
+
+
+def _dump_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _DUMP_ESCAPES:
+        return _DUMP_ESCAPES[char]
+    return "\\#" if char == "#" else f"\\x{ord(char):02X}"
+
+
 def _ruby_dump(text: str) -> str:
     """Ruby's `String#dump` of an ASCII string: double-quoted, escapes as Ruby writes them."""
-    out = ['"']
-    for index, char in enumerate(text):
-        if char in _DUMP_ESCAPES:
-            out.append(_DUMP_ESCAPES[char])
-        elif char == "#" and text[index + 1 : index + 2] in ("{", "$", "@"):
-            out.append("\\#")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\x{ord(char):02X}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
+    return f'"{_DUMP_SPECIAL.sub(_dump_char, text)}"'
 
 
 def ruby_to_s(value: object) -> str:

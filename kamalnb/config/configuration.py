@@ -317,23 +317,15 @@ class Configuration(Frozen):
     @property
     def all_hosts(self) -> list[str]:
         """App hosts then accessory hosts, each once, in config order."""
-        hosts: list[str] = []
         holders: list[Role | Accessory] = [*self.roles, *self.accessories]
-        for holder in holders:
-            for host in holder.hosts:
-                if host not in hosts:
-                    hosts.append(host)
-        return hosts
+        return list(dict.fromkeys(host for holder in holders for host in holder.hosts))
 
     @property
     def app_hosts(self) -> list[str]:
-        hosts: list[str] = []
-        for role in self.roles:
-            hosts += [host for host in role.hosts if host not in hosts]
-        return hosts
+        return list(dict.fromkeys(host for role in self.roles for host in role.hosts))
 
     def host_roles(self, host: str) -> list[Role]:
-        return [role for role in self.roles if host in role.hosts]
+        return [role for role in self.roles if host in role.tagged_hosts]
 
     def host_accessories(self, host: str) -> list[Accessory]:
         return [accessory for accessory in self.accessories if host in accessory.hosts]
@@ -352,11 +344,8 @@ class Configuration(Frozen):
 
     @property
     def proxy_hosts(self) -> list[str]:
-        hosts: list[str] = []
         holders: list[Role | Accessory] = [*self.proxy_roles, *self.proxy_accessories]
-        for holder in holders:
-            hosts += [host for host in holder.hosts if host not in hosts]
-        return hosts
+        return list(dict.fromkeys(host for holder in holders for host in holder.hosts))
 
     def _proxy_runs(self, host: str) -> list[ProxyRun]:
         holders: list[Role | Accessory] = [*self.host_roles(host), *self.host_accessories(host)]

@@ -47,9 +47,9 @@ class Specifics(Frozen):
 
         scope = specific_hosts if specific_hosts is not None else config.all_hosts
         roles = [role for role in (specific_roles if specific_roles is not None else list(config.roles))
-                 if any(host in role.hosts for host in scope)]
+                 if any(host in role.tagged_hosts for host in scope)]
         hosts = list(scope)
-        role_hosts = [host for role in (specific_roles or []) for host in role.hosts]
+        role_hosts = {host for role in (specific_roles or []) for host in role.tagged_hosts}
         if role_hosts:
             hosts = [host for host in hosts if host in role_hosts]
 
@@ -64,6 +64,8 @@ class Specifics(Frozen):
         self.roles: list[Role] = sorted(roles, key=lambda role: 0 if role == self.primary_role else 1)
         self._roles = self.roles
         self.hosts: list[str] = self._primary_role_hosts_first(hosts)
+        # Membership tests against thousands of hosts: a set, not the list.
+        self._selected = frozenset(self.hosts)
         self._freeze()
 
     @classmethod
@@ -102,7 +104,7 @@ class Specifics(Frozen):
         return next((role for role in roles if role == primary), roles[0])
 
     def roles_on(self, host: str | None) -> list[Role]:
-        return [role for role in self._roles if host in role.hosts]
+        return [role for role in self._roles if host in role.tagged_hosts]
 
     def _primary_role_hosts_first(self, hosts: list[str]) -> list[str]:
         return sorted(hosts,
@@ -110,7 +112,7 @@ class Specifics(Frozen):
 
     def hosts_of(self, role: Role) -> list[str]:
         """The selected hosts of `role`, in the role's own order."""
-        return [host for host in role.hosts if host in self.hosts]
+        return [host for host in role.hosts if host in self._selected]
 
     @property
     def role_hosts(self) -> list[tuple[str, Role]]:
@@ -119,21 +121,17 @@ class Specifics(Frozen):
 
     @property
     def app_hosts(self) -> list[str]:
-        hosts = [host for host in self.config.app_hosts if host in self.hosts]
+        hosts = [host for host in self.config.app_hosts if host in self._selected]
         return self._primary_role_hosts_first(hosts)
 
     @property
     def proxy_hosts(self) -> list[str]:
-        return [host for host in self.config.proxy_hosts if host in self.hosts]
+        return [host for host in self.config.proxy_hosts if host in self._selected]
 
     @property
     def accessory_hosts(self) -> list[str]:
-        hosts = [host for accessory in self.config.accessories for host in accessory.hosts]
-        unique: list[str] = []
-        for host in hosts:
-            if host in self.hosts and host not in unique:
-                unique.append(host)
-        return unique
+        hosts = (host for accessory in self.config.accessories for host in accessory.hosts)
+        return list(dict.fromkeys(host for host in hosts if host in self._selected))
 
     @property
     def role_names(self) -> list[str]:

@@ -63,6 +63,8 @@ class StepContext:
         self.lock_held = os.environ.get("KAMAL_LOCK") == "true"
         self._performer: str | None = None
         self._connected = False
+        self._after: list[threading.Thread] = []
+        self._after_errors: list[KamalnbError] = []
 
     # ---- executors -----------------------------------------------------------------------
 
@@ -82,9 +84,33 @@ class StepContext:
                 self._executor = SshExecutor.from_config(self.config, events=self.events)
             return self._executor
 
+    def after(self, task: Callable[[], None]) -> None:
+        """Run `task` beside the rest of the step and past its end: the step's report does not
+        wait for it, `close()` does (and raises what it raised). In a plan it runs at once,
+        so the plan lists its commands in order."""
+        if self.plan:
+            task()
+            return
+
+        def guarded() -> None:
+            try:
+                task()
+            except KamalnbError as error:
+                self._after_errors.append(error)
+
+        thread = threading.Thread(target=guarded, name="kamalnb-after")
+        thread.start()
+        self._after.append(thread)
+
     def close(self) -> None:
+        """Wait for the work left running (`after`), then close the executor this context opened."""
+        for thread in self._after:
+            thread.join()
+        self._after.clear()
         if self._own_executor and self._executor is not None:
             self._executor.close()
+        if self._after_errors:
+            raise self._after_errors.pop(0)
 
     def __enter__(self) -> StepContext:
         return self
@@ -164,8 +190,11 @@ class StepContext:
 
     def parallel(self, items: Iterable[K], task: Callable[[K], T]) -> Outcomes[K, T]:
         """`task(item)` for every item, through the one fan-out (`kamalnb.fanout`), honouring
-        this step's cancel flag. The caller handles the outcomes' errors."""
-        return fan_out(items, task, cancel=self.cancel)
+        this step's cancel flag. The caller handles the outcomes' errors.
+
+        A plan waits on no host: one worker records every item in turn, where a thread per
+        host would cost more to start than the recording itself."""
+        return fan_out(items, task, cancel=self.cancel, limit=1 if self.plan else None)
 
     def check_cancelled(self, host: str) -> None:
         if self.cancel.is_set():

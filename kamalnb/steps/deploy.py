@@ -166,8 +166,8 @@ def prune(context: StepContext) -> None:
 def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = False,
            boot_proxy: bool = True, boot_accessories: bool = False, step: str = "deploy") -> Report:
     """Build and push (or with skip_push, only pull), then under the lock: pre-deploy hook,
-    proxy boot, (for setup) accessory boot, stale containers, app boot, prune; then the
-    post-deploy hook."""
+    proxy boot, (for setup) accessory boot, stale containers, app boot; then prune, beside
+    the post-deploy hook."""
     https = tls_steps.check(context)
     if not skip_push:
         build(context, no_cache=no_cache)
@@ -182,9 +182,11 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
             # As Kamal's setup: those that exist are skipped; `accessory reboot` replaces them.
             accessory_steps.boot(context, accessory_steps.ALL)
         report = app_boot(context, step, stop_stale=True)
-        if report.ok and boot_proxy:
-            prune(context)
     report.raise_on_failure()
+    # Off the critical path: the lock is free and the deploy reports done while old
+    # containers and images go.
+    if boot_proxy:
+        context.after(lambda: prune(context))
     context.hook("post-deploy", runtime=context.runtime)
     return report
 

@@ -120,10 +120,13 @@ class Plan:
 
     def __str__(self) -> str:
         lines = [f"Plan for {self.step} (nothing was run):"]
+        by_host: dict[str, list[PlannedCommand]] = {}
+        for item in self.items:
+            by_host.setdefault(item.host, []).append(item)
         for host in self.hosts:
             lines.append(f"{host}:")
             phase = None
-            for item in (i for i in self.items if i.host == host):
+            for item in by_host[host]:
                 if item.phase != phase:
                     phase = item.phase
                     lines.append(f"  [{phase or 'step'}]")

@@ -15,7 +15,7 @@ from kamalnb.errors import ConfigError, HostError
 from kamalnb.events import Phase
 from kamalnb.results import HostOutcome, Report, StepRecorder
 from kamalnb.steps import accessory as accessory_steps
-from kamalnb.steps import lock, server_ops
+from kamalnb.steps import assets, lock, server_ops
 from kamalnb.steps import proxy as proxy_steps
 from kamalnb.steps import tls as tls_steps
 from kamalnb.steps.boot import boot
@@ -105,6 +105,7 @@ def app_boot(context: StepContext, step: str) -> Report:
     recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan)
     proxy = proxy_steps.driver(context)
     proxy_steps.check_routes(context, proxy)
+    assets.prepare(context)
     waves = boot_waves(context)
 
     for index, wave in enumerate(waves):

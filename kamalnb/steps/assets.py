@@ -58,7 +58,7 @@ def _extraction_failed(context: StepContext, role: Role, output: str) -> str:
     tail = "\n    ".join(output.strip().splitlines()[-5:])
     if _MISSING in output:
         return (f"role {role.name}: the image {image} has no {path} (asset_path) to copy the assets from. "
-                f"Build the assets into {path} in the image, or set asset_path to where the image keeps them. "
-                f"Nothing started; the running version keeps serving.\n    {tail}")
+                f"Build the assets into {path} in the image, or set asset_path to where the image keeps them; "
+                f"no new container was started on any host.\n    {tail}")
     return (f"role {role.name}: could not copy asset_path {path} out of the image {image}; "
-            f"nothing started, the running version keeps serving:\n    {tail}")
+            f"no new container was started on any host:\n    {tail}")

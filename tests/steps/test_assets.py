@@ -209,7 +209,7 @@ def test_an_image_without_the_asset_path_fails_before_anything_starts(sample) ->
     for host in hosts:
         assert f"{host}: role web: the image " in message
     assert f"sample/app:{broken} has no /www/no-assets-here (asset_path)" in message
-    assert "the running version keeps serving" in message
+    assert "no new container was started on any host" in message
     assert set(sample.serving().values()) == {before}
     assert not sample.load().lock.status(ui="quiet").held
     for host in hosts:

@@ -277,6 +277,10 @@ class App:
             docker("container", "rm", self.asset_container),
         )
 
+    def remove_asset_container(self) -> Command:
+        """What a failed `extract_assets` leaves behind: the container it created to copy from."""
+        return docker("container", "rm", self.asset_container)
+
     def sync_asset_volumes(self, old_version: str | None = None) -> Command:
         """Fill the new asset volume from both versions' assets, and the old one with the new assets."""
         role = self.role

@@ -52,6 +52,9 @@ env:
   clear:
     REDIS_HOST: {SERVICE}-redis
 
+# Fingerprinted assets of the running and the new version both answer during a deploy.
+asset_path: /www/assets:ro
+
 # The visit counter's store (/cgi-bin/count): beside the app on every web host, reached
 # by its container name on the host's `kamal` network; its data in a named volume.
 accessories:

@@ -24,6 +24,7 @@ from kamalnb.errors import HealthCheckFailed, HostError, HostUnreachable
 from kamalnb.events import Phase
 from kamalnb.proxy import Route
 from kamalnb.results import HostOutcome, Result
+from kamalnb.steps import assets
 from kamalnb.steps.context import StepContext
 
 if TYPE_CHECKING:
@@ -244,6 +245,7 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
     with context.phase(host, Phase.STOP, role.name):
         if old_version and old_version != version:
             run(app.stop(old_version), check=False)
+            assets.clean_up(context, app, host, outcome)
         if previous:
             driver.settle(host, route, target)
     outcome.version_after = version

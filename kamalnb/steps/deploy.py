@@ -15,7 +15,7 @@ from kamalnb.errors import ConfigError, HostError
 from kamalnb.events import Phase
 from kamalnb.results import HostOutcome, Report, StepRecorder
 from kamalnb.steps import accessory as accessory_steps
-from kamalnb.steps import leftovers, lock, server_ops
+from kamalnb.steps import assets, leftovers, lock, server_ops
 from kamalnb.steps import proxy as proxy_steps
 from kamalnb.steps import tls as tls_steps
 from kamalnb.steps.boot import Switched, boot
@@ -78,6 +78,7 @@ def app_boot(context: StepContext, step: str, *, stop_stale: bool = False) -> Re
         stop_stale_containers(context)
     recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan)
     recorder.report.notes.extend(notes)
+    assets.prepare(context)
     waves = boot_waves(context)
     switched: list[Switched] = []
 

@@ -244,6 +244,15 @@ CASES = [
     ),
     Case("assets", base(asset_path="/public/assets:ro"), asset_pairs() + app_pairs()[:2], destination="production"),
     Case(
+        "assets-per-role",
+        base(servers={"web": {"hosts": ["1.1.1.1"], "asset_path": "/rails/public/assets"},
+                      "workers": {"hosts": ["1.1.1.2"], "proxy": False}},
+             asset_path="/public/assets"),
+        [*asset_pairs(), ('app.().sync_asset_volumes(old_version: "998_replaced_0000")',
+                          lambda c: str(web(c).sync_asset_volumes(old_version="998_replaced_0000"))),
+         *app_pairs()[:1], *app_pairs("workers", "1.1.1.2")[:1]],
+    ),
+    Case(
         "accessories",
         base(
             registry={"server": "private.registry", "username": "dhh", "password": "secret"},

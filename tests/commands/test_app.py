@@ -454,6 +454,10 @@ def test_extract_assets(app):
     )
 
 
+def test_remove_asset_container_after_a_failed_extraction(app):
+    assert str(app(asset_path="/public/assets").remove_asset_container()) == "docker container rm app-web-assets"
+
+
 def test_sync_asset_volumes(app):
     web = app(asset_path="/public/assets")
     assert web.sync_asset_volumes().words == (

@@ -3,7 +3,7 @@
 # and every `docker stop` would then wait its full timeout.
 trap 'kill "$httpd" 2>/dev/null; exit 0' TERM INT
 
-assets=$(cd /www/assets && ls)
+assets=$(cd /app/assets && ls)
 {
   echo "<!doctype html><html><head><title>sample ${KAMAL_VERSION:-dev}</title>"
   for asset in $assets; do echo "<link rel=stylesheet href=/assets/$asset>"; done

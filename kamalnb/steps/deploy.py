@@ -241,7 +241,7 @@ def rollback(context: StepContext) -> Report:
 
 
 def setup(context: StepContext, *, skip_push: bool = False, no_cache: bool = False) -> Report:
-    preflight.check(context, skip_push=skip_push, docker_required=False)
+    preflight.check(context, skip_push=skip_push, docker_required=False, accessories=True)
     with lock.held(context):
         server_ops.bootstrap(context)
         return deploy(context, skip_push=skip_push, no_cache=no_cache, boot_accessories=True, step="setup")

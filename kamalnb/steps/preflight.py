@@ -58,10 +58,12 @@ def host_read(run_directory: str) -> Read[HostCheck]:
     return Read("preflight", host_check(run_directory), parse_host_check)
 
 
-def check(context: StepContext, *, skip_push: bool = False, docker_required: bool = True) -> None:
-    """Refuse, before anything changes, what would fail later on some host. Checked once per
-    step: a deploy inside setup is not checked again. `docker_required=False` lets a host
-    without Docker through (setup installs it); a stopped engine is refused either way."""
+def check(context: StepContext, *, skip_push: bool = False, docker_required: bool = True,
+          accessories: bool = False) -> None:
+    """Refuse, before anything changes, what would fail later on some host: the app hosts,
+    and with `accessories` the accessories' hosts too. Checked once per step: a deploy inside
+    setup is not checked again. `docker_required=False` lets a host without Docker through
+    (setup installs it); a stopped engine is refused either way."""
     if context in _checked:
         return
     config = context.config
@@ -69,7 +71,7 @@ def check(context: StepContext, *, skip_push: bool = False, docker_required: boo
     if not config.version:
         raise ConfigError("no version to deploy: commit, or give --version")
     check_secrets(context)
-    hosts = list(config.specifics.hosts)
+    hosts = list(config.specifics.hosts if accessories else config.specifics.app_hosts)
     with_image = [LOCAL] if skip_push else []
 
     def on(item: str) -> None:

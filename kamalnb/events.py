@@ -30,6 +30,7 @@ class Phase(StrEnum):
     """The phases a host goes through, shared by the steps (which emit them) and the
     displays (which draw them). Members are strings: `Phase.PULL == "pull"`."""
 
+    PREFLIGHT = "preflight"
     BUILD = "build"
     PULL = "pull"
     LOCK = "lock"

@@ -60,7 +60,7 @@ def test_a_logged_plan_counts_the_same_phases_as_the_plan(app) -> None:
     plan = app.deploy(plan=True, ui="silent", events=Events(log))
     planned = by_phase(plan.to_frame())
     logged = by_phase(log.to_frame())
-    assert list(planned.phase)[:3] == ["build", "pull", "lock"]
+    assert list(planned.phase)[:4] == ["preflight", "build", "pull", "lock"]
     assert set(logged.phase) <= set(planned.phase)
     assert planned.set_index("phase").loc["lock", "hosts"] == "192.0.2.10"
     assert planned.set_index("phase").loc["pull", "hosts"] == "192.0.2.10, 192.0.2.11, 192.0.2.12"

@@ -5,6 +5,7 @@ Mirrors Kamal's `Kamal::Commands::Accessory`, without the proxy commands (the pr
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from kamalnb.commands.base import (
@@ -13,6 +14,7 @@ from kamalnb.commands.base import (
     command,
     container_id_for,
     docker,
+    grep_pattern,
     interactive_flag,
     make_directory,
     make_directory_for,
@@ -87,12 +89,12 @@ class Accessory:
         return pipe(
             docker(
                 "logs", self.service_name,
-                f" --since {since}" if since else None,
-                f" --tail {lines}" if lines else None,
+                f" --since {shlex.quote(since)}" if since else None,
+                f" --tail {shlex.quote(str(lines))}" if lines else None,
                 "--timestamps" if timestamps else None,
                 "2>&1",
             ),
-            f"grep '{grep}'" + (f" {grep_options}" if grep_options else "") if grep else None,
+            f"grep {grep_pattern(grep)}" + (f" {grep_options}" if grep_options else "") if grep else None,
         )
 
     def follow_logs(self, timestamps: bool = True, grep: str | None = None, grep_options: str | None = None,
@@ -104,10 +106,11 @@ class Accessory:
                 docker(
                     "logs", self.service_name,
                     "--timestamps" if timestamps else None,
-                    ("--since", since) if since else None,
+                    ("--since", shlex.quote(since)) if since else None,
                     "--tail", str(lines or 10), "--follow", "2>&1",
                 ),
-                f'grep "{grep}"' + (f" {grep_options}" if grep_options else "") if grep else None,
+                ("grep " + grep_pattern(grep, quote='"') + (f" {grep_options}" if grep_options else "")
+                 if grep else None),
             )
         )
 

@@ -8,6 +8,7 @@ Switching traffic belongs to the proxy driver, not here.
 from __future__ import annotations
 
 import posixpath
+import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from kamalnb.commands.base import (
     command,
     container_id_for,
     docker,
+    grep_pattern,
     interactive_flag,
     make_directory,
     pipe,
@@ -62,7 +64,7 @@ class App:
             "--restart", role.restart_policy,
             "--name", container_name,
             "--network", NETWORK,
-            ("--hostname", hostname) if hostname else None,
+            ("--hostname", shlex.quote(hostname)) if hostname else None,
             "--env", f'KAMAL_CONTAINER_NAME="{container_name}"',
             "--env", f'KAMAL_VERSION="{config.version}"',
             "--env", f'KAMAL_HOST="{self.host}"',
@@ -231,12 +233,12 @@ class App:
         grep_options: str | None = None,
     ) -> Command:
         logs = "xargs docker logs" + (" --timestamps" if timestamps else "")
-        logs += f" --since {since}" if since else ""
-        logs += f" --tail {lines}" if lines else ""
+        logs += f" --since {shlex.quote(since)}" if since else ""
+        logs += f" --tail {shlex.quote(str(lines))}" if lines else ""
         return pipe(
             self._container_id_command(container_id),
             f"{logs} 2>&1",
-            f"grep '{grep}'" + (f" {grep_options}" if grep_options else "") if grep else None,
+            f"grep {grep_pattern(grep)}" + (f" {grep_options}" if grep_options else "") if grep else None,
         )
 
     def follow_logs(
@@ -250,14 +252,15 @@ class App:
     ) -> Command:
         """`ssh -t … '<logs --follow>'`: run locally, streams until interrupted."""
         logs = "xargs docker logs" + (" --timestamps" if timestamps else "")
-        logs += f" --tail {lines}" if lines else ""
+        logs += f" --tail {shlex.quote(str(lines))}" if lines else ""
         return run_over_ssh(
             self.config.ssh,
             host,
             pipe(
                 self._container_id_command(container_id),
                 f"{logs} --follow 2>&1",
-                f'grep "{grep}"' + (f" {grep_options}" if grep_options else "") if grep else None,
+                ("grep " + grep_pattern(grep, quote='"') + (f" {grep_options}" if grep_options else "")
+                 if grep else None),
             ),
         )
 

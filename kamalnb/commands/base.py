@@ -223,6 +223,14 @@ def escape_shell_value(value: object) -> str:
     )
 
 
+def grep_pattern(pattern: str, quote: str = "'") -> str:
+    """A grep pattern as Kamal writes it, in single (or double) quotes, but with the quotes
+    it contains escaped, so that a pattern never ends its quoting and runs as commands."""
+    if quote == "'":
+        return "'" + pattern.replace("'", "'\\''") + "'"
+    return escape_shell_value(pattern)
+
+
 def is_blank(value: object) -> bool:
     """Ruby's `blank?`: nil, false, empty or whitespace-only strings, empty collections."""
     if value is None or value is False:

@@ -42,6 +42,13 @@ KAMAL_VERSION = "2.12.0"
 HOOKS_OUTPUT_LEVELS = ("quiet", "verbose")
 
 
+def _checked_version(version: str, source: str) -> str:
+    if not TAG_PATTERN.fullmatch(version):
+        raise ConfigError(f"{source} {version[:80]!r} is not a tag Docker accepts for the image (up to 128 "
+                          "letters, digits, `_`, `.` and `-`, not starting with `.` or `-`)")
+    return version
+
+
 class Servers(Frozen):
     """`servers:`: the roles, sorted by name (`servers: [hosts]` is the single role `web`)."""
 
@@ -50,6 +57,21 @@ class Servers(Frozen):
         self.roles = roles
         self._freeze()
 
+
+# Docker's own grammar (distribution/reference): a tag, a repository's path components, a
+# registry's host[:port]; a container name's characters. Values outside them would be
+# refused by Docker half-way through a deploy, or be read by the host's shell as syntax.
+TAG_PATTERN = re.compile(r"[\w][\w.-]{0,127}")
+REPOSITORY_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_PATTERN = re.compile(rf"{REPOSITORY_COMPONENT}(?:/{REPOSITORY_COMPONENT})*")
+DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+REGISTRY_PATTERN = re.compile(rf"(?:{DOMAIN_LABEL}(?:\.{DOMAIN_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# Env and label names: Docker takes more, but these are what reach `--env` and `--label` unquoted.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
+# Every container name starts with the service; the `kamal` network resolves names as DNS labels.
+MAX_NAME_LENGTH = 63
+MAX_IMAGE_LENGTH = 255
 
 # A host as ssh takes it: a DNS name or IPv4 address, or an IPv6 one in brackets; a user
 # before it (`user@`) and an SSH port after it (`:2222`) are allowed.
@@ -130,6 +152,7 @@ class Configuration(Frozen):
         self._ensure_no_conflicting_proxy_runs()
         self._ensure_valid_hooks_output()
         self._ensure_hosts_and_ports_a_host_accepts()
+        self._ensure_names_docker_accepts()
 
         self.specifics = Specifics.select(self, specific_hosts, specific_roles, primary)
         self._freeze()
@@ -259,9 +282,9 @@ class Configuration(Frozen):
     def version(self) -> str:
         """`version=` given to load() > `VERSION` env > git HEAD (+ `_uncommitted_<hex>`)."""
         if present(self.declared_version):
-            return str(self.declared_version)
+            return _checked_version(str(self.declared_version), "The version")
         if "VERSION" in self.environ:
-            return self.environ["VERSION"]
+            return _checked_version(self.environ["VERSION"], "The version in VERSION,")
         if not self.git.used:
             raise ConfigError(f"Can't use commit hash as version, no git repository found in {self.root}")
         version = self.git.revision
@@ -431,7 +454,9 @@ class Configuration(Frozen):
             raise ConfigError("Must retain at least 1 container")
 
     def _ensure_valid_service_name(self) -> None:
-        if not re.search(r"^[a-z0-9_-]+$", to_s(self.raw_config.get("service")), re.I | re.M):
+        # Kamal's test is per line (Ruby's ^ and $); a service name with a line break in it
+        # would reach the hosts' shell, so the whole name must match.
+        if not re.fullmatch(r"[a-z0-9_-]+", to_s(self.raw_config.get("service")), re.I):
             raise ConfigError("Service name can only include alphanumeric characters, hyphens, and underscores")
 
     def _ensure_no_traefik_reboot_hooks(self) -> None:
@@ -467,6 +492,55 @@ class Configuration(Frozen):
             if proxy is not None and not (isinstance(proxy.app_port, int) and 1 <= proxy.app_port <= 65535):
                 raise ConfigError(f"servers/{role.name}/proxy/app_port: {str(proxy.app_port)[:20]} is not a port "
                                   "(a number from 1 to 65535)")
+
+    def _ensure_names_docker_accepts(self) -> None:
+        """Names that end up in container names, image references, `--env` and `--label`:
+        refused here when Docker would refuse them, or a shell would read them as syntax."""
+        service = self.service
+        if len(service) > MAX_NAME_LENGTH:
+            raise ConfigError(f"Service name is {len(service)} characters long: it can be at most {MAX_NAME_LENGTH} "
+                              "(it starts every container name)")
+        if self.destination is not None and not (NAME_PATTERN.fullmatch(self.destination)
+                                                 and len(self.destination) <= MAX_NAME_LENGTH):
+            raise ConfigError(f"destination {self.destination[:80]!r} is not a name Docker accepts in container "
+                              f"names (up to {MAX_NAME_LENGTH} letters, digits, `_`, `.`, `-`, starting with a letter "
+                              "or digit)")
+        for role in self.roles:
+            if not (NAME_PATTERN.fullmatch(role.name) and len(role.name) <= MAX_NAME_LENGTH):
+                raise ConfigError(f"servers/{role.name[:80]}: the role name is not one Docker accepts in container "
+                                  f"names (up to {MAX_NAME_LENGTH} letters, digits, `_`, `.`, `-`, starting with a "
+                                  "letter or digit)")
+        image = self.image or ""
+        if not IMAGE_PATTERN.fullmatch(image) or len(image) > MAX_IMAGE_LENGTH:
+            lowercase = " (Docker's repository names are lowercase)" if image.lower() != image else ""
+            raise ConfigError(f"image: {image[:80]!r} is not an image name Docker accepts{lowercase}: lowercase "
+                              "letters and digits, with `.`, `_` or `-` between them, path parts joined by `/` "
+                              "(the registry goes in registry/server)")
+        server = self.registry.server
+        if server is not None and not REGISTRY_PATTERN.fullmatch(server):
+            raise ConfigError(f"registry/server: {server[:80]!r} is not a registry address (host or host:port)")
+        for accessory in self.accessories:
+            for host in accessory.hosts:
+                if not HOST_PATTERN.fullmatch(host):
+                    raise ConfigError(f"accessories/{accessory.name}: host {host[:80]!r} is not a host name or an "
+                                      "address (letters, digits, `.`, `-`, `_`; an IPv6 address in brackets)")
+        for context, keys in self._env_and_label_keys():
+            for key in keys:
+                if not KEY_PATTERN.fullmatch(key):
+                    raise ConfigError(f"{context}: {key[:80]!r} is not a name kamalnb passes to Docker (letters, "
+                                      "digits, `_`, `.`, `-`, `/`)")
+
+    def _env_and_label_keys(self) -> list[tuple[str, list[str]]]:
+        found = [("env", [*self.env.clear, *self.env.secret_names]), ("labels", [to_s(k) for k in self.labels or {}])]
+        for tag in self.env_tags:
+            found.append((f"env/tags/{tag.name}", [*tag.env.clear, *tag.env.secret_names]))
+        for role in self.roles:
+            env = role.specialized_env
+            found.append((f"servers/{role.name}/env", [*env.clear, *env.secret_names]))
+            labels = role.specializations.get("labels")
+            if isinstance(labels, dict):
+                found.append((f"servers/{role.name}/labels", [to_s(key) for key in labels]))
+        return [(context, [to_s(key) for key in keys]) for context, keys in found]
 
     def _ensure_no_conflicting_proxy_runs(self) -> None:
         for host in self.all_hosts:

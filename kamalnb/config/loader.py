@@ -34,7 +34,7 @@ class _Loader(yaml.SafeLoader):
     """YAML as Ruby's Psych reads a deploy.yml (anchors, aliases and merge keys allowed)."""
 
 
-def _read(file: Path, environ: Mapping[str, str], shown: str) -> dict[Any, Any]:
+def _read(file: Path, environ: Mapping[str, str], shown: str, destination_file: bool = False) -> dict[Any, Any]:
     if not file.is_file():
         raise ConfigError(f"Configuration file not found in {file}")
     try:
@@ -50,6 +50,9 @@ def _read(file: Path, environ: Mapping[str, str], shown: str) -> dict[Any, Any]:
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
     if data is None:
+        if not destination_file:
+            raise ConfigError(f"{shown} is empty: it needs at least service, image, servers, registry and builder "
+                              "(`kamalnb init` writes a starting point)")
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{shown}: should be a hash of settings (found {type(data).__name__})")
@@ -69,8 +72,8 @@ def load_raw_config(config_file: Path, destination: str | None, environ: Mapping
     if destination:
         files.append(destination_config_file(config_file, destination))
     raw: dict[str, Any] = {}
-    for file in files:
-        raw = deep_merge(raw, _read(file, environ, _shown(file, root)))
+    for index, file in enumerate(files):
+        raw = deep_merge(raw, _read(file, environ, _shown(file, root), destination_file=index > 0))
     return raw
 
 

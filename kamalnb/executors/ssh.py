@@ -20,13 +20,14 @@ import http.client
 import io
 import logging
 import os
+import secrets
 import select
 import shlex
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -327,7 +328,8 @@ class SshExecutor(BaseExecutor):
 
     def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
         """Write a file over SFTP. The mode is set before any content is written, so a secret
-        never sits in a file more open than `mode`."""
+        never sits in a file more open than `mode`; the content goes to a temporary name that
+        is renamed over `path` once complete, so a full disk never leaves a truncated file."""
         data = content_bytes(content)
         display = upload_label(path, len(data), mode)
         connection = self._connection(host)
@@ -340,10 +342,18 @@ class SshExecutor(BaseExecutor):
             self.events.emit(CommandRan(host, display, None, 0.0))
             raise
         started, t0 = self._started(host, display)
+        partial = _partial_name(path)
         try:
-            with connection._sftp_lock, sftp.open(path, "w") as remote:
-                sftp.chmod(path, mode)
-                remote.write(data)
+            with connection._sftp_lock:
+                try:
+                    with sftp.open(partial, "w") as remote:
+                        sftp.chmod(partial, mode)
+                        remote.write(data)
+                    sftp.posix_rename(partial, path)
+                except BaseException:
+                    with suppress(OSError, paramiko.SSHException):
+                        sftp.remove(partial)
+                    raise
         except (OSError, paramiko.SSHException) as error:
             self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
             reason = getattr(error, "strerror", None) or str(error)
@@ -719,8 +729,9 @@ class SshExecutor(BaseExecutor):
 
     def _upload_by_shell(self, host: str, data: bytes, path: str, mode: int) -> Result:
         # Servers without an SFTP subsystem: the umask keeps the file private until chmod.
-        quoted = shlex.quote(path)
-        line = f"umask 077 && cat > {quoted} && chmod {mode:04o} {quoted}"
+        quoted, partial = shlex.quote(path), shlex.quote(_partial_name(path))
+        line = (f"umask 077 && {{ cat > {partial} && chmod {mode:04o} {partial} && mv -f {partial} {quoted}; }}"
+                f" || {{ rm -f {partial}; exit 1; }}")
         display = upload_label(path, len(data), mode)
         return self._execute(host, line, display, data, None, check=True)
 
@@ -763,6 +774,11 @@ def bound_silence(sock: socket.socket, seconds: float) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, probe)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
     sock.setsockopt(socket.IPPROTO_TCP, user_timeout, int(seconds * 1000))
+
+
+def _partial_name(path: str) -> str:
+    """Where an upload is written before it is renamed to `path`: beside it, on the same file system."""
+    return f"{path}.kamalnb-partial-{secrets.token_hex(4)}"
 
 
 def _splice_to_local(channel: paramiko.Channel, port: int) -> None:

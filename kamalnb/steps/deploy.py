@@ -15,7 +15,7 @@ from kamalnb.errors import ConfigError, HostError
 from kamalnb.events import Phase
 from kamalnb.results import HostOutcome, Report, StepRecorder
 from kamalnb.steps import accessory as accessory_steps
-from kamalnb.steps import assets, leftovers, lock, server_ops
+from kamalnb.steps import assets, leftovers, lock, preflight, server_ops
 from kamalnb.steps import proxy as proxy_steps
 from kamalnb.steps import tls as tls_steps
 from kamalnb.steps.boot import Switched, boot
@@ -169,6 +169,7 @@ def deploy(context: StepContext, *, skip_push: bool = False, no_cache: bool = Fa
     """Build and push (or with skip_push, only pull), then under the lock: pre-deploy hook,
     proxy boot, (for setup) accessory boot, stale containers, app boot; then prune, beside
     the post-deploy hook."""
+    preflight.check(context, skip_push=skip_push)
     https = tls_steps.check(context)
     if not skip_push:
         build(context, no_cache=no_cache)
@@ -200,6 +201,7 @@ def rollback(context: StepContext) -> Report:
     """Boot the configured (earlier) version, whose containers must still exist on every host."""
     config = context.config
     version = config.version
+    preflight.check(context)
     with lock.held(context, version=version):
         def available(pair: tuple[str, Role]) -> bool:
             host, role = pair
@@ -218,6 +220,7 @@ def rollback(context: StepContext) -> Report:
 
 
 def setup(context: StepContext, *, skip_push: bool = False, no_cache: bool = False) -> Report:
+    preflight.check(context, skip_push=skip_push, docker_required=False, accessories=True)
     with lock.held(context):
         server_ops.bootstrap(context)
         return deploy(context, skip_push=skip_push, no_cache=no_cache, boot_accessories=True, step="setup")

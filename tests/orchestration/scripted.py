@@ -21,6 +21,7 @@ orchestration decides on, and answers as a Docker host would:
   `xargs`), `docker rename`, `docker start`, `docker rm --force`, `docker container ls
   --filter name=^...$`, `docker ps` (current running version, versions, `{{.State}}`),
   `docker inspect` (address, state) and `docker tag`;
+* the checks before a deploy (`kamalnb.commands.preflight`): an engine that runs;
 * the deploy lock directory and its details file (`mkdir`, `stat`/`cat | base64 -d`, `rm`);
 * the audit log lines appended with `echo ... >> ...audit.log`;
 * a Caddy proxy once its container runs: the admin API's `/config/`, `/id/<route>` (GET,
@@ -114,6 +115,7 @@ class Container:
 
 
 _FLAGS = {"--detach", "-d", "--rm", "-i", "-it", "-t", "--interactive", "--tty", "--init", "--privileged"}
+_PREFLIGHT = "sh -c 'info=$(docker info"  # the checks before a deploy: a running engine
 _RE_DOCKER_RUN = re.compile(r"^docker run (?P<args>.*)$", re.S)
 _RE_NAME_FILTER = re.compile(r"name=\^(?P<name>[^$']+)\$")
 _RE_ROLE_FILTER = re.compile(r"label=role=(?P<role>[\w.-]+)")
@@ -272,6 +274,8 @@ class SimulatedHost:
         return lock_dir in self.dirs
 
     def _docker(self, text: str) -> Reply | None:
+        if text.startswith(_PREFLIGHT):
+            return Reply(stdout="docker 0\ninfo 28.1.1|/var/lib/docker\n")
         if match := _RE_DOCKER_RUN.match(text):
             return self._docker_run(match["args"])
         if match := _RE_RENAME.match(text):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kamalnb.errors import HealthCheckFailed, HostError, HostUnreachable, LockHeld, StepFailed
+from kamalnb.errors import HealthCheckFailed, HostError, HostsFailed, HostUnreachable, LockHeld, StepFailed
 from tests.orchestration.conftest import HOSTS, LOCK_DIR, PRIMARY, WEB_ROUTE
 
 RUN_V2_WEB = re.compile(r"^docker run .*--name sample-web-v2 ")
@@ -116,11 +116,9 @@ def no_route(host: str, text: str) -> HostUnreachable:
     return HostUnreachable(host, f"ssh: connect to host {host} port 22: No route to host")
 
 
-@pytest.mark.parametrize("matcher", [re.compile(r"^docker pull "), lambda host, text: True],
-                         ids=["at-pull", "from-the-start"])
-def test_a_host_unreachable_during_pull_is_named_and_nothing_boots(project, deployed, matcher):
+def test_a_host_unreachable_during_pull_is_named_and_nothing_boots(project, deployed):
     executor = deployed
-    executor.on(matcher, hosts=[HOSTS[1]], raises=no_route)
+    executor.on(re.compile(r"^docker pull "), hosts=[HOSTS[1]], raises=no_route)
 
     with pytest.raises(StepFailed) as failed:
         project.load("v2").deploy(skip_push=True, executor=executor, ui="silent")
@@ -132,6 +130,21 @@ def test_a_host_unreachable_during_pull_is_named_and_nothing_boots(project, depl
     assert by[HOSTS[0]].ok and by[HOSTS[2]].ok
     assert not executor.ran(r"^docker run ")
     assert not executor.ran(f"^mkdir {LOCK_DIR}")  # the lock is taken after the pull
+    assert project.hook_names() == ["pre-connect"]
+
+
+def test_a_host_unreachable_from_the_start_is_named_before_anything_is_pulled(project, deployed):
+    executor = deployed
+    executor.on(lambda host, text: True, hosts=[HOSTS[1]], raises=no_route)
+
+    with pytest.raises(HostsFailed) as failed:
+        project.load("v2").deploy(skip_push=True, executor=executor, ui="silent")
+
+    assert str(failed.value).startswith(f"Checks before any change failed on {HOSTS[1]}:")
+    assert "No route to host" in str(failed.value)
+    assert failed.value.hosts == [HOSTS[1]]
+    assert not executor.ran(r"^docker (pull|run|image rm) ")
+    assert not executor.ran(f"^mkdir {LOCK_DIR}")
     assert project.hook_names() == ["pre-connect"]
 
 

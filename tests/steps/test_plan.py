@@ -178,3 +178,15 @@ def test_a_custom_certificate_that_cannot_serve_is_refused_before_anything_is_pl
     for cert, bad_key, message in cases:
         with pytest.raises(kamalnb.ConfigError, match=message):
             _custom_certificate(project, cert, bad_key).deploy(plan=True, ui="silent")
+
+
+def test_a_plan_shows_the_checks_before_the_lock(project) -> None:
+    app = kamalnb.load(project / "config" / "deploy.yml", root=project)
+    plan = app.deploy(plan=True, ui="quiet", skip_push=True, version="v7")
+    for host in ("192.0.2.10", "192.0.2.11"):
+        run = plan.commands(host, kind="run")
+        [check] = [index for index, command in enumerate(run) if command.startswith("sh -c 'info=$(docker info")]
+        assert check == 0
+    assert plan.commands("local", kind="http") == [
+        "HEAD http://registry.example.test:443/v2/acme/hey/manifests/v7"]
+    assert "preflight" in set(plan.to_frame().phase)

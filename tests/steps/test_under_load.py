@@ -32,8 +32,6 @@ pytestmark = pytest.mark.sandbox
 
 # Requests before a scenario starts and after it ends, so that both ends are under load.
 SETTLE = 100
-REVERT = ("earlier hosts switch back to the version they ran when a later host fails: "
-          "the fleet-consistent revert of issue 15, not merged yet")
 
 
 @contextmanager
@@ -177,7 +175,6 @@ def test_a_rolling_proxy_reboot(sample, running) -> None:
     assert set(sample.serving().values()) == {running}
 
 
-@pytest.mark.xfail(strict=True, reason=REVERT)
 def test_a_deploy_that_fails_on_its_last_host_leaves_the_old_version_everywhere(sample, running) -> None:
     new = built(sample, "fails on the last host")
 
@@ -204,9 +201,7 @@ def lasting(phase: str, data: dict[str, Any]) -> None:
         data["drain_timeout"] = 20
 
 
-@pytest.mark.parametrize("phase", ["start", "health", "switch", pytest.param("drain", marks=pytest.mark.xfail(
-    strict=True, reason="after a deploy killed while draining, requests answer 502 until the next deploy ends: "
-                        "the recovery of issue 15, not merged yet"))])
+@pytest.mark.parametrize("phase", ["start", "health", "switch", "drain"])
 def test_a_deploy_killed_in_each_boot_phase_then_deployed_again(sample, running, phase) -> None:
     new = built(sample, f"killed in {phase}")
     slow: list[threading.Thread] = []

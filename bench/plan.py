@@ -77,7 +77,7 @@ def main() -> None:
             seconds = statistics.median(samples[(size, where)])
             target = TARGETS.get(size, size / 1000)
             per_thousand = seconds / size * 1000
-            print(f"{size:>7} {where:<13}{seconds:9.2f}{per_thousand:14.3f}{target:7.0f}s{seconds / target:6.2f}x")
+            print(f"{size:>7} {where:<13}{seconds:9.2f}{per_thousand:14.3f}{target:7.2f}s{seconds / target:6.2f}x")
 
 
 if __name__ == "__main__":

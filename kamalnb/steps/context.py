@@ -190,11 +190,8 @@ class StepContext:
 
     def parallel(self, items: Iterable[K], task: Callable[[K], T]) -> Outcomes[K, T]:
         """`task(item)` for every item, through the one fan-out (`kamalnb.fanout`), honouring
-        this step's cancel flag. The caller handles the outcomes' errors.
-
-        A plan waits on no host: one worker records every item in turn, where a thread per
-        host would cost more to start than the recording itself."""
-        return fan_out(items, task, cancel=self.cancel, limit=1 if self.plan else None)
+        this step's cancel flag. The caller handles the outcomes' errors."""
+        return fan_out(items, task, cancel=self.cancel)
 
     def check_cancelled(self, host: str) -> None:
         if self.cancel.is_set():

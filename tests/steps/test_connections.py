@@ -24,15 +24,15 @@ def ssh_sessions(sandbox) -> dict[str, int]:
     return counts
 
 
-def settled_sessions(sandbox, expected: dict[str, int]) -> dict[str, int]:
-    """The counts once they stop changing: a closed connection takes sshd a moment to end."""
-    counts = ssh_sessions(sandbox)
+def no_more_sessions_than(sandbox, before: dict[str, int]) -> bool:
+    """Whether every host is back to at most its earlier count: a closed connection takes
+    sshd a moment to end, and one closed just before counting may still show in `before`."""
     for _ in range(50):
-        if counts == expected:
-            break
-        time.sleep(0.2)
         counts = ssh_sessions(sandbox)
-    return counts
+        if all(counts[host] <= before[host] for host in before):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def test_ten_deploys_from_one_process_open_one_connection_per_host_each_and_leave_none(sample, monkeypatch):
@@ -55,4 +55,4 @@ def test_ten_deploys_from_one_process_open_one_connection_per_host_each_and_leav
     # One executor per deploy, each with one handshake per host, however many threads asked.
     assert len(made) == DEPLOYS
     assert [executor.connections_opened for executor in made] == [len(hosts)] * DEPLOYS
-    assert settled_sessions(sample.sandbox, before) == before
+    assert no_more_sessions_than(sample.sandbox, before), ssh_sessions(sample.sandbox)

@@ -70,7 +70,7 @@ def check(context: StepContext, *, skip_push: bool = False, docker_required: boo
     # The version is read (and refused when Docker would not take it as a tag) here, first.
     if not config.version:
         raise ConfigError("no version to deploy: commit, or give --version")
-    check_secrets(context)
+    check_secrets(context, accessories=accessories)
     hosts = list(config.specifics.hosts if accessories else config.specifics.app_hosts)
     with_image = [LOCAL] if skip_push else []
 
@@ -87,20 +87,24 @@ def check(context: StepContext, *, skip_push: bool = False, docker_required: boo
     _checked.add(context)
 
 
-def check_secrets(context: StepContext) -> None:
-    """Every secret an env file or the registry login will need, for every role on every host."""
+def check_secrets(context: StepContext, *, accessories: bool = False) -> None:
+    """Every secret an env file or the registry login will need: for every role on every
+    host, and with `accessories` for every accessory."""
     config = context.config
+    secrets = config.secrets
     problems: list[str] = []
-    defined = set(config.secrets.keys())
-    for host, role in config.specifics.role_hosts:
-        env = role.env(host)
+    defined = set(secrets.keys())
+    envs = [(f"role {role.name}", role.env(host)) for host, role in config.specifics.role_hosts]
+    if accessories:
+        envs += [(f"accessory {accessory.name}", accessory.env) for accessory in config.accessories]
+    for owner, env in envs:
         for name, secret in env.secret_names.items():
             if secret not in defined:
-                problem = (f"env/secret of role {role.name} lists {name}"
+                problem = (f"env/secret of {owner} lists {name}"
                            + (f" (secret {secret})" if secret != name else "") + ", which "
-                           + (f"{', '.join(env.secrets.files)} does not define"
-                              if env.secrets.files else f"no secrets file ({', '.join(env.secrets.filenames)}) "
-                                                        "defines: there is none"))
+                           + (f"{', '.join(secrets.files)} does not define"
+                              if secrets.files else f"no secrets file ({', '.join(secrets.filenames)}) "
+                                                    "defines: there is none"))
                 if problem not in problems:
                     problems.append(problem)
     for key in ("username", "password"):

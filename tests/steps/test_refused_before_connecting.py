@@ -169,6 +169,9 @@ BAD = [
                     "    env:\n      secret: [JOBS_TOKEN]"}),
     Bad("registry-password-undefined", "registry/password: Secret 'REGISTRY_TOKEN' not found in .kamal/secrets",
         {"registry": "registry:\n  server: 127.0.0.1:1\n  username: acme\n  password: [REGISTRY_TOKEN]"}),
+    Bad("accessory-env-secret-undefined", "env/secret of accessory db lists DB_ROOT_PASSWORD, which .kamal/secrets",
+        {"accessories": "accessories:\n  db:\n    image: acme/db\n    host: 127.0.0.1\n    env:\n"
+                        "      secret: [DB_ROOT_PASSWORD]"}, verb=("setup", "-P")),
     Bad("no-secrets-file", "no secrets file (.kamal/secrets-common, .kamal/secrets) defines",
         files={".kamal/secrets": None}),  # type: ignore[dict-item]
 ]

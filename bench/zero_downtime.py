@@ -28,12 +28,10 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from kamalnb.sandbox import Sandbox, sample_app
 from kamalnb.sandbox.traffic import Tally, Traffic, whole_page
@@ -85,17 +83,8 @@ class Project:
         self.kamalnb("build", "push")
         return version
 
-    @contextmanager
-    def edited(self, change: Callable[[dict[str, Any]], None]) -> Iterator[None]:
-        """deploy.yml changed by `change` (of its parsed YAML), uncommitted, restored afterwards."""
-        path = self.path / "config" / "deploy.yml"
-        data = yaml.safe_load(path.read_text())
-        change(data)
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-        try:
-            yield
-        finally:
-            subprocess.run(["git", "checkout", "-q", "config/deploy.yml"], cwd=self.path, check=True)
+    def edited(self, change: Callable[[dict[str, Any]], None]) -> AbstractContextManager[None]:
+        return sample_app.config_edited(self.path, change)
 
     def serving(self) -> list[str]:
         """What `/version` answers on each host."""

@@ -12,9 +12,12 @@ full file system in the host's own mount namespace), never by changing what kama
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kamalnb.sandbox.system import ok, pid_alive, read_pid, run, start_daemon, terminate, wait_for
@@ -45,6 +48,21 @@ def docker_stopped(sandbox: Sandbox, host: str) -> Iterator[None]:
 def sshd_stopped(sandbox: Sandbox, host: str) -> Iterator[None]:
     """The host's sshd stopped (connections refused); started again afterwards."""
     sandbox.stop_sshd(host)
+    try:
+        yield
+    finally:
+        sandbox.start_sshd(host)
+
+
+@contextmanager
+def sshd_killed(sandbox: Sandbox, host: str) -> Iterator[None]:
+    """Every sshd of the host killed, the listener and each session's, as when a server's
+    SSH dies: its connections drop at once. Started again afterwards."""
+    netns = sandbox.host(host).netns
+    for pid in run(["ip", "netns", "pids", netns]).stdout.split():
+        with suppress(FileNotFoundError, ProcessLookupError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "sshd":
+                os.kill(int(pid), signal.SIGKILL)
     try:
         yield
     finally:

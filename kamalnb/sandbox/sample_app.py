@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kamalnb.sandbox.system import run
 
@@ -90,6 +92,22 @@ x-kamalnb:
     image: {sandbox.proxy_image}
   docker_host: {sandbox.laptop_docker_host}
 """
+
+
+@contextmanager
+def config_edited(app_dir: Path, change: Callable[[dict[str, Any]], None]) -> Iterator[None]:
+    """deploy.yml changed by `change` (of its parsed YAML) and left uncommitted, so that the
+    version stays the one deployed; restored afterwards."""
+    import yaml
+
+    path = app_dir / "config" / "deploy.yml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    try:
+        yield
+    finally:
+        _git(app_dir, "checkout", "-q", "config/deploy.yml")
 
 
 def _git(app_dir: Path, *args: str) -> str:

@@ -9,8 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
@@ -19,30 +18,12 @@ from kamalnb.errors import StepFailed
 from kamalnb.events import Event, Events, HostStarted
 from kamalnb.executors import SshExecutor
 from kamalnb.proxy.caddy import CaddyDriver
-from kamalnb.sandbox import Sandbox
+from kamalnb.sandbox import Sandbox, faults
 from kamalnb.sandbox.traffic import Tally, Traffic
 
 pytestmark = pytest.mark.sandbox
 
 ROUTE = "sample-web"
-
-
-# ---- faults (small helpers, one per kind) ------------------------------------------------------
-
-def kill_sshd(sandbox: Sandbox, name: str) -> None:
-    """Every sshd of the host, the listener and each session's: its connections drop at once."""
-    netns = sandbox.host(name).netns
-    pids = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True, check=True).stdout.split()
-    for pid in pids:
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "sshd":
-                os.kill(int(pid), signal.SIGKILL)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-
-
-def link(sandbox: Sandbox, name: str, state: str) -> None:
-    subprocess.run(["ip", "link", "set", sandbox.host(name).veth, state], check=True)
 
 
 def on_phase(host: str, phase: str, fault: Callable[[], None]) -> Events:
@@ -183,12 +164,11 @@ def test_sshd_killed_on_one_host_mid_deploy_switches_the_others_back_and_names_i
     before = sample.load().deploy(ui="quiet").outcomes[0].version_after
     lost = sample.sandbox.hosts[2]
     after = sample.commit("a version one host never gets")
-    events = on_phase(lost.address, "health", lambda: kill_sshd(sample.sandbox, lost.name))
-    try:
+    with ExitStack() as faults_made:
+        events = on_phase(lost.address, "health",
+                          lambda: faults_made.enter_context(faults.sshd_killed(sample.sandbox, lost.name)))
         with traffic(sample.sandbox) as clients, pytest.raises(StepFailed) as failed:
             sample.load().deploy(ui="quiet", events=events)
-    finally:
-        sample.sandbox.start_sshd(lost.name)
     seen = tally(clients)
     assert seen.failed == 0, seen
     assert str(failed.value).startswith(f"deploy failed on {lost.address}: {lost.address}: ")
@@ -207,12 +187,11 @@ def test_a_link_down_mid_deploy_fails_that_host_within_the_timeouts_and_names_it
     before = sample.load().deploy(ui="quiet").outcomes[0].version_after
     lost = sample.sandbox.hosts[2]
     sample.commit("a version one host never gets")
-    events = on_phase(lost.address, "health", lambda: link(sample.sandbox, lost.name, "down"))
-    try:
+    with ExitStack() as faults_made:
+        events = on_phase(lost.address, "health",
+                          lambda: faults_made.enter_context(faults.link_down(sample.sandbox, lost.name)))
         with pytest.raises(StepFailed) as failed:
             sample.load().deploy(ui="quiet", events=events)
-    finally:
-        link(sample.sandbox, lost.name, "up")
     deploy_timeout = sample.load().config.deploy_timeout
     row = {(o.host, o.role): o for o in failed.value.report}[(lost.address, "web")]
     assert row.status == "failed" and row.duration < 3 * deploy_timeout, row

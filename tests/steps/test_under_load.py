@@ -16,16 +16,16 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import yaml
 
 from kamalnb.commands.base import Command
 from kamalnb.errors import StepFailed
 from kamalnb.executors import SshExecutor
+from kamalnb.sandbox import sample_app
 from kamalnb.sandbox.traffic import Traffic, whole_page
 
 pytestmark = pytest.mark.sandbox
@@ -50,19 +50,6 @@ def assert_none_failed(traffic: Traffic, versions: set[str], *, moved: bool = Fa
     assert set(tally.answers) <= versions, str(tally)
     if not moved:
         assert tally.moved == 0, str(tally)
-
-
-@contextmanager
-def edited(sample, change: Callable[[dict[str, Any]], None]) -> Iterator[None]:
-    """deploy.yml changed, uncommitted (for deploys of a version given), restored afterwards."""
-    path = sample.path / "config" / "deploy.yml"
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    try:
-        yield
-    finally:
-        sample.git("checkout", "-q", "config/deploy.yml")
 
 
 def built(sample, note: str) -> str:
@@ -146,7 +133,7 @@ def test_a_rollback(sample, running) -> None:
 
 def test_a_rolling_deploy_one_host_at_a_time(sample, running) -> None:
     new = built(sample, "rolling")
-    with edited(sample, lambda data: data.update(boot={"limit": 1})), load(sample) as traffic:
+    with sample_app.config_edited(sample.path, lambda data: data.update(boot={"limit": 1})), load(sample) as traffic:
         assert sample.load(version=new).deploy(skip_push=True, ui="quiet").ok
     assert_none_failed(traffic, {running, new})
     assert set(sample.serving().values()) == {new}
@@ -154,7 +141,7 @@ def test_a_rolling_deploy_one_host_at_a_time(sample, running) -> None:
 
 def test_a_version_that_never_becomes_healthy(sample, running) -> None:
     new = built(sample, "never healthy")
-    with (edited(sample, lambda data: data["env"]["clear"].update(NEVER_HEALTHY="1")), load(sample) as traffic,
+    with (sample_app.config_edited(sample.path, lambda data: data["env"]["clear"].update(NEVER_HEALTHY="1")), load(sample) as traffic,
           pytest.raises(StepFailed, match="did not become healthy")):
         sample.load(version=new).deploy(skip_push=True, ui="quiet")
     assert_none_failed(traffic, {running})
@@ -185,7 +172,7 @@ def test_a_deploy_that_fails_on_its_last_host_leaves_the_old_version_everywhere(
         data["env"]["tags"] = {"broken": {"NEVER_HEALTHY": "1"}}
         data["boot"] = {"limit": 1}
 
-    with (edited(sample, change), load(sample) as traffic,
+    with (sample_app.config_edited(sample.path, change), load(sample) as traffic,
           pytest.raises(StepFailed, match="did not become healthy")):
         sample.load(version=new).deploy(skip_push=True, ui="quiet")
     assert_none_failed(traffic, {running, new})
@@ -206,7 +193,7 @@ def test_a_deploy_killed_in_each_boot_phase_then_deployed_again(sample, running,
     new = built(sample, f"killed in {phase}")
     slow: list[threading.Thread] = []
     with load(sample) as traffic:
-        with edited(sample, lambda data: lasting(phase, data)):
+        with sample_app.config_edited(sample.path, lambda data: lasting(phase, data)):
             process = subprocess.Popen(
                 [sys.executable, "-m", "kamalnb", "deploy", "-P", "--version", new], cwd=sample.path,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,

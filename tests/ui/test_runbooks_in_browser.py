@@ -164,9 +164,10 @@ def test_a_version_that_never_becomes_healthy_ends_red_with_its_attempts_and_log
     try:
         seen = Seen(browser, lab, shots, NEVER_HEALTHY)
         try:
-            # The build's row green, the web rows red; the worker, after the primary role
-            # failed, never started (its bar plain, its status "skipped").
-            expected = ["success", "danger", "danger", "danger", "none"]
+            # The hosts' rows first (their checks before the build come first), the web rows
+            # red; the build's row green; the worker, after the primary role failed, never
+            # started (its bar plain, its status "skipped").
+            expected = ["danger", "danger", "danger", "success", "none"]
             def styles(bars: list[tuple[str, str]]) -> list[str]:
                 return [style for style, _ in bars]
 

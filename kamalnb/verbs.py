@@ -128,14 +128,15 @@ class ProxyVerbs(_Verbs):
 
     def reboot(self, *, rolling: bool = False, confirm: bool = False, **options: Any) -> Report:
         """Replace the proxy container on every proxy host; its routes and certificates stay.
-        Each host answers nothing for a moment: needs `confirm=True` (or `plan=True`);
-        `rolling=True` reboots one host at a time, as Kamal's `--rolling`."""
+        Each host refuses new connections for a moment, its requests in flight finishing (up
+        to `drain_timeout`): needs `confirm=True` (or `plan=True`); `rolling=True` reboots
+        one host at a time, as Kamal's `--rolling`."""
         if not confirm and not options.get("plan"):
             raise ConfigError("proxy reboot stops the proxy on each host, a brief outage there: call "
                               "reboot(confirm=True), with rolling=True to reboot one host at a time")
         return self._run("proxy", lambda context: proxy_steps.on_each(
-            context, "reboot", lambda driver, host: driver.reboot(host), "Rebooted proxy", hook="proxy-reboot",
-            rolling=rolling), "reboot", **options)
+            context, "reboot", lambda driver, host: driver.reboot(host, context.config.drain_timeout),
+            "Rebooted proxy", hook="proxy-reboot", rolling=rolling), "reboot", **options)
 
     def remove(self, **options: Any) -> Report:
         return self._run("proxy", lambda context: proxy_steps.on_each(

@@ -66,8 +66,9 @@ class ProxyDriver(Protocol):
     def boot(self, host: str) -> None:
         """Start the proxy on `host` unless it runs; keep its routes across restarts."""
 
-    def reboot(self, host: str) -> None:
-        """Replace the proxy container (a new image or options); routes are kept."""
+    def reboot(self, host: str, drain_timeout: int) -> None:
+        """Replace the proxy container (a new image or options); routes are kept. Requests
+        in flight on the old one finish first, for up to `drain_timeout` seconds."""
 
     def remove(self, host: str) -> None:
         """Stop and remove the proxy container; each app's route is kept for the next boot."""

@@ -65,9 +65,19 @@ class CaddyDriver:
                 publish=bool(options.get("publish", True)), log_max_size=options.get("log_max_size"),
                 docker_options=tuple(options.get("docker_options") or ())))
         self._wait_for_admin(host)
+        # A proxy from an older kamalnb resumes its configuration, with no shutdown delay: one
+        # reload, once, so that its next stop lets clients go first.
+        app = self.executor.read(host, self._admin_read("proxy_http_app", cc.HTTP_APP_PATH, missing=()))
+        if (app or {}).get("shutdown_delay") != cc.SHUTDOWN_DELAY:
+            self._admin(host, "POST", f"{cc.HTTP_APP_PATH}/shutdown_delay", body=cc.SHUTDOWN_DELAY)
 
-    def reboot(self, host: str) -> None:
+    def reboot(self, host: str, drain_timeout: int) -> None:
+        """Replace the proxy container (Kamal's stop, remove, run). The old one finishes the
+        requests in flight first, for up to `drain_timeout` seconds, while refusing new
+        connections; the new one answers with every route (`boot`) before this returns."""
         self.refuse_kamal_proxy(host)
+        # As Kamal, a proxy that is not there (or already stopped) is not an error here.
+        self.executor.run(host, cc.stop(drain_timeout), check=False)
         self.executor.run(host, cc.docker("rm", "--force", cc.CONTAINER))
         self.boot(host)
 

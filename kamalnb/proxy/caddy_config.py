@@ -50,7 +50,8 @@ TLS_DIR = f"{CONFIG_DIR}/tls"
 ACME_CHALLENGE = "/.well-known/acme-challenge"
 # The route that passes a route's ACME challenges to the host obtaining its certificate.
 CHALLENGES_SUFFIX = ".acme"
-ROUTES_PATH = f"/config/apps/http/servers/{SERVER}/routes"
+HTTP_APP_PATH = "/config/apps/http"
+ROUTES_PATH = f"{HTTP_APP_PATH}/servers/{SERVER}/routes"
 # Where the slot files live: on the host (relative to the login user's home) and in the container.
 UPSTREAMS_DIR = f"{CONFIG_DIR}/upstreams"
 # Each route's configuration, kept on the host, so that a proxy removed and booted again
@@ -64,6 +65,13 @@ MAINTENANCE = "maintenance"
 PAGE = "page"
 
 
+# How long Caddy, told to stop (a reboot's `stop`), keeps its listeners and serves on before it
+# closes them and its idle kept-alive connections, meanwhile answering `Connection: close`
+# (`route_config`): clients let go of their connections rather than send a request on one
+# just as Caddy closes it, which would be lost. A reload keeps the listeners: no delay.
+SHUTDOWN_DELAY = "1s"
+
+
 def base_config(routes: list[dict[str, Any]] | None = None,
                 certificates: list[Certificate] | None = None) -> dict[str, Any]:
     """Caddy's first configuration, with the `routes` and `certificates` kept on the host,
@@ -73,6 +81,7 @@ def base_config(routes: list[dict[str, Any]] | None = None,
         "admin": {"listen": f"0.0.0.0:{ADMIN_PORT}"},
         "apps": {
             "http": {
+                "shutdown_delay": SHUTDOWN_DELAY,
                 "servers": {
                     SERVER: {
                         "listen": [":80"],
@@ -284,6 +293,9 @@ def route_config(route: Route) -> dict[str, Any]:
         "handle": [*_redirect(route), *_before_proxy(route), {
             "handler": "subroute",
             "routes": [
+                # Not terminal: the request goes on to the routes below.
+                {"match": [{"vars": {"{http.shutting_down}": ["true"]}}], "handle": [{
+                    "handler": "headers", "response": {"set": {"Connection": ["close"]}}}]},
                 {"match": [{"vars": {slot_upstream(route.id, MAINTENANCE): ["on"]}}], "handle": [{
                     "handler": "static_response", "status_code": 503,
                     "headers": {"Content-Type": ["text/html; charset=utf-8"], "Retry-After": ["60"]},
@@ -462,6 +474,14 @@ def follow_logs(lines: int = 10, since: str | None = None, grep: str | None = No
         # Line-buffered: each matching line leaves as soon as it is logged.
         words += ("|", *Command.from_argv(("grep", "--line-buffered", "-F", "--", grep)).words)
     return Command(words)
+
+
+def stop(timeout: int) -> Command:
+    """Kamal's `docker container stop kamal-proxy`, given the time to drain: on SIGTERM Caddy
+    closes its listeners (new connections are refused, so a load balancer moves them) and
+    waits for the requests in flight, with no limit of its own (no `grace_period` set);
+    Docker's default 10 s would kill it during a longer request."""
+    return docker("container", "stop", "-t", str(timeout), CONTAINER)
 
 
 def docker(*argv: str) -> Command:

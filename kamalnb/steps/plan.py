@@ -17,6 +17,7 @@ from kamalnb.commands import Docker
 from kamalnb.events import Event, Events, HostPhases
 from kamalnb.executors import PlanExecutor
 from kamalnb.facts import buildx_installed
+from kamalnb.proxy.caddy_config import SHUTDOWN_DELAY
 from kamalnb.steps.context import LOCAL
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ def plan_executor(command: str, *, events: Events | None = None, root: str | Non
         "proxy_route": None,
         "proxy_in_flight": {},
         "proxy_routes": [],
+        # A proxy this kamalnb booted has its shutdown delay: a plan sets none.
+        "proxy_http_app": {"shutdown_delay": SHUTDOWN_DELAY},
         "accessory_exists": False,
         "accessory_containers": [],
         "proxy_slots": {},

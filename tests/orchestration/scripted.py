@@ -24,9 +24,9 @@ orchestration decides on, and answers as a Docker host would:
 * the checks before a deploy (`kamalnb.commands.preflight`): an engine that runs;
 * the deploy lock directory and its details file (`mkdir`, `stat`/`cat | base64 -d`, `rm`);
 * the audit log lines appended with `echo ... >> ...audit.log`;
-* a Caddy proxy once its container runs: the admin API's `/config/`, `/id/<route>` (GET,
-  PATCH, DELETE), the routes list (GET, PUT .../<index>, POST), `/reverse_proxy/upstreams`,
-  and each route's slot files (the uploaded `<route>.next`, the switch that moves it into
+* a Caddy proxy once its container runs: the admin API's `/config/` (and its http app's
+  `shutdown_delay`), `/id/<route>` (GET, PATCH, DELETE), the routes list (GET, PUT
+  .../<index>, POST), `/reverse_proxy/upstreams`, and each route's slot files (the uploaded `<route>.next`, the switch that moves it into
   the idle slot and makes that slot live, the read of every slot, clearing, removing);
 * an app in every running container answering any HTTP GET with 200.
 
@@ -148,6 +148,8 @@ class SimulatedHost:
         self.files: dict[str, str] = {}
         self.audit: list[str] = []
         self.routes: list[dict[str, Any]] = []
+        # The http app's `shutdown_delay`, set once on a proxy without it.
+        self.shutdown_delay: str | None = None
         self.in_flight: dict[str, int] = {}
         # route -> {"live": "a", "a": "<container id>:<port>", "b": ...}: the slot files.
         self.slots: dict[str, dict[str, str]] = {}
@@ -422,8 +424,15 @@ class SimulatedHost:
             if method == "DELETE":
                 del self.routes[index]
                 return _json(None)
+        if method == "POST" and path == "/config/apps/http/shutdown_delay":
+            self.shutdown_delay = data
+            return _json(None)
+        http_app = {"servers": {"kamalnb": {"routes": self.routes}},
+                    **({"shutdown_delay": self.shutdown_delay} if self.shutdown_delay else {})}
+        if method == "GET" and path == "/config/apps/http":
+            return _json(http_app)
         if method == "GET" and path.startswith("/config/"):
-            return _json({"apps": {"http": {"servers": {"kamalnb": {"routes": self.routes}}}}})
+            return _json({"apps": {"http": http_app}})
         return HttpResponse(400, "Bad Request", body=b'{"error":"not simulated"}')
 
 

@@ -18,6 +18,10 @@ def test_the_proxy_container_command() -> None:
     assert str(cc.run_command("caddy:2", 8080, 8443)).count("--publish 8080:80 --publish 8443:443") == 1
 
 
+def test_the_proxy_stops_as_kamal_s_given_the_drain_timeout() -> None:
+    assert str(cc.stop(20)) == "docker container stop -t 20 kamalnb-proxy"
+
+
 def test_base_config_has_the_admin_api_https_on_443_and_no_automatic_https() -> None:
     config = cc.base_config()
     assert config["admin"] == {"listen": "0.0.0.0:2019"}
@@ -26,6 +30,8 @@ def test_base_config_has_the_admin_api_https_on_443_and_no_automatic_https() -> 
         "listen": [":80", ":443"], "automatic_https": {"disable": True}, "routes": [],
         "tls_connection_policies": [{}], "protocols": ["h1", "h2"]}
     assert "tls" not in config["apps"]
+    # Told to stop, Caddy answers `Connection: close` for a second before it closes its listeners.
+    assert config["apps"]["http"]["shutdown_delay"] == "1s"
 
 
 ACME = "https://10.231.0.1:14000/dir"
@@ -90,6 +96,8 @@ def test_a_route_names_no_container_and_reads_its_slots_on_every_request() -> No
         "handle": [{
             "handler": "subroute",
             "routes": [
+                {"match": [{"vars": {"{http.shutting_down}": ["true"]}}], "handle": [{
+                    "handler": "headers", "response": {"set": {"Connection": ["close"]}}}]},
                 {"match": [{"vars": {flag: ["on"]}}], "handle": [{
                     "handler": "static_response", "status_code": 503,
                     "headers": {"Content-Type": ["text/html; charset=utf-8"], "Retry-After": ["60"]},
@@ -167,7 +175,7 @@ def test_kamal_proxy_settings_in_the_route() -> None:
     config = cc.route_config(route)
     assert config["handle"][:2] == [{"handler": "request_body", "max_size": 1000},
                                     {"handler": "rewrite", "strip_path_prefix": "/api"}]
-    proxy = config["handle"][2]["routes"][1]["handle"][0]
+    proxy = config["handle"][2]["routes"][2]["handle"][0]
     assert proxy["transport"] == {"protocol": "http", "response_header_timeout": "30s"}
     assert (proxy["request_buffers"], proxy["response_buffers"]) == (2048, 4096)
     kept = cc.route_config(Route("api-web", path_prefix="/api", strip_path_prefix=False))

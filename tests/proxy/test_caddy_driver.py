@@ -92,9 +92,14 @@ def test_boot_is_idempotent_and_routes_switch_and_survive_a_restart(driver, apps
     [state] = [r for r in driver.routes(host) if r.id == "proxycheck-web"]
     assert state.upstreams == (f"{v2}:80",)
 
-    driver.reboot(host)
+    # A proxy from an older kamalnb resumes a configuration with no shutdown delay: the
+    # reboot gives it one.
+    delay = "/config/apps/http/shutdown_delay"
+    assert driver.executor.http(host, "DELETE", "127.0.0.1", 2019, delay).ok
+    driver.reboot(host, 30)
     wait_up(host, "v2")
     assert "kamalnb-proxy" in driver.details(host)
+    assert json.loads(driver.executor.http(host, "GET", "127.0.0.1", 2019, delay).text) == "1s"
 
     # The proxy dials the container's ID: renaming it (as a redeploy of the running version
     # does, `_replaced_`) moves nothing.
@@ -167,8 +172,8 @@ def test_a_host_running_kamal_proxy_is_refused(sandbox, driver) -> None:
         with pytest.raises(HostError, match="runs Kamal's kamal-proxy, which holds ports 80 and 443"):
             driver.boot(other)
         # Every verb says so in the same one line, rather than "cannot reach 127.0.0.1:2019".
-        for verb in (driver.details, driver.logs, driver.reboot, driver.restart, driver.stop, driver.remove,
-                     driver.claims, driver.served_certificates):
+        for verb in (driver.details, driver.logs, lambda host: driver.reboot(host, 30), driver.restart, driver.stop,
+                     driver.remove, driver.claims, driver.served_certificates):
             with pytest.raises(HostError, match=r"^.*runs Kamal's kamal-proxy, which holds ports 80 and 443"):
                 verb(other)
     finally:
@@ -234,10 +239,10 @@ def test_boot_config_is_kept_for_the_next_boot_and_reset(driver, apps, host) -> 
     driver.boot_config_set(host, {"http_port": 8080, "log_max_size": "1m"})
     assert driver.boot_config_get(host) == {"http_port": 8080, "log_max_size": "1m"}
     try:
-        driver.reboot(host)
+        driver.reboot(host, 30)
         wait_up(f"{host}:8080", "v1")
     finally:
         driver.boot_config_reset(host)
-        driver.reboot(host)
+        driver.reboot(host, 30)
     assert driver.boot_config_get(host) == {}
     wait_up(host, "v1")

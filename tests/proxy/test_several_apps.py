@@ -126,5 +126,5 @@ def test_apps_share_one_proxy_in_any_order_and_conflicts_are_refused(sandbox, fl
     driver.remove_route(host, "alpha-web")
     assert get(host, "alpha.test") == beta.version
     driver.boot(host)
-    driver.reboot(host)
+    driver.reboot(host, 30)
     assert get(host, "alpha.test") == beta.version and get(host, "gamma.test") == gamma.version

@@ -150,7 +150,7 @@ def test_a_version_that_never_becomes_healthy(sample, running) -> None:
 
 def test_a_rolling_proxy_reboot(sample, running) -> None:
     # Time enough for the slow requests to finish: the reboot drains for up to `drain_timeout`.
-    with edited(sample, lambda data: data.update(drain_timeout=20)), load(sample) as traffic:
+    with sample_app.config_edited(sample.path, lambda data: data.update(drain_timeout=20)), load(sample) as traffic:
         # In flight on every host while its proxy is replaced, however long the reboot takes to start.
         slow = slow_requests(sample, 10, traffic)
         rebooted = kamalnb(sample, "proxy", "reboot", "--rolling", "-y")

@@ -97,7 +97,9 @@ class Traffic:
     `200 <body>`. `failover` makes the clients behave as a load balancer in front of the
     hosts: a request whose host refuses the connection (nothing was sent) goes to the next
     host, counted in `Tally.moved`, and a kept-alive connection the host has closed is not
-    reused. A request sent and then lost is a failure either way.
+    reused; a GET the host closed a kept-alive connection under, before any byte of an answer,
+    is sent again on a new connection (as browsers and proxies do, RFC 9112 section 9.3.1),
+    counted as moved too. Any other request sent and then lost is a failure either way.
     """
 
     def __init__(self, address: str | Sequence[str], *, port: int = 80, path: str = "/version",
@@ -197,9 +199,20 @@ class Traffic:
             connection: http.client.HTTPConnection | None = None
             started = time.monotonic()
             try:
+                reused = keep_alive and self.addresses[turn % len(self.addresses)] in connections
                 connection, address, moved = self._connect(connections, turn, keep_alive)
-                connection.request(self.method, self.path, body=body, headers=headers)
-                response = connection.getresponse()
+                try:
+                    connection.request(self.method, self.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    if not (self.failover and reused and moved == 0 and self.method == "GET"):
+                        raise
+                    connections.pop(address, None)
+                    connection.close()
+                    connection, address, moved = self._connect(connections, turn, keep_alive)
+                    moved += 1
+                    connection.request(self.method, self.path, body=body, headers=headers)
+                    response = connection.getresponse()
                 text = response.read().decode(errors="replace")
                 if response.status != 200:
                     failure = f"{response.status} {text.strip()[:60]}"

@@ -55,6 +55,16 @@ def sshd_stopped(sandbox: Sandbox, host: str) -> Iterator[None]:
 
 
 @contextmanager
+def registry_stopped(sandbox: Sandbox) -> Iterator[None]:
+    """The sandbox's registry stopped (connections refused); started again afterwards."""
+    sandbox.stop_registry()
+    try:
+        yield
+    finally:
+        sandbox.start_registry()
+
+
+@contextmanager
 def sshd_killed(sandbox: Sandbox, host: str) -> Iterator[None]:
     """Every sshd of the host killed, the listener and each session's, as when a server's
     SSH dies: its connections drop at once. Started again afterwards."""

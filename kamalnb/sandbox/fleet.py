@@ -491,6 +491,15 @@ class Sandbox:
         if not pid_alive(read_pid(sandbox_host.path / "sshd.pid")):
             self._start_sshd(sandbox_host)
 
+    def stop_registry(self) -> None:
+        terminate([pid for pid in [(self._state() or {}).get("registry_pid")] if pid])
+
+    def start_registry(self) -> None:
+        state = self._state() or {}
+        if not pid_alive(state.get("registry_pid")):
+            state["registry_pid"] = self._start_registry()
+            self._write_state(state)
+
     # ---- down --------------------------------------------------------------------------
 
     def down(self, *, purge: bool = False) -> None:

@@ -91,6 +91,17 @@ def test_a_missing_image_with_skip_push_is_refused(sample, running) -> None:
     assert set(sample.serving().values()) == {running}
 
 
+def test_a_registry_that_is_down_is_named_before_any_host_changes(sample, running) -> None:
+    with faults.registry_stopped(sample.sandbox):
+        skipping = refused(sample, running, KamalnbError, skip_push=True, version=running)
+        sample.commit("never pushed: the registry is down")
+        building = refused(sample, running, KamalnbError)
+        assert set(sample.serving().values()) == {running}
+    registry = sample.sandbox.registry
+    assert f"cannot reach {registry}: connection refused" in skipping
+    assert f"docker login {registry}" in building and "connection refused" in building
+
+
 def test_an_unreachable_host_is_refused_before_the_lock(sample, running) -> None:
     down = sample.sandbox.hosts[2]
     with faults.sshd_stopped(sample.sandbox, down.name):

@@ -97,9 +97,11 @@ class Traffic:
     `200 <body>`. `failover` makes the clients behave as a load balancer in front of the
     hosts: a request whose host refuses the connection (nothing was sent) goes to the next
     host, counted in `Tally.moved`, and a kept-alive connection the host has closed is not
-    reused; a GET the host closed a kept-alive connection under, before any byte of an answer,
-    is sent again on a new connection (as browsers and proxies do, RFC 9112 section 9.3.1),
-    counted as moved too. Any other request sent and then lost is a failure either way.
+    reused; a GET whose connection the host closed or reset before any byte of an answer is
+    sent again on a new connection, as browsers do on a kept-alive one (RFC 9112 section
+    9.3.1) and load balancers on any (nginx's `proxy_next_upstream error`, HAProxy's
+    `retry-on empty-response`), counted as moved too. Any other request sent and then lost
+    is a failure either way.
     """
 
     def __init__(self, address: str | Sequence[str], *, port: int = 80, path: str = "/version",
@@ -199,13 +201,12 @@ class Traffic:
             connection: http.client.HTTPConnection | None = None
             started = time.monotonic()
             try:
-                reused = keep_alive and self.addresses[turn % len(self.addresses)] in connections
                 connection, address, moved = self._connect(connections, turn, keep_alive)
                 try:
                     connection.request(self.method, self.path, body=body, headers=headers)
                     response = connection.getresponse()
                 except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                    if not (self.failover and reused and moved == 0 and self.method == "GET"):
+                    if not (self.failover and moved == 0 and self.method == "GET"):
                         raise
                     connections.pop(address, None)
                     connection.close()

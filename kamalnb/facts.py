@@ -1,9 +1,10 @@
 """What kamalnb asks the hosts, and how it reads the answers. No I/O here.
 
 Every read of a host is a `Read`: the fact it asks for (a name), the request that asks it
-(a command from `kamalnb.commands`, or an HTTP request), and the parser of the answer.
-Executors answer a read with `executor.read(host, read)`: the SSH executor runs the
-command and parses what came back; the plan executor answers by the fact's name, from
+(a command from `kamalnb.commands`, an HTTP request, or requests to the host's Docker Engine
+API standing for a docker command line), and the parser of the answer. Executors answer a
+read with `executor.read(host, read)`: the SSH executor runs the command (or sends the
+requests) and parses what came back; the plan executor answers by the fact's name, from
 an assumed fleet, without running anything. Steps and the fleet-state tables ask through
 the same reads, so both see a host the same way.
 """
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from kamalnb.commands import engine as engine_api
 from kamalnb.commands.base import Command, HttpRequest
+from kamalnb.commands.engine import EngineRequest
 
 if TYPE_CHECKING:
     from kamalnb.executors.base import HttpResponse
@@ -29,11 +32,12 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Read(Generic[T]):
     """One question to a host. `parse` gets the command's `Result` (whatever its exit
-    status) or the `HttpResponse`; an answer it cannot make sense of (ValueError, KeyError,
+    status), the `HttpResponse`, or for an `EngineRequest` the list of the engine's answers,
+    one per path; an answer it cannot make sense of (ValueError, KeyError,
     TypeError) becomes the host's error: `unexpected answer: ...`."""
 
     fact: str
-    request: Command | HttpRequest
+    request: Command | HttpRequest | EngineRequest
     parse: Callable[[Any], T]
 
     def __str__(self) -> str:
@@ -330,41 +334,94 @@ def parse_audit_line(line: str, destination: str | None = None) -> AuditEntry:
 # -- the reads of the app's containers ----------------------------------------------------
 
 def running_version(app: Any) -> Read[str | None]:
-    """The version a role runs on a host as Kamal decides it (`app`: commands.App). A
-    container a redeploy renamed aside answers `<version>_replaced_<hex>`: that name is what
-    stops it, so it is kept here; displays strip it with `without_replaced`."""
-    return Read("running_version", app.current_running_version(), lambda r: _stdout(r) or None)
+    """The version a role runs on a host as Kamal decides it (`app`: commands.App): its newest
+    running container of the `latest` image, else its newest running container. A container a
+    redeploy renamed aside answers `<version>_replaced_<hex>`: that name is what stops it, so it
+    is kept here; displays strip it with `without_replaced`."""
+
+    def parse(answers: list[HttpResponse]) -> str | None:
+        images, running = _engine_json(answers[0]), _engine_json(answers[1])
+        latest = images[0]["Id"] if images else None
+        # Kamal's `--filter ancestor=` also takes images built on top of `latest`: none is
+        # ever run by a deploy, which runs the images it pulls.
+        chosen = next((c for c in running if latest and c.get("ImageID") == latest), running[0] if running else None)
+        return _version_of(app, chosen) if chosen else None
+
+    return Read("running_version", app.engine_running_version(), parse)
 
 
 def running_versions(app: Any) -> Read[list[str]]:
     """Every version of the role with a running container on the host (a renamed-aside one
-    as `<version>_replaced_<hex>`, so that it can be stopped as stale)."""
-    return Read("running_versions", app.list_versions(), _words)
+    as `<version>_replaced_<hex>`, so that it can be stopped as stale), newest first."""
+    return Read("running_versions", app.engine_versions(),
+                lambda answers: [_version_of(app, c) for c in _engine_json(answers[0])])
 
 
 def container_id(app: Any, version: str) -> Read[str | None]:
     """The ID of the role's container of `version` (any state); None when there is none."""
-    return Read("container_id", app.container_id_for_version(version), _first_word)
+
+    def parse(answers: list[HttpResponse]) -> str | None:
+        found = _engine_json(answers[0])
+        return found[0]["Id"][:12] if found else None
+
+    return Read("container_id", app.engine_container_id(version), parse)
 
 
 def container_status(app: Any, version: str) -> Read[str]:
     """`healthy`, `unhealthy`, `starting` or, without a health check, the container's state;
     empty when the container is gone."""
-    return Read("container_status", app.status(version), lambda r: r.stdout.strip())
+
+    def parse(answers: list[HttpResponse]) -> str:
+        found = _engine_json(answers[0], missing=True)
+        if found is None:
+            return ""
+        health = found["State"].get("Health")
+        return str(health["Status"] if health else found["State"]["Status"])
+
+    return Read("container_status", app.engine_status(version), parse)
 
 
 def container_ref(container: str) -> Read[str | None]:
     """The container's short ID (12 hex digits): what the proxy dials, since Docker's DNS
     answers it on the container's networks and no rename moves it. None when it is gone."""
-    return Read("container_ref", Command.from_argv(["docker", "inspect", "--format", "{{.Id}}", container]),
-                lambda r: (r.stdout.strip()[:12] or None) if r.ok else None)
+
+    def parse(answers: list[HttpResponse]) -> str | None:
+        found = _engine_json(answers[0], missing=True)
+        return found["Id"][:12] if found else None
+
+    cli = Command.from_argv(["docker", "inspect", "--format", "{{.Id}}", container])
+    return Read("container_ref", EngineRequest((engine_api.container(container),), cli), parse)
 
 
 def container_address(container: str, network: str) -> Read[str | None]:
     """The container's address on `network`; None when it has none (it exited)."""
+
+    def parse(answers: list[HttpResponse]) -> str | None:
+        found = _engine_json(answers[0], missing=True) or {}
+        networks = (found.get("NetworkSettings") or {}).get("Networks") or {}
+        return (networks.get(network) or {}).get("IPAddress") or None
+
     template = f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}'
-    return Read("container_address", Command.from_argv(["docker", "inspect", "--format", template, container]),
-                lambda r: _stdout(r) or None)
+    cli = Command.from_argv(["docker", "inspect", "--format", template, container])
+    return Read("container_address", EngineRequest((engine_api.container(container),), cli), parse)
+
+
+def _engine_json(answer: HttpResponse, *, missing: bool = False) -> Any:
+    """What the engine answered; None for a 404 when `missing` (no such container)."""
+    if missing and answer.status == 404:
+        return None
+    if answer.status != 200:
+        raise ValueError(f"the Docker engine answered {answer.status}: {answer.text.strip()[:200]}")
+    return answer.json()
+
+
+def _version_of(app: Any, container: dict[str, Any]) -> str:
+    """The version in a listed container's name (`${line#<prefix>-}` in Kamal's lines)."""
+    names = [name.lstrip("/") for name in container.get("Names") or []]
+    # `docker ps` shows the container's own name, not the `/<other>/<alias>` of a legacy link.
+    name = next((n for n in names if "/" not in n), names[0] if names else "")
+    prefix = f"{app.role.container_prefix}-"
+    return name[len(prefix):] if name.startswith(prefix) else name
 
 
 def containers(docker_commands: Any, filters: Sequence[str] = ()) -> Read[list[ContainerInfo]]:

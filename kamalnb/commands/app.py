@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from kamalnb.commands import engine
 from kamalnb.commands.base import (
     Command,
     Upload,
@@ -30,6 +31,7 @@ from kamalnb.commands.base import (
     shell,
     xargs,
 )
+from kamalnb.commands.engine import EngineRequest
 from kamalnb.config.base import NETWORK
 
 ACTIVE_DOCKER_STATUSES = ("running", "restarting")
@@ -117,6 +119,27 @@ class App:
             docker("ps", self._container_filter_args(statuses), docker_args, "--format", '"{{.Names}}"'),
             self._extract_version_from_name(),
         )
+
+    # -- the same reads, asked of the engine's API -----------------------------------------
+    def engine_running_version(self) -> EngineRequest:
+        """`current_running_version`: the `latest` image's ID, and the role's running containers."""
+        return EngineRequest((engine.images([f"reference={self.config.latest_image}"]),
+                              engine.containers(self._container_filters(ACTIVE_DOCKER_STATUSES))),
+                             self.current_running_version())
+
+    def engine_versions(self) -> EngineRequest:
+        """`list_versions`: the role's running containers."""
+        return EngineRequest((engine.containers(self._container_filters()),), self.list_versions())
+
+    def engine_container_id(self, version: str) -> EngineRequest:
+        """`container_id_for_version`: the container of that name, in any state."""
+        name = self.container_name(version)
+        return EngineRequest((engine.containers([f"name=^{name}$"], all_states=True),),
+                             self.container_id_for_version(version))
+
+    def engine_status(self, version: str) -> EngineRequest:
+        """`status`: the container inspected."""
+        return EngineRequest((engine.container(self.container_name(version)),), self.status(version))
 
     def ensure_env_directory(self) -> Command:
         return make_directory(self.role.env_directory)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeVar, runtime_checkable
 
 from kamalnb.commands.base import Command, HttpRequest
+from kamalnb.commands.engine import EngineRequest
 from kamalnb.errors import CommandTimedOut, HostError
 from kamalnb.events import CommandRan, CommandStarted, Events, OutputLine
 from kamalnb.fanout import DEFAULT_LIMIT, Outcomes, fan_out
@@ -187,6 +188,8 @@ class BaseExecutor:
         if isinstance(request, HttpRequest):
             answer: Any = self.http(host, request.method, request.address, request.port, request.path,
                                     timeout=request.timeout)
+        elif isinstance(request, EngineRequest):
+            answer = self.engine(host, request)
         else:
             answer = self.run(host, request, check=False)
         try:
@@ -197,6 +200,10 @@ class BaseExecutor:
     def http(self, host: str, method: str, address: str, port: int, path: str, *,
              body: bytes | str | None = None, headers: Mapping[str, str] | None = None,
              timeout: float = 10.0) -> HttpResponse:
+        raise NotImplementedError
+
+    def engine(self, host: str, request: EngineRequest) -> list[HttpResponse]:
+        """The host's Docker engine's answers to `request`'s GETs, one per path."""
         raise NotImplementedError
 
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:

@@ -30,12 +30,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import paramiko
 from paramiko.agent import AgentRequestHandler
 from paramiko.auth_strategy import AuthStrategy, InMemoryPrivateKey
 
 from kamalnb.commands.base import Command
+from kamalnb.commands.engine import DIAL_STDIO, EngineRequest
 from kamalnb.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -187,6 +189,8 @@ class _Connection:
         self._lock = threading.Lock()
         self._sftp_lock = threading.Lock()
         self._last_used = time.monotonic()
+        # Idle channels to the host's Docker engine (`docker system dial-stdio`), kept for the next read.
+        self._engines: list[_ChannelHTTPConnection] = []
 
     def transport(self) -> paramiko.Transport:
         with self._lock:
@@ -206,6 +210,19 @@ class _Connection:
         with self._lock:
             self._close_locked()
 
+    def take_engine(self) -> _ChannelHTTPConnection | None:
+        with self._lock:
+            self._last_used = time.monotonic()
+            return self._engines.pop() if self._engines else None
+
+    def keep_engine(self, engine: _ChannelHTTPConnection) -> None:
+        with self._lock:
+            transport = self._client.get_transport() if self._client else None
+            if transport is not None and engine.channel.get_transport() is transport:
+                self._engines.append(engine)
+                return
+        engine.close()  # its connection was replaced meanwhile
+
     def sftp(self) -> paramiko.SFTPClient:
         transport = self.transport()
         with self._lock:
@@ -218,6 +235,9 @@ class _Connection:
             self._close_locked()
 
     def _close_locked(self) -> None:
+        for engine in self._engines:
+            engine.close()
+        self._engines.clear()
         if self._sftp is not None:
             self._sftp.close()
             self._sftp = None
@@ -231,11 +251,11 @@ class _ChannelHTTPConnection(http.client.HTTPConnection):
 
     def __init__(self, channel: paramiko.Channel, host_header: str, timeout: float) -> None:
         super().__init__(host_header, timeout=timeout)
-        self._channel = channel
+        self.channel = channel
 
     def connect(self) -> None:
-        self._channel.settimeout(self.timeout)
-        self.sock = self._channel
+        self.channel.settimeout(self.timeout)
+        self.sock = self.channel
 
 
 class SshExecutor(BaseExecutor):
@@ -428,6 +448,68 @@ class SshExecutor(BaseExecutor):
             raise HostError(host, f"{method} http://{address}:{port}{path} failed: {reason}") from None
         finally:
             connection.close()
+
+    def engine(self, host: str, request: EngineRequest) -> list[HttpResponse]:
+        """`request`'s GETs, sent to the host's Docker engine over a channel of the kept SSH
+        connection running `docker system dial-stdio`; the channel stays open for the next."""
+        display = str(request)
+        started, t0 = self._started(host, display)
+        try:
+            answers = [self._engine_get(host, path, request.timeout) for path in request.paths]
+        except HostError:
+            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+            raise
+        self._finished(host, display, 0, started, t0, "", "", check=False)
+        return answers
+
+    def _engine_get(self, host: str, path: str, timeout: float) -> HttpResponse:
+        connection = self._connection(host)
+        kept = connection.take_engine()
+        while True:
+            engine = kept or self._open_engine(host, timeout)
+            try:
+                engine.request("GET", path)
+                response = engine.getresponse()
+                answer = HttpResponse(response.status, response.reason, dict(response.getheaders()), response.read())
+            except (OSError, http.client.HTTPException, paramiko.SSHException, EOFError) as error:
+                if kept is not None:
+                    # Kept from an earlier read and closed since (the engine or sshd restarted): once more, anew.
+                    engine.close()
+                    kept = None
+                    continue
+                failure = self._engine_failure(host, engine.channel, f"`GET {unquote(path)}`", error)
+                engine.close()
+                raise failure from None
+            if response.will_close:
+                engine.close()
+            else:
+                connection.keep_engine(engine)
+            return answer
+
+    def _open_engine(self, host: str, timeout: float) -> _ChannelHTTPConnection:
+        channel = self._session(host)
+        try:
+            channel.exec_command(DIAL_STDIO)
+        except (paramiko.SSHException, EOFError, OSError) as error:
+            channel.close()
+            raise HostUnreachable(host, f"cannot start `{DIAL_STDIO}`: {error or 'connection closed'}") from None
+        return _ChannelHTTPConnection(channel, "docker", timeout)
+
+    def _engine_failure(self, host: str, channel: paramiko.Channel, asking: str, error: BaseException) -> HostError:
+        doing = f"while asking the Docker engine {asking}"
+        transport = channel.get_transport()
+        if isinstance(error, TimeoutError):
+            return self._silent(host, doing)
+        if transport is None or not transport.is_active():
+            return self._lost(host, transport, doing)
+        # The connection is fine: `docker system dial-stdio` itself ended, and says why.
+        channel.status_event.wait(1)
+        said = b""
+        while channel.recv_stderr_ready():
+            said += channel.recv_stderr(_CHUNK)
+        reason = said.decode(errors="replace").strip() or str(error) or type(error).__name__
+        return HostError(host, f"`{DIAL_STDIO}` failed {doing}: {reason}; check that docker runs on {host} "
+                               "(`docker info`) for the SSH user")
 
     def close(self) -> None:
         with self._lock:

@@ -19,8 +19,8 @@ orchestration decides on, and answers as a Docker host would:
 
 * containers (name, role, image, state, address): `docker run`, `docker stop` (through
   `xargs`), `docker rename`, `docker start`, `docker rm --force`, `docker container ls
-  --filter name=^...$`, `docker ps` (current running version, versions, `{{.State}}`),
-  `docker inspect` (address, state) and `docker tag`;
+  --filter name=^...$`, `docker ps` (versions, `{{.State}}`) and `docker tag`; the engine
+  API's container lists, container inspection and image lists (`EngineRequest` reads);
 * the checks before a deploy (`kamalnb.commands.preflight`): an engine that runs;
 * the deploy lock directory and its details file (`mkdir`, `stat`/`cat | base64 -d`, `rm`);
 * the audit log lines appended with `echo ... >> ...audit.log`;
@@ -47,7 +47,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Union
+from urllib.parse import parse_qs, unquote
 
+from kamalnb.commands.engine import EngineRequest
 from kamalnb.errors import HostError
 from kamalnb.events import Events
 from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, forward_label, upload_label
@@ -121,8 +123,6 @@ _RE_NAME_FILTER = re.compile(r"name=\^(?P<name>[^$']+)\$")
 _RE_ROLE_FILTER = re.compile(r"label=role=(?P<role>[\w.-]+)")
 _RE_STRIP_PREFIX = re.compile(r"\$\{line#(?P<prefix>[^}]+)\}")
 _RE_RENAME = re.compile(r"^docker rename (?P<old>\S+) (?P<new>\S+)$")
-_RE_INSPECT_ADDRESS = re.compile(r"^docker inspect --format .*NetworkSettings.* (?P<name>\S+)$")
-_RE_INSPECT_ID = re.compile(r"^docker inspect --format '\{\{\.Id\}\}' (?P<name>\S+)$")
 _RE_SWITCH_SLOTS = re.compile(r"mv -f \.\./(?P<route>\S+)\.next ")
 _RE_READ_SLOTS = re.compile(r"^grep -s -r -H '' \S+/upstreams ")
 _RE_CLEAR_SLOT = re.compile(r": > (?P<route>\S+)\.\$idle$")
@@ -288,16 +288,6 @@ class SimulatedHost:
             container.name = match["new"]
             self.containers[container.name] = container
             return Reply()
-        if match := _RE_INSPECT_ADDRESS.match(text):
-            container = self.containers.get(match["name"])
-            if container is None:
-                return Reply(stderr=f"Error: No such object: {match['name']}\n", exit_status=1)
-            return Reply(stdout=(container.address if container.state == "running" else "") + "\n")
-        if match := _RE_INSPECT_ID.match(text):
-            container = self.containers.get(match["name"])
-            if container is None:
-                return Reply(stderr=f"Error: No such object: {match['name']}\n", exit_status=1)
-            return Reply(stdout=container.id + "0" * 52 + "\n")
         if match := _RE_START.match(text):
             if match["name"] in self.containers:
                 self.containers[match["name"]].state = "running"
@@ -357,10 +347,6 @@ class SimulatedHost:
                 return Reply(stderr='"docker container rm" requires at least 1 argument.\n', exit_status=123)
             del self.containers[container.name]
             return Reply(stdout=container.id + "\n")
-        if "| xargs docker inspect" in text:
-            if container is None:
-                return Reply(stderr='"docker inspect" requires at least 1 argument.\n', exit_status=123)
-            return Reply(stdout=container.state + "\n")
         return Reply(stdout=container.id + "\n" if container else "")
 
     def _versions(self, text: str, role: str) -> Reply:
@@ -375,6 +361,38 @@ class SimulatedHost:
             running = (of_latest or running)[:1]
         names = [c.name[len(prefix):] if c.name.startswith(prefix) else c.name for c in running]
         return Reply(stdout="".join(f"{name}\n" for name in names))
+
+    # -- the engine's API ------------------------------------------------------------------
+
+    def engine(self, path: str) -> HttpResponse:
+        """The Docker Engine API's answer to a GET: the role's containers listed (`all`,
+        `limit`, filters on `label=role=`, `status`, `name=^...$`), one container inspected,
+        the images of a reference."""
+        route, _, query = path.partition("?")
+        params = parse_qs(query)
+        wanted = json.loads(params["filters"][0]) if "filters" in params else {}
+        if route == "/images/json":
+            reference = wanted.get("reference", [""])[0]
+            return _json([{"Id": self.tags[reference]}] if reference in self.tags else [])
+        if route == "/containers/json":
+            roles = [label.split("=", 1)[1] for label in wanted.get("label", []) if label.startswith("role=")]
+            names = [re.escape(name.strip("^$")) for name in wanted.get("name", [])]
+            statuses = wanted.get("status") or (None if params.get("all") == ["1"] else ["running"])
+            found = [c for c in sorted(self.containers.values(), key=lambda c: -c.seq)
+                     if (not roles or c.role in roles) and (statuses is None or c.state in statuses)
+                     and all(re.fullmatch(name, c.name) for name in names)]
+            found = found[:int(params["limit"][0])] if "limit" in params else found
+            return _json([{"Id": c.id + "0" * 52, "Names": [f"/{c.name}"], "ImageID": self._resolve(c.image),
+                           "State": c.state} for c in found])
+        if route.startswith("/containers/") and route.endswith("/json"):
+            name = unquote(route[len("/containers/"):-len("/json")])
+            container = self.containers.get(name) or self._by_id(name)
+            if container is None:
+                return HttpResponse(404, "Not Found", body=json.dumps({"message": f"No such container: {name}"}).encode())
+            networks = {"kamal": {"IPAddress": container.address if container.state == "running" else ""}}
+            return _json({"Id": container.id + "0" * 52, "Name": f"/{container.name}",
+                          "State": {"Status": container.state}, "NetworkSettings": {"Networks": networks}})
+        return HttpResponse(404, "Not Found", body=b'{"message":"page not found"}')
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -544,6 +562,18 @@ class ScriptedExecutor(BaseExecutor):
             rule = self._rule(host, "run", text)
         reply = self._answer(rule, host, text, lambda: self.host(host).run(text))
         return self._finished(host, text, reply.exit_status, started, t0, reply.stdout, reply.stderr, check)
+
+    def engine(self, host: str, request: EngineRequest) -> list[HttpResponse]:
+        """Recorded as a command (its text shows the command line it stands for); a rule that
+        matches it may raise, or reply to it with the engine's answer to each of its paths."""
+        text = str(request)
+        started, t0 = self._started(host, text)
+        with self._lock:
+            self.calls.append(Call(host, "run", text))
+            rule = self._rule(host, "run", text)
+        answers = self._answer(rule, host, text, lambda: [self.host(host).engine(path) for path in request.paths])
+        self._finished(host, text, 0, started, t0, "", "", check=False)
+        return answers
 
     def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
         text = upload_label(path, len(content_bytes(content)), mode)

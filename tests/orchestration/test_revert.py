@@ -59,7 +59,7 @@ def test_a_last_host_failing_switches_the_earlier_hosts_back_each_as_a_boot_does
     for host in HOSTS[:2]:
         start = position(executor, host, START_V1)
         assert start > failed_at
-        check = position(executor, host, r"inspect --format .*NetworkSettings.* sample-web-v1$", start)
+        check = position(executor, host, r"inspect --format .*NetworkSettings.* sample-web-v1 ", start)
         switch = position(executor, host, SWITCH, check)
         stop = position(executor, host, STOP_V2, switch)
         assert position(executor, host, CLEAR_IDLE, stop) > stop

@@ -74,7 +74,7 @@ def test_a_rollback_with_an_unreachable_host_says_it_is_unreachable(project, dep
     executor = deployed
     project.load("v2").deploy(skip_push=True, executor=executor, ui="silent")
     started_before = executor.ran(r"^docker run ")
-    executor.on(re.compile(r"^docker container ls --all --filter 'name=\^sample-web-v1\$' --quiet$"),
+    executor.on(re.compile(r"^docker container ls --all --filter 'name=\^sample-web-v1\$' --quiet "),
                 hosts=[UNREACHABLE], raises=no_route)
     with pytest.raises(KamalnbError) as failed:
         project.load("v2").rollback("v1", executor=executor, ui="silent")

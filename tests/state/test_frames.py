@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -11,8 +12,8 @@ import kamalnb
 from kamalnb import facts, state
 from kamalnb.commands import App as AppCommands
 from kamalnb.executors import Answer
+from kamalnb.executors.base import HttpResponse
 from kamalnb.proxy import RouteState
-from kamalnb.results import Result
 from tests.state.conftest import (
     H1,
     H2,
@@ -64,11 +65,16 @@ def test_a_container_renamed_aside_by_a_redeploy_keeps_its_version_and_shows_as_
     ]
 
 
+def engine_json(value: object) -> HttpResponse:
+    return HttpResponse(200, "OK", body=json.dumps(value).encode())
+
+
 def test_running_versions_keep_the_name_of_a_container_renamed_aside_so_it_can_be_stopped(app) -> None:
     commands = AppCommands(app.config, app.config.roles[0])
     read_one, read_all = facts.running_version(commands), facts.running_versions(commands)
-    assert read_one.parse(Result(H1, "", 0, "v2_replaced_0123456789abcdef\n")) == "v2_replaced_0123456789abcdef"
-    assert read_all.parse(Result(H1, "", 0, "v2\nv2_replaced_0123456789abcdef\n")) == [
+    aside = {"Names": ["/statecheck-web-v2_replaced_0123456789abcdef"], "ImageID": "sha256:v2"}
+    assert read_one.parse([engine_json([]), engine_json([aside])]) == "v2_replaced_0123456789abcdef"
+    assert read_all.parse([engine_json([{"Names": ["/statecheck-web-v2"]}, aside])]) == [
         "v2", "v2_replaced_0123456789abcdef"]
     assert facts.without_replaced("v2_replaced_0123456789abcdef") == "v2"
 

@@ -1,0 +1,70 @@
+"""Reads asked of a host's Docker Engine API instead of its docker command line.
+
+Every docker CLI process on a host costs tens of milliseconds (a process, its config, a new
+connection to the engine); the same question as an API request, sent over a channel of the
+SSH connection already open (`docker system dial-stdio`, as docker's own `ssh://` contexts
+do), costs a few. Only reads go this way: what changes a host stays Kamal's command lines.
+Each request says which command line it stands for, so plans and logs show both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlencode
+
+from kamalnb.commands.base import Command
+
+# What a host runs to reach its engine: the engine's API on its standard input and output.
+DIAL_STDIO = "docker system dial-stdio"
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """GET requests to a host's engine (`paths`, each with its query) that answer what `cli`
+    would print. Shown as `cli`, then the requests."""
+
+    paths: tuple[str, ...]
+    cli: Command
+    timeout: float = 10.0
+
+    def __str__(self) -> str:
+        return f"{self.cli}  [engine API: {', '.join(f'GET {unquote(path)}' for path in self.paths)}]"
+
+
+def filters(cli_filters: Iterable[str]) -> dict[str, list[str]]:
+    """`--filter` values (`label=service=app`, `status=running`) as the API's filters map,
+    which is what the docker CLI sends for them."""
+    found: dict[str, list[str]] = {}
+    for item in cli_filters:
+        key, _, value = item.partition("=")
+        found.setdefault(key, []).append(value)
+    return found
+
+
+def _path(path: str, query: Mapping[str, object]) -> str:
+    params = {key: json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else str(value)
+              for key, value in query.items()}
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def containers(cli_filters: Iterable[str], *, all_states: bool = False, limit: int | None = None) -> str:
+    """`docker ps [--all] [--latest] --filter ...`: newest first."""
+    query: dict[str, object] = {}
+    if all_states:
+        query["all"] = 1
+    if limit is not None:
+        query["limit"] = limit
+    query["filters"] = filters(cli_filters)
+    return _path("/containers/json", query)
+
+
+def container(name: str) -> str:
+    """`docker container inspect <name>`: 404 when there is none."""
+    return f"/containers/{quote(name, safe='')}/json"
+
+
+def images(cli_filters: Iterable[str]) -> str:
+    """`docker image ls --filter ...`."""
+    return _path("/images/json", {"filters": filters(cli_filters)})

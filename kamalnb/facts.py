@@ -48,14 +48,6 @@ def _stdout(result: Result) -> str:
     return result.check().stdout.strip()
 
 
-def _words(result: Result) -> list[str]:
-    return result.check().stdout.split()
-
-
-def _first_word(result: Result) -> str | None:
-    words = _words(result)
-    return words[0] if words else None
-
 _LOCKED_BY = re.compile(r"^Locked by: (?P<by>.*) at (?P<at>\S+)$")
 
 
@@ -163,12 +155,10 @@ def _env(entries: list[str] | None) -> dict[str, str]:
     return {key: value for key, _, value in pairs}
 
 
-def parse_container_inspect(text: str) -> list[ContainerInfo]:
-    """`docker inspect <containers>` (a JSON array; empty output means no container)."""
-    if not text.strip():
-        return []
+def container_infos(inspected: list[dict[str, Any]]) -> list[ContainerInfo]:
+    """Containers as `docker inspect` (and the engine's `/containers/<id>/json`) describe them."""
     containers = []
-    for item in json.loads(text):
+    for item in inspected:
         state = item.get("State") or {}
         config = item.get("Config") or {}
         health = state.get("Health") or {}
@@ -241,20 +231,19 @@ class ImageInfo:
     labels: dict[str, str]
 
 
-def parse_image_inspect(text: str) -> list[ImageInfo]:
-    """`docker image inspect <images>` (a JSON array; empty output means no image)."""
-    if not text.strip():
-        return []
+def image_infos(listed: list[dict[str, Any]]) -> list[ImageInfo]:
+    """Images as the engine lists them (`/images/json`, what `docker image ls` shows)."""
     return [
         ImageInfo(
             id=item["Id"],
-            repo_tags=tuple(item.get("RepoTags") or ()),
-            repo_digests=tuple(item.get("RepoDigests") or ()),
-            created=parse_docker_time(item.get("Created")),
+            # Older engines list an untagged image as `<none>:<none>`, which `docker image inspect` leaves out.
+            repo_tags=tuple(tag for tag in item.get("RepoTags") or () if tag != "<none>:<none>"),
+            repo_digests=tuple(digest for digest in item.get("RepoDigests") or () if digest != "<none>@<none>"),
+            created=datetime.fromtimestamp(item["Created"], UTC) if item.get("Created") else None,
             size=int(item.get("Size") or 0),
-            labels=dict((item.get("Config") or {}).get("Labels") or {}),
+            labels=dict(item.get("Labels") or {}),
         )
-        for item in json.loads(text)
+        for item in listed
     ]
 
 
@@ -268,15 +257,6 @@ class EngineInfo:
 
 
 ENGINE_INFO_FORMAT = "{{.ServerVersion}}|{{.ContainersRunning}}|{{.DockerRootDir}}"
-
-
-def parse_engine_info(text: str) -> EngineInfo:
-    """`docker info --format` with ENGINE_INFO_FORMAT."""
-    line = next((line for line in text.splitlines() if line.count("|") >= 2), None)
-    if line is None:
-        raise ValueError(f"unexpected `docker info` output: {text.strip()[:200]!r}")
-    version, running, root = line.split("|", 2)
-    return EngineInfo(version.strip(), int(running), root.strip())
 
 
 def parse_df_available(text: str) -> int | None:
@@ -425,32 +405,40 @@ def _version_of(app: Any, container: dict[str, Any]) -> str:
 
 
 def containers(docker_commands: Any, filters: Sequence[str] = ()) -> Read[list[ContainerInfo]]:
-    """Every container matching `filters`, inspected (`docker_commands`: commands.Docker)."""
-    return Read("containers", docker_commands.inspect_containers(filters), _containers)
+    """Every container matching `filters` (`--filter` pairs), inspected (`docker_commands`:
+    commands.Docker)."""
 
+    def each(answers: list[HttpResponse]) -> tuple[str, ...]:
+        return tuple(engine_api.container(container_id) for container_id in engine_api.listed_ids(answers[0]))
 
-def _containers(result: Result) -> list[ContainerInfo]:
-    # A container removed between `ps` and `inspect` makes inspect fail but still print the others.
-    if result.ok or result.stdout.strip().startswith("["):
-        return parse_container_inspect(result.stdout)
-    result.check()
-    return []
+    def parse(answers: list[HttpResponse]) -> list[ContainerInfo]:
+        _engine_json(answers[0])
+        # A container removed between the list and its inspection is left out, as `docker inspect` leaves it.
+        return container_infos([found for answer in answers[1:] if (found := _engine_json(answer, missing=True))])
+
+    values = [value for flag, value in zip(filters[::2], filters[1::2], strict=True) if flag == "--filter"]
+    request = EngineRequest((engine_api.containers(values, all_states=True),),
+                            docker_commands.inspect_containers(filters),
+                            then=each, then_shown="GET /containers/<id>/json for each")
+    return Read("containers", request, parse)
 
 
 def latest_image_id(app: Any) -> Read[str | None]:
     """The ID of the image tagged `latest[-<destination>]`; None when there is none."""
-    return Read("latest_image_id", app.latest_image_id(), _first_word)
+
+    def parse(answers: list[HttpResponse]) -> str | None:
+        found = _engine_json(answers[0])
+        return str(found[0]["Id"]) if found else None
+
+    request = EngineRequest((engine_api.images([f"reference={app.config.latest_image}"]),), app.latest_image_id())
+    return Read("latest_image_id", request, parse)
 
 
 def images(docker_commands: Any, repository: str | None) -> Read[list[ImageInfo]]:
-    """Every image of `repository` (None: every image), inspected."""
-    return Read("images", docker_commands.inspect_images(repository),
-                lambda r: _unique_images(parse_image_inspect(r.check().stdout)))
-
-
-def _unique_images(found: list[ImageInfo]) -> list[ImageInfo]:
-    # An image with several tags is listed once per tag.
-    return list({image.id: image for image in found}.values())
+    """Every image of `repository` (None: every image)."""
+    request = EngineRequest((engine_api.images([f"reference={repository}"] if repository else []),),
+                            docker_commands.inspect_images(repository))
+    return Read("images", request, lambda answers: image_infos(_engine_json(answers[0])))
 
 
 # -- the engine and the host ---------------------------------------------------------------
@@ -465,7 +453,11 @@ def buildx_installed(docker_commands: Any) -> Read[bool]:
 
 
 def engine(docker_commands: Any) -> Read[EngineInfo]:
-    return Read("engine", docker_commands.info(ENGINE_INFO_FORMAT), lambda r: parse_engine_info(r.check().stdout))
+    def parse(answers: list[HttpResponse]) -> EngineInfo:
+        info = _engine_json(answers[0])
+        return EngineInfo(str(info["ServerVersion"]), int(info["ContainersRunning"]), str(info["DockerRootDir"]))
+
+    return Read("engine", EngineRequest((engine_api.INFO,), docker_commands.info(ENGINE_INFO_FORMAT)), parse)
 
 
 def disk_free(docker_commands: Any, path: str) -> Read[int | None]:

@@ -10,27 +10,39 @@ Each request says which command line it stands for, so plans and logs show both.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlencode
 
 from kamalnb.commands.base import Command
 
+if TYPE_CHECKING:
+    from kamalnb.executors.base import HttpResponse
+
 # What a host runs to reach its engine: the engine's API on its standard input and output.
 DIAL_STDIO = "docker system dial-stdio"
+# `docker info`.
+INFO = "/info"
 
 
 @dataclass(frozen=True)
 class EngineRequest:
     """GET requests to a host's engine (`paths`, each with its query) that answer what `cli`
-    would print. Shown as `cli`, then the requests."""
+    would print; `then`, given their answers, names more to send (each container listed,
+    inspected), shown as `then_shown`. Shown as `cli`, then the requests."""
 
     paths: tuple[str, ...]
     cli: Command
     timeout: float = 10.0
+    then: Callable[[list[HttpResponse]], tuple[str, ...]] | None = field(default=None, compare=False)
+    then_shown: str = ""
 
     def __str__(self) -> str:
-        return f"{self.cli}  [engine API: {', '.join(f'GET {unquote(path)}' for path in self.paths)}]"
+        sent = [f"GET {unquote(path)}" for path in self.paths]
+        if self.then_shown:
+            sent.append(f"then {self.then_shown}")
+        return f"{self.cli}  [engine API: {', '.join(sent)}]"
 
 
 def filters(cli_filters: Iterable[str]) -> dict[str, list[str]]:
@@ -68,3 +80,12 @@ def container(name: str) -> str:
 def images(cli_filters: Iterable[str]) -> str:
     """`docker image ls --filter ...`."""
     return _path("/images/json", {"filters": filters(cli_filters)})
+
+
+def listed_ids(answer: HttpResponse) -> list[str]:
+    """The IDs in a list the engine answered; none when it answered anything else, which
+    the read's parser then reports."""
+    try:
+        return [item["Id"] for item in answer.json()] if answer.status == 200 else []
+    except (ValueError, KeyError, TypeError):
+        return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kamalnb.executors.base import Executor, HttpResponse
-from kamalnb.executors.plan import Answer, PlanExecutor, Planned
+from kamalnb.executors.plan import Answer, EngineAnswer, PlanExecutor, Planned
 from kamalnb.executors.settings import SshSettings
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Answer",
+    "EngineAnswer",
     "Executor",
     "HttpResponse",
     "LocalExecutor",

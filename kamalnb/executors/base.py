@@ -203,7 +203,23 @@ class BaseExecutor:
         raise NotImplementedError
 
     def engine(self, host: str, request: EngineRequest) -> list[HttpResponse]:
-        """The host's Docker engine's answers to `request`'s GETs, one per path."""
+        """The host's Docker engine's answers to `request`'s GETs, one per path (its `then`
+        paths after its own)."""
+        display = str(request)
+        started, t0 = self._started(host, display)
+        try:
+            get = self._engine_getter(host, request)
+            answers = [get(path) for path in request.paths]
+            if request.then is not None:
+                answers += [get(path) for path in request.then(answers)]
+        except HostError:
+            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+            raise
+        self._finished(host, display, 0, started, t0, "", "", check=False)
+        return answers
+
+    def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
+        """What sends one GET of `request` to the host's engine and returns its answer."""
         raise NotImplementedError
 
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:

@@ -8,7 +8,9 @@ decide (which version runs now, is the lock free) get canned answers:
 
 A string key matches commands that start with it, a compiled pattern matches with
 `search`, a callable `(host, command) -> Answer | str | None` can answer anything. The
-first match wins; unmatched commands succeed with no output.
+first match wins; unmatched commands succeed with no output. A read of the Docker engine
+matches on the command line it stands for, and is answered by an `EngineAnswer`; unmatched,
+it answers as an empty host's engine (empty lists, no such container).
 
 Reads (`kamalnb.facts`) are answered by the fact they ask for: `facts={"running_version":
 None, "container_address": "172.18.0.2"}` gives every host that answer, without looking
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from kamalnb.commands.base import Command, HttpRequest
+from kamalnb.commands.engine import EngineRequest
 from kamalnb.events import Events
 from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, forward_label, upload_label
 from kamalnb.results import Result
@@ -44,13 +47,20 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class EngineAnswer:
+    """A canned answer to an engine read: `respond(path)` answers each of its GETs."""
+
+    respond: Callable[[str], HttpResponse]
+
+
+@dataclass(frozen=True)
 class Planned:
     host: str
     kind: Literal["run", "upload", "http", "forward"]
     text: str
 
 
-AnswerLike = Answer | str
+AnswerLike = Answer | str | EngineAnswer
 Matcher = Union[str, "re.Pattern[str]", Callable[[str, str], "AnswerLike | None"]]
 
 
@@ -93,8 +103,14 @@ class PlanExecutor(BaseExecutor):
         started, t0 = self._started(host, display)
         self.planned.append(Planned(host, "run", display))
         found = _lookup(self._answers, host, display)
-        answer = Answer(stdout=found) if isinstance(found, str) else (found or Answer())
+        answer = Answer(stdout=found) if isinstance(found, str) else found if isinstance(found, Answer) else Answer()
         return self._finished(host, display, answer.exit_status, started, t0, answer.stdout, answer.stderr, check)
+
+    def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
+        # Recorded as the command it stands for; unanswered, the engine knows of nothing.
+        self.planned.append(Planned(host, "run", str(request)))
+        found = _lookup(self._answers, host, str(request))
+        return found.respond if isinstance(found, EngineAnswer) else _nothing
 
     def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
         display = upload_label(path, len(content_bytes(content)), mode)
@@ -160,6 +176,13 @@ class PlanExecutor(BaseExecutor):
             lines.append(f"{host}:")
             lines.extend(f"  {text}" for text in self.commands(host))
         return "\n".join(lines)
+
+
+def _nothing(path: str) -> HttpResponse:
+    """The engine of an empty host: empty lists, no such container or image."""
+    if path.split("?")[0].endswith("s/json"):
+        return HttpResponse(200, "OK", body=b"[]")
+    return HttpResponse(404, "Not Found", body=b'{"message":"No such object"}')
 
 
 def _lookup(table: list[tuple[Matcher, Any]], host: str, display: str) -> Any:

@@ -449,18 +449,10 @@ class SshExecutor(BaseExecutor):
         finally:
             connection.close()
 
-    def engine(self, host: str, request: EngineRequest) -> list[HttpResponse]:
-        """`request`'s GETs, sent to the host's Docker engine over a channel of the kept SSH
-        connection running `docker system dial-stdio`; the channel stays open for the next."""
-        display = str(request)
-        started, t0 = self._started(host, display)
-        try:
-            answers = [self._engine_get(host, path, request.timeout) for path in request.paths]
-        except HostError:
-            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
-            raise
-        self._finished(host, display, 0, started, t0, "", "", check=False)
-        return answers
+    def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
+        """GETs sent to the host's Docker engine over a channel of the kept SSH connection
+        running `docker system dial-stdio`; the channel stays open for the next read."""
+        return lambda path: self._engine_get(host, path, request.timeout)
 
     def _engine_get(self, host: str, path: str, timeout: float) -> HttpResponse:
         connection = self._connection(host)

@@ -7,6 +7,7 @@ import pytest
 
 from kamalnb import facts
 from kamalnb.commands.app import App
+from kamalnb.commands.docker import Docker
 from kamalnb.executors.base import HttpResponse
 
 LABELS = '"label":["service=app","destination=","role=web"]'
@@ -80,3 +81,25 @@ def test_container_facts_read_from_an_inspection_and_none_when_it_is_gone(app) -
 def test_an_engine_error_is_an_answer_that_makes_no_sense(app) -> None:
     with pytest.raises(ValueError, match=r"the Docker engine answered 500: .*daemon is busy"):
         facts.running_versions(app).parse([answer({"message": "daemon is busy"}, status=500)])
+
+
+def test_the_containers_read_inspects_each_listed_container_and_skips_one_gone_since() -> None:
+    read = facts.containers(Docker(), ["--filter", "label=service=app"])
+    request = read.request
+    assert [unquote(path) for path in request.paths] == ['/containers/json?all=1&filters={"label":["service=app"]}']
+    listing = answer([{"Id": "a" * 64}, {"Id": "b" * 64}])
+    assert request.then([listing]) == (f"/containers/{'a' * 64}/json", f"/containers/{'b' * 64}/json")
+    assert request.then([answer({"message": "busy"}, status=500)]) == ()
+    one = {"Id": "a" * 64, "Name": "/app-web-1", "State": {"Status": "running"}, "Config": {"Image": "dhh/app:1"}}
+    [found] = read.parse([listing, answer(one), answer({"message": "No such container"}, status=404)])
+    assert (found.name, found.state, found.image) == ("app-web-1", "running", "dhh/app:1")
+
+
+def test_the_latest_image_and_the_engine_are_read_from_their_answers(app) -> None:
+    latest = facts.latest_image_id(app)
+    assert [unquote(path) for path in latest.request.paths] == ['/images/json?filters={"reference":["dhh/app:latest"]}']
+    assert latest.parse([answer([{"Id": "sha256:1"}])]) == "sha256:1"
+    assert latest.parse([answer([])]) is None
+    info = facts.engine(Docker()).parse([answer({"ServerVersion": "27.1.1", "ContainersRunning": 4,
+                                                 "DockerRootDir": "/var/lib/docker", "Other": 1})])
+    assert (info.server_version, info.containers_running, info.docker_root) == ("27.1.1", 4, "/var/lib/docker")

@@ -563,17 +563,20 @@ class ScriptedExecutor(BaseExecutor):
         reply = self._answer(rule, host, text, lambda: self.host(host).run(text))
         return self._finished(host, text, reply.exit_status, started, t0, reply.stdout, reply.stderr, check)
 
-    def engine(self, host: str, request: EngineRequest) -> list[HttpResponse]:
-        """Recorded as a command (its text shows the command line it stands for); a rule that
-        matches it may raise, or reply to it with the engine's answer to each of its paths."""
+    def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
+        """Recorded as a command (its text shows the command line it stands for), which a
+        rule may answer by raising; the simulated host answers each GET."""
         text = str(request)
-        started, t0 = self._started(host, text)
         with self._lock:
             self.calls.append(Call(host, "run", text))
             rule = self._rule(host, "run", text)
-        answers = self._answer(rule, host, text, lambda: [self.host(host).engine(path) for path in request.paths])
-        self._finished(host, text, 0, started, t0, "", "", check=False)
-        return answers
+        self._answer(rule, host, text, lambda: None)
+
+        def get(path: str) -> HttpResponse:
+            with self._lock:
+                return self.host(host).engine(path)
+
+        return get
 
     def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
         text = upload_label(path, len(content_bytes(content)), mode)

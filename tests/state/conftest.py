@@ -6,12 +6,13 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
 import kamalnb
 from kamalnb.errors import HostUnreachable
-from kamalnb.executors import Answer, PlanExecutor
+from kamalnb.executors import Answer, EngineAnswer, HttpResponse, PlanExecutor
 
 H1, H2, H3 = "10.9.0.1", "10.9.0.2", "10.9.0.3"
 REPOSITORY = "localhost:5555/statecheck/app"
@@ -54,13 +55,13 @@ def container(name: str, *, created: datetime, role: str | None = "web", state: 
     }
 
 
-Reply = Callable[[str], "Answer | str | None"]
+Reply = Callable[[str], "Answer | EngineAnswer | str | None"]
 
 
-def scripted(replies: dict[str, list[tuple[str, Answer | str | Reply]] | None]) -> PlanExecutor:
+def scripted(replies: dict[str, list[tuple[str, Answer | EngineAnswer | str | Reply]] | None]) -> PlanExecutor:
     """An executor answering each host's commands by prefix; a host mapped to None is unreachable."""
 
-    def answer(host: str, command: str) -> Answer | str | None:
+    def answer(host: str, command: str) -> Answer | EngineAnswer | str | None:
         script = replies.get(host)
         if script is None:
             raise HostUnreachable(host, f"cannot connect to {host}:22: connection refused")
@@ -72,6 +73,23 @@ def scripted(replies: dict[str, list[tuple[str, Answer | str | Reply]] | None]) 
     return PlanExecutor([(answer, None)])
 
 
-def inspect_replies(items: list[dict]) -> list[tuple[str, str]]:
-    """What `docker ps --quiet ... | xargs docker inspect` answers for these containers."""
-    return [("docker ps", json.dumps(items) if items else "")]
+def engine_json(value: object) -> HttpResponse:
+    return HttpResponse(200, "OK", body=json.dumps(value).encode())
+
+
+def inspect_replies(items: list[dict]) -> list[tuple[str, EngineAnswer]]:
+    """What the engine answers for these containers: their list, then each one inspected."""
+    by_id = {item["Id"]: item for item in items}
+
+    def respond(path: str) -> HttpResponse:
+        route = unquote(path.partition("?")[0])
+        if route == "/containers/json":
+            return engine_json([{"Id": container_id} for container_id in by_id])
+        return engine_json(by_id[route.split("/")[2]])
+
+    return [("docker ps", EngineAnswer(respond))]
+
+
+def engine_replies(value: object) -> EngineAnswer:
+    """The engine answering `value` to every request of a read."""
+    return EngineAnswer(lambda path: engine_json(value))

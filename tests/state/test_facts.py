@@ -1,7 +1,8 @@
-"""Parsers of what the hosts answer, on real `docker inspect`, `docker info` and `df` output."""
+"""Parsers of what the hosts answer, on real `docker inspect`, engine API and `df` output."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,13 +11,12 @@ import pytest
 
 from kamalnb.facts import (
     AuditEntry,
+    container_infos,
     current_container,
+    image_infos,
     parse_audit_line,
-    parse_container_inspect,
     parse_df_available,
     parse_docker_time,
-    parse_engine_info,
-    parse_image_inspect,
     parse_lock_details,
     same_image,
     split_reference,
@@ -34,7 +34,7 @@ def utc(*parts: int) -> datetime:
 
 @pytest.fixture(scope="module")
 def inspected():
-    return {c.name: c for c in parse_container_inspect((FIXTURES / "docker_inspect_containers.json").read_text())}
+    return {c.name: c for c in container_infos(json.loads((FIXTURES / "docker_inspect_containers.json").read_text()))}
 
 
 def test_docker_times_keep_microseconds_and_the_zero_time_is_none() -> None:
@@ -64,18 +64,15 @@ def test_container_inspect_gives_state_health_labels_and_env(inspected) -> None:
     assert stopped.created < healthy.created < unhealthy.created
 
 
-def test_empty_inspect_output_is_no_container() -> None:
-    assert parse_container_inspect("") == []
-    assert parse_container_inspect("[]\n") == []
-
-
-def test_image_inspect_gives_tags_size_and_creation() -> None:
-    first, second = parse_image_inspect((FIXTURES / "docker_image_inspect.json").read_text())
-    assert first.id == IMAGE_ID
-    assert first.repo_tags == (IMAGE, "10.231.1.1:5000/sample/app:worker-check")
-    assert first.size == 1985199
-    assert first.created == utc(2026, 11, 26, 23, 21, 36, 947154)
-    assert second.repo_tags == ("10.231.1.1:5000/sample/app:sick",)
+def test_listed_images_give_tags_size_creation_and_labels() -> None:
+    first, second = image_infos(json.loads((FIXTURES / "engine_images.json").read_text()))
+    assert first.id == "sha256:6a7f8310aa89962bff4b1c9c2dd0dc67a4a7bd53442077749a5e5ba39874bd6d"
+    assert first.repo_tags == tuple(f"10.231.2.1:5000/bench/app:{tag}" for tag in ("bench-a", "bench-b", "latest"))
+    assert first.size == 1986368
+    assert first.created == utc(2026, 11, 29, 6, 27, 28)
+    assert (first.labels, second.labels) == ({"service": "bench"}, {})
+    untagged = image_infos([{"Id": "sha256:1", "RepoTags": ["<none>:<none>"], "RepoDigests": ["<none>@<none>"]}])
+    assert (untagged[0].repo_tags, untagged[0].repo_digests, untagged[0].created) == ((), (), None)
 
 
 @pytest.mark.parametrize(("reference", "expected"), [
@@ -119,11 +116,7 @@ def test_image_ids_compare_abbreviated_and_prefixed() -> None:
     assert not same_image(IMAGE_ID, "")
 
 
-def test_engine_info_and_free_disk() -> None:
-    info = parse_engine_info("20.10.24+dfsg1|3|/var/lib/docker\n")
-    assert (info.server_version, info.containers_running, info.docker_root) == ("20.10.24+dfsg1", 3, "/var/lib/docker")
-    with pytest.raises(ValueError, match="unexpected `docker info` output"):
-        parse_engine_info("Cannot connect to the Docker daemon\n")
+def test_free_disk() -> None:
     df = ("Filesystem     1024-blocks     Used Available Capacity Mounted on\n"
           "/dev/vda         264212084 25309008  81081904      24% /var/lib/docker\n")
     assert parse_df_available(df) == 81081904 * 1024

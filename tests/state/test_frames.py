@@ -11,7 +11,8 @@ import pytest
 import kamalnb
 from kamalnb import facts, state
 from kamalnb.commands import App as AppCommands
-from kamalnb.executors import Answer
+from kamalnb.errors import HostError
+from kamalnb.executors import Answer, EngineAnswer
 from kamalnb.executors.base import HttpResponse
 from kamalnb.proxy import RouteState
 from tests.state.conftest import (
@@ -20,6 +21,7 @@ from tests.state.conftest import (
     H3,
     REPOSITORY,
     container,
+    engine_replies,
     inspect_replies,
     scripted,
     write_config,
@@ -52,7 +54,8 @@ def test_containers_one_row_per_container_and_an_error_row_per_unreadable_host(a
     assert table["created"].iloc[0] == pd.Timestamp(T0 + timedelta(minutes=1))
     assert isinstance(table["created"].dtype, pd.DatetimeTZDtype) and str(table["created"].dt.tz) == "UTC"
     assert "docker ps --all --quiet --no-trunc --filter label=service=statecheck --filter label=destination= " \
-        "| xargs --no-run-if-empty docker inspect" in ssh.commands(H1)
+        '| xargs --no-run-if-empty docker inspect  [engine API: GET /containers/json?all=1&filters={"label":' \
+        '["service=statecheck","destination="]}, then GET /containers/<id>/json for each]' in ssh.commands(H1)
 
 
 def test_a_container_renamed_aside_by_a_redeploy_keeps_its_version_and_shows_as_replaced(app) -> None:
@@ -90,7 +93,8 @@ def fleet(h1: list[dict], h2: list[dict], h3: list[dict] | None, latest: dict[st
     def host(items: list[dict] | None, name: str):
         if items is None:
             return None
-        return [*inspect_replies(items), ("docker image ls", latest.get(name, "") + "\n")]
+        return [*inspect_replies(items), ("docker image ls", engine_replies(
+            [{"Id": latest[name]}] if name in latest else []))]
     return {H1: host(h1, H1), H2: host(h2, H2), H3: host(h3, H3)}
 
 
@@ -166,12 +170,18 @@ def test_drift_finds_unknown_roles_strays_hand_started_containers_and_gaps(app) 
     assert details[4] == UNREACHABLE
 
 
+def refused(path: str) -> HttpResponse:
+    raise HostError(H2, "`docker system dial-stdio` failed: permission denied while trying to connect to the "
+                        "Docker daemon socket")
+
+
 def test_hosts_rows_tell_unreachable_from_failing(app) -> None:
     ssh = scripted({
-        H1: [("docker info", "27.1.1|4|/var/lib/docker\n"),
+        H1: [("docker info", engine_replies({"ServerVersion": "27.1.1", "ContainersRunning": 4,
+                                              "DockerRootDir": "/var/lib/docker"})),
              ("df -Pk /var/lib/docker", "Filesystem 1024-blocks Used Available Capacity Mounted on\n"
                                         "/dev/vda 1000 400 600 40% /\n")],
-        H2: [("docker info", Answer(stderr="permission denied while trying to connect\n", exit_status=1))],
+        H2: [("docker info", EngineAnswer(refused))],
         H3: None,
     })
     table = state.hosts(app, ssh)
@@ -187,13 +197,13 @@ def test_hosts_rows_tell_unreachable_from_failing(app) -> None:
 
 
 def test_images_one_row_per_tag_of_the_repository(app) -> None:
-    inspect = (
-        '[{"Id": "sha256:' + "2" * 64 + f'", "RepoTags": ["{REPOSITORY}:v2", "{REPOSITORY}:latest", "elsewhere/app:x"],'
-        ' "Created": "2026-11-20T12:05:00Z", "Size": 2000},'
-        ' {"Id": "sha256:' + "1" * 64 + '", "RepoTags": [], "RepoDigests": ["' + REPOSITORY + '@sha256:ab"],'
-        ' "Created": "2026-11-20T12:00:00Z", "Size": 1000}]'
-    )
-    ssh = scripted({H1: [("docker image ls", inspect)], H2: [("docker image ls", "")], H3: None})
+    listed = engine_replies([
+        {"Id": "sha256:" + "2" * 64, "RepoTags": [f"{REPOSITORY}:v2", f"{REPOSITORY}:latest", "elsewhere/app:x"],
+         "Created": 1795003500, "Size": 2000},
+        {"Id": "sha256:" + "1" * 64, "RepoTags": [], "RepoDigests": [f"{REPOSITORY}@sha256:ab"],
+         "Created": 1795003200, "Size": 1000},
+    ])
+    ssh = scripted({H1: [("docker image ls", listed)], H2: [("docker image ls", engine_replies([]))], H3: None})
     table = state.images(app, ssh)
     assert list(table.columns) == list(state.IMAGES_COLUMNS)
     assert records(table, "host", "repository", "tag", "id", "size") == [
@@ -202,8 +212,8 @@ def test_images_one_row_per_tag_of_the_repository(app) -> None:
         (H1, REPOSITORY, None, "111111111111", 1000),
         (H3, None, None, None, pd.NA),
     ]
-    assert f"docker image ls --quiet --no-trunc {REPOSITORY} | xargs --no-run-if-empty docker image inspect" \
-        in ssh.commands(H1)
+    assert any(command.startswith(f"docker image ls --quiet --no-trunc {REPOSITORY} | xargs --no-run-if-empty "
+                                  "docker image inspect  [engine API: GET /images/json?filters=") for command in ssh.commands(H1))
 
 
 class Routes:
@@ -292,7 +302,7 @@ def test_empty_tables_keep_their_columns(tmp_path) -> None:
 
 
 def test_an_answer_that_cannot_be_parsed_is_that_hosts_error(app) -> None:
-    ssh = scripted({H1: [("docker ps", "<html>proxy error</html>")],
+    ssh = scripted({H1: [("docker ps", EngineAnswer(lambda path: HttpResponse(200, "OK", body=b"<html>proxy error</html>")))],
                     H2: inspect_replies([]), H3: inspect_replies([])})
     table = state.containers(app, ssh)
     assert records(table, "host", "container") == [(H1, None)]

@@ -478,10 +478,16 @@ def _audit_lines(result: Result) -> list[str]:
 
 # -- the proxy -----------------------------------------------------------------------------
 
-def container_state(command: Command, fact: str) -> Read[str]:
-    """A container's state (`running`, `exited`...) by a `docker ps --format` command; empty
-    when there is no such container."""
-    return Read(fact, command, _stdout)
+def container_state(name: str, cli: Command, fact: str, *, all_states: bool = True) -> Read[str]:
+    """The state (`running`, `exited`...) of the container called `name`, which `cli` (a
+    `docker ps --filter name=^<name>$`) asks; empty when there is none (without `all_states`:
+    none running)."""
+
+    def parse(answers: list[HttpResponse]) -> str:
+        found = _engine_json(answers[0])
+        return str(found[0]["State"]) if found else ""
+
+    return Read(fact, EngineRequest((engine_api.containers([f"name=^{name}$"], all_states=all_states),), cli), parse)
 
 
 def admin_json(fact: str, request: HttpRequest, missing: tuple[int, ...] = ()) -> Read[Any]:

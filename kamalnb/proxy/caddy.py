@@ -35,7 +35,8 @@ class CaddyDriver:
 
     def refuse_kamal_proxy(self, host: str) -> None:
         """One clear line when `host` runs Kamal's kamal-proxy rather than kamalnb's Caddy."""
-        if self.executor.read(host, facts.container_state(cc.kamal_proxy_running(), "kamal_proxy_running")):
+        if self.executor.read(host, facts.container_state(cc.KAMAL_PROXY_CONTAINER, cc.kamal_proxy_running(),
+                                                            "kamal_proxy_running", all_states=False)):
             raise HostError(
                 host,
                 "runs Kamal's kamal-proxy, which holds ports 80 and 443; kamalnb drives Caddy. "
@@ -45,7 +46,7 @@ class CaddyDriver:
     def boot(self, host: str) -> None:
         self.refuse_kamal_proxy(host)
         self.executor.run(host, cc.ensure_network())
-        state = self.executor.read(host, facts.container_state(cc.container_state(), "proxy_state"))
+        state = self.executor.read(host, facts.container_state(cc.CONTAINER, cc.container_state(), "proxy_state"))
         if state == "running":
             return
         if state:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from kamalnb.executors.base import Executor
     from kamalnb.executors.settings import SshSettings
+    from kamalnb.executors.ssh import SshExecutor
 
 __all__ = ["App", "Fleet", "Options", "fleet", "load"]
 
@@ -50,7 +51,7 @@ class App:
     def __init__(self, config: Configuration, options: Options | None = None) -> None:
         self.config = config
         self.options = options or Options()
-        self._connection: Executor | None = None
+        self._connection: SshExecutor | None = None
         self._connection_lock = threading.Lock()
 
     # ---- the deploy verbs ---------------------------------------------------------------
@@ -210,6 +211,11 @@ class App:
 
     def connection(self) -> Executor:
         """The SSH executor the fleet-state tables share (opened once, reused)."""
+        return self.ssh()
+
+    def ssh(self) -> SshExecutor:
+        """The app's SSH connections to its hosts, opened once on first use and kept until
+        `close()`: the fleet-state tables and every step (deploy, rollback...) share them."""
         with self._connection_lock:
             if self._connection is None:
                 from kamalnb.executors.ssh import SshExecutor
@@ -218,7 +224,7 @@ class App:
             return self._connection
 
     def close(self) -> None:
-        """Close the connections the fleet-state tables opened."""
+        """Close the app's connections to its hosts (the tables' and its steps')."""
         with self._connection_lock:
             executor, self._connection = self._connection, None
         if executor is not None:

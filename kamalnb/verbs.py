@@ -57,7 +57,7 @@ def run_step(app: App, command: str, step: Callable[[StepContext], T], *, subcom
             ok, report = True, result.report
             return result
         context = StepContext(app.config, app.options, command=command, subcommand=subcommand, executor=executor,
-                              events=events)
+                              connections=app.ssh, events=events)
         report = step(context)
         if isinstance(report, Report):
             report.phases = phases.spans

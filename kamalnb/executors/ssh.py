@@ -14,6 +14,7 @@ ssh config) asks to record it; a changed key is always refused.
 from __future__ import annotations
 
 import base64
+import copy
 import errno
 import hashlib
 import http.client
@@ -295,6 +296,8 @@ class SshExecutor(BaseExecutor):
         self._keys: dict[str, tuple[str, paramiko.PKey] | None] = {}
         self._known_hosts_lock = threading.Lock()
         self._ssh_config = self._read_ssh_config()
+        # The executor whose connections these are (see `sharing`): it opens and closes them.
+        self._owner = self
         logging.getLogger("paramiko").setLevel(_PARAMIKO_LEVELS[self.settings.log_level])
 
     @classmethod
@@ -503,7 +506,17 @@ class SshExecutor(BaseExecutor):
         return HostError(host, f"`{DIAL_STDIO}` failed {doing}: {reason}; check that docker runs on {host} "
                                "(`docker info`) for the SSH user")
 
+    def sharing(self, events: Events) -> SshExecutor:
+        """An executor on this one's connections that reports to `events`: each step an App
+        runs gets its own events, and no handshake once a host is connected. Closing it
+        leaves the connections open; closing this one closes them."""
+        shared = copy.copy(self)
+        shared.events = events
+        return shared
+
     def close(self) -> None:
+        if self._owner is not self:
+            return
         with self._lock:
             # Hosts before the jump hosts their connections run through.
             connections = [*self._connections.values(), *self._jump_hosts.values()]
@@ -522,7 +535,7 @@ class SshExecutor(BaseExecutor):
         with self._lock:
             connection = self._connections.get(host)
             if connection is None:
-                connection = self._connections[host] = _Connection(self, self._resolve(host))
+                connection = self._connections[host] = _Connection(self._owner, self._resolve(host))
             return connection
 
     def _read_ssh_config(self) -> paramiko.SSHConfig | None:
@@ -680,7 +693,7 @@ class SshExecutor(BaseExecutor):
             bastion = self._jump_hosts.get(key)
             if bastion is None:
                 bastion = self._jump_hosts[key] = _Connection(
-                    self, self._resolve(host, jump_user=user or "root", jump_port=port))
+                    self._owner, self._resolve(host, jump_user=user or "root", jump_port=port))
         try:
             transport = bastion.transport()
         except HostError as error:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kamalnb.commands import Auditor, Hook
 from kamalnb.config import Configuration
@@ -26,6 +26,9 @@ from kamalnb.options import Options
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 
+if TYPE_CHECKING:
+    from kamalnb.executors.ssh import SshExecutor
+
 # Hooks that get every secret in their environment, as in Kamal.
 HOOKS_WITH_SECRETS = {"pre-connect", "pre-deploy", "post-deploy"}
 
@@ -39,6 +42,7 @@ class StepContext:
         command: str,
         subcommand: str | None = None,
         executor: Executor | None = None,
+        connections: Callable[[], SshExecutor] | None = None,
         local: LocalRunner | None = None,
         events: Events | None = None,
         plan: bool = False,
@@ -53,6 +57,8 @@ class StepContext:
         self.subcommand = subcommand
         self._own_executor = executor is None
         self._executor = executor
+        # Where the hosts' connections are kept past this step (an App's), if anywhere.
+        self._connections = connections
         self._executor_lock = threading.Lock()
         self.plan = plan
         local_env = {"DOCKER_HOST": self.extension.docker_host} if self.extension.docker_host else {}
@@ -70,7 +76,8 @@ class StepContext:
 
     @property
     def executor(self) -> Executor:
-        """The hosts' executor, opened once, on first use, after the `pre-connect` hook.
+        """The hosts' executor, opened once, on first use, after the `pre-connect` hook; on
+        the kept connections `connections` gives, when given (closed with their owner).
 
         Worker threads of a fan-out may all ask at once: the lock makes sure one executor
         is made (and so closed), never one per thread."""
@@ -78,7 +85,9 @@ class StepContext:
             if not self._connected:
                 self.hook("pre-connect")
                 self._connected = True
-            if self._executor is None:
+            if self._executor is None and self._connections is not None:
+                self._executor = self._connections().sharing(self.events)
+            elif self._executor is None:
                 from kamalnb.executors.ssh import SshExecutor
 
                 self._executor = SshExecutor.from_config(self.config, events=self.events)

@@ -1,4 +1,5 @@
-"""SSH connections on real hosts: a step opens one per host, once, and closes them all."""
+"""SSH connections on real hosts: an app opens one per host, once, for all its steps, and
+closes them all with itself."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def no_more_sessions_than(sandbox, before: dict[str, int]) -> bool:
     return False
 
 
-def test_ten_deploys_from_one_process_open_one_connection_per_host_each_and_leave_none(sample, monkeypatch):
+def test_ten_deploys_from_one_app_share_one_connection_per_host_and_leave_none_once_it_closes(sample, monkeypatch):
     made: list[SshExecutor] = []
     from_config = SshExecutor.from_config.__func__  # type: ignore[attr-defined]
 
@@ -51,8 +52,12 @@ def test_ten_deploys_from_one_process_open_one_connection_per_host_each_and_leav
 
     for index in range(DEPLOYS):
         assert app.deploy(skip_push=index > 0, ui="silent").ok
+    app.containers()
 
-    # One executor per deploy, each with one handshake per host, however many threads asked.
-    assert len(made) == DEPLOYS
-    assert [executor.connections_opened for executor in made] == [len(hosts)] * DEPLOYS
+    # The app's executor, made once, with one handshake per host, however many steps and threads asked.
+    assert len(made) == 1
+    assert made[0].connections_opened == len(hosts)
+    during = ssh_sessions(sample.sandbox)
+    assert all(during[host] <= before[host] + 1 for host in hosts), (before, during)
+    app.close()
     assert no_more_sessions_than(sample.sandbox, before), ssh_sessions(sample.sandbox)

@@ -2,7 +2,8 @@
 
     python bench/floor.py [--sandbox NAME] [--sizes 1,3,10] [--rounds N]
 
-On the first 1, 3, 10 (...) hosts of a running sandbox, one web role behind the proxy:
+On the first 1, 3, 10 (...) hosts of a running sandbox, one web role behind the proxy (the
+sample app's deploy.yml without its `asset_path`):
 
 - floor: over one warm SSH connection per host, all hosts in parallel: `docker pull`,
   `docker run` (and its address), `/up` polled until it answers 200, `docker stop` of the

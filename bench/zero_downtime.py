@@ -38,7 +38,7 @@ from kamalnb.sandbox.traffic import Tally, Traffic, whole_page
 
 KAMALNB = [sys.executable, "-m", "kamalnb"]
 # The boot phases a deploy is killed in, each followed by the next deploy of that version.
-KILL_PHASES = ("start", "health", "switch", "drain")
+KILL_PHASES = ("start", "health", "switch", "drain", "stop")
 # Requests sent before a scenario starts and after it ends, so that both ends are under load.
 SETTLE = 100
 # Seconds a request stays in flight on the old container while a deploy drains it.

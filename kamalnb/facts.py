@@ -373,6 +373,17 @@ def container_ref(container: str) -> Read[str | None]:
     return Read("container_ref", EngineRequest((engine_api.container(container),), cli), parse)
 
 
+def container_created(container: str) -> Read[datetime | None]:
+    """When the container was created; None when it is gone."""
+
+    def parse(answers: list[HttpResponse]) -> datetime | None:
+        found = _engine_json(answers[0], missing=True)
+        return parse_docker_time(found.get("Created")) if found else None
+
+    cli = Command.from_argv(["docker", "inspect", "--format", "{{.Created}}", container])
+    return Read("container_created", EngineRequest((engine_api.container(container),), cli), parse)
+
+
 def container_address(container: str, network: str) -> Read[str | None]:
     """The container's address on `network`; None when it has none (it exited)."""
 

@@ -98,7 +98,8 @@ class ProxyDriver(Protocol):
         False if the timeout came first."""
 
     def settle(self, host: str, route: Route, target: str) -> None:
-        """Forget the previous target once it has drained and stopped."""
+        """Forget the previous target once it has drained, before it stops: from then on
+        nothing of `route` can reach it, even a request that chose it before the switch."""
 
     def maintenance(self, host: str, route: Route, page: str | None) -> None:
         """With `page`, answer 503 and that page for `route` without stopping its container

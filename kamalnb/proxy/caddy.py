@@ -166,7 +166,7 @@ class CaddyDriver:
         return None
 
     def settle(self, host: str, route: Route, target: str) -> None:
-        self.executor.run(host, cc.clear_idle_slot(route.id))
+        self.executor.run(host, cc.settle_idle_slot(route.id))
 
     def _add_route(self, host: str, route_config: dict[str, Any]) -> None:
         # More specific routes go first (host names, then longer path prefixes), so that a
@@ -344,10 +344,14 @@ class CaddyDriver:
             files = slots.get(route_id, {})
             live = files.get(cc.LIVE)
             order = [live] + [s for s in cc.SLOTS if s != live] if live in cc.SLOTS else []
-            served = [(files[slot], cc.slot_upstream(route_id, slot)) for slot in order if files.get(slot)]
+            # A settled route has the live target in both slots: it is listed once, with the live slot's count.
+            served: dict[str, str] = {}
+            for slot in order:
+                if files.get(slot):
+                    served.setdefault(files[slot], cc.slot_upstream(route_id, slot))
             states.append(RouteState(
-                id=route_id, hosts=cc.route_hosts(config), upstreams=tuple(target for target, _ in served),
-                in_flight={target: in_flight.get(key, 0) for target, key in served},
+                id=route_id, hosts=cc.route_hosts(config), upstreams=tuple(served),
+                in_flight={target: in_flight.get(key, 0) for target, key in served.items()},
                 maintenance=files.get(cc.MAINTENANCE) == "on",
             ))
         return states
@@ -356,7 +360,7 @@ class CaddyDriver:
         files = self._slots(host).get(route_id, {})
         live = files.get(cc.LIVE)
         order = [live] + [s for s in cc.SLOTS if s != live] if live in cc.SLOTS else []
-        return tuple(files[slot] for slot in order if files.get(slot))
+        return tuple(dict.fromkeys(files[slot] for slot in order if files.get(slot)))
 
     def _slots(self, host: str) -> dict[str, dict[str, str]]:
         return self.executor.read(host, facts.Read("proxy_slots", cc.read_slots(), lambda r: cc.parse_slots(r.stdout)))

@@ -397,12 +397,15 @@ def switch_slots(route_id: str) -> Command:
     return Command((script,))
 
 
-def clear_idle_slot(route_id: str) -> Command:
-    """Forget the target of the slot that gets no new request (after draining)."""
+def settle_idle_slot(route_id: str) -> Command:
+    """Point the slot that gets no new request at the live slot's target (after draining,
+    before the previous container stops): a request that chose that slot just before the
+    switch, and reaches the proxy only now, goes to the new container, never to a stopped
+    one or to none. The copy is renamed into place: atomic."""
     script = (
         f"cd {UPSTREAMS_DIR} && "
-        f"if [ \"$(cat {route_id}.{LIVE} 2>/dev/null)\" = a ]; then idle=b; else idle=a; fi && "
-        f": > {route_id}.$idle"
+        f"if [ \"$(cat {route_id}.{LIVE} 2>/dev/null)\" = a ]; then live=a idle=b; else live=b idle=a; fi && "
+        f"cp {route_id}.$live {route_id}.$idle.tmp && mv -f {route_id}.$idle.tmp {route_id}.$idle"
     )
     return Command((script,))
 

@@ -243,9 +243,10 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
         raise
 
     with context.phase(host, Phase.STOP, role.name):
+        if previous:
+            # Before the stop: no request of the route can reach the old container from here.
+            driver.settle(host, route, target)
         if old_version and old_version != version:
             run(app.stop(old_version), check=False)
             assets.clean_up(context, app, host, outcome)
-        if previous:
-            driver.settle(host, route, target)
     outcome.version_after = version

@@ -3,14 +3,16 @@
 A deploy killed part way (SIGKILL, a laptop gone to sleep for good) leaves, depending on
 the phase it died in: a new container that runs but was never switched to (start,
 health); the route on the new container with the old one still running in its second
-slot (switch, drain); an old container not yet stopped, or a second slot not yet cleared
-(stop); a container a redeploy renamed `*_replaced_*` still serving under that name. The
-lock it held stays, as in Kamal: `kamalnb lock release` frees it.
+slot (switch, drain); an old container not yet stopped (stop); a container a redeploy
+renamed `*_replaced_*` still serving under that name. The lock it held stays, as in
+Kamal: `kamalnb lock release` frees it.
 
 The next deploy, rollback or app boot finds these under the lock, before it changes
 anything, says what it found, and cleans up without dropping a request: the container the
-route serves stays (renamed back if it was renamed aside); one still in the route is
-stopped once it has no request in flight; one never routed to is stopped and removed.
+route serves stays (renamed back if it was renamed aside) and becomes the route's only
+target; one still in the route is stopped once it has no request in flight; an older one
+(the version before, which a rollback needs) is stopped; a newer one, never routed to, is
+stopped and removed.
 A role without the proxy keeps the container Kamal takes as current and stops the others.
 """
 
@@ -77,30 +79,40 @@ def _settle_route(context: StepContext, driver: ProxyDriver, host: str, role: Ro
         # The route serves no running container of this role: not something a killed deploy
         # leaves, so nothing here is touched.
         return []
+    serving_name = app.container_name(serving)
+    draining = next((version for version, ref in refs.items()
+                     if version != serving and idle is not None and ref and idle.startswith(f"{ref}:")), None)
     notes = []
-    for version, ref in refs.items():
+    if idle is not None:
+        if draining is not None:
+            driver.wait_drained(host, idle, float(context.config.drain_timeout))
+        # Before any stop, as a deploy does: nothing of the route reaches what is stopped next.
+        driver.settle(host, route_for(role), live)
+    serving_created = executor.read(host, facts.container_created(serving_name))
+    for version in refs:
         if version == serving:
             continue
         name = app.container_name(version)
-        if idle is not None and ref and idle.startswith(f"{ref}:"):
-            driver.wait_drained(host, idle, float(context.config.drain_timeout))
-            executor.run(host, app.stop(version), check=False)
+        created = executor.read(host, facts.container_created(name))
+        executor.run(host, app.stop(version), check=False)
+        if version == draining:
             notes.append(_note(context, host, role, f"stopped {name} once drained: the route still had it beside "
-                                                    f"{app.container_name(serving)} ({FOUND} while draining)"))
+                                                    f"{serving_name} ({FOUND} while draining)"))
+        elif created is not None and serving_created is not None and created < serving_created:
+            # Older than what serves: the version before it, which a rollback starts again.
+            notes.append(_note(context, host, role, f"stopped {name}, the earlier version still running beside "
+                                                    f"{serving_name} ({FOUND} while stopping it)"))
         else:
-            executor.run(host, app.stop(version), check=False)
             executor.run(host, app.remove_container(version), check=False)
             notes.append(_note(context, host, role, f"removed {name}: running, never switched to ({FOUND})"))
-    if idle is not None:
-        driver.settle(host, route_for(role), live)
-        if not any(ref and idle.startswith(f"{ref}:") for ref in refs.values()):
-            notes.append(_note(context, host, role, f"cleared the route's second target {idle}, a stopped "
-                                                    f"container ({FOUND})"))
+    if idle is not None and draining is None:
+        notes.append(_note(context, host, role, f"pointed the route's second target {idle}, a stopped container, "
+                                                f"at {serving_name} ({FOUND})"))
     if facts.is_replaced(serving):
         original = facts.without_replaced(serving)
         if executor.read(host, facts.container_id(app, original)) is None:
             executor.run(host, app.rename_container(serving, original))
-            notes.append(_note(context, host, role, f"renamed {app.container_name(serving)}, which serves, back "
+            notes.append(_note(context, host, role, f"renamed {serving_name}, which serves, back "
                                                     f"to {app.container_name(original)} ({FOUND} after renaming it "
                                                     "aside)"))
     return notes

@@ -71,9 +71,8 @@ def revert(context: StepContext, driver: ProxyDriver, entry: Switched, failed: s
                 back = True
                 if previous:
                     driver.wait_drained(host, previous, float(config.drain_timeout))
-                outcome.record(run(host, app.stop(entry.version), check=False))
-                if previous:
                     driver.settle(host, route, target)
+                outcome.record(run(host, app.stop(entry.version), check=False))
             else:
                 wait_running(context, host, config, app, entry.old_version)
                 back = True

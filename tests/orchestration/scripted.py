@@ -27,7 +27,7 @@ orchestration decides on, and answers as a Docker host would:
 * a Caddy proxy once its container runs: the admin API's `/config/` (and its http app's
   `shutdown_delay`), `/id/<route>` (GET, PATCH, DELETE), the routes list (GET, PUT
   .../<index>, POST), `/reverse_proxy/upstreams`, and each route's slot files (the uploaded `<route>.next`, the switch that moves it into
-  the idle slot and makes that slot live, the read of every slot, clearing, removing);
+  the idle slot and makes that slot live, the read of every slot, settling, removing);
 * an app in every running container answering any HTTP GET with 200.
 
 Anything else succeeds with no output. Command texts are matched on their distinctive
@@ -125,7 +125,7 @@ _RE_STRIP_PREFIX = re.compile(r"\$\{line#(?P<prefix>[^}]+)\}")
 _RE_RENAME = re.compile(r"^docker rename (?P<old>\S+) (?P<new>\S+)$")
 _RE_SWITCH_SLOTS = re.compile(r"mv -f \.\./(?P<route>\S+)\.next ")
 _RE_READ_SLOTS = re.compile(r"^grep -s -r -H '' \S+/upstreams ")
-_RE_CLEAR_SLOT = re.compile(r": > (?P<route>\S+)\.\$idle$")
+_RE_SETTLE_SLOT = re.compile(r"mv -f (?P<route>\S+)\.\$idle\.tmp ")
 _RE_REMOVE_SLOTS = re.compile(r"^rm -f \S+/upstreams/(?P<route>\S+)\.a ")
 _RE_START = re.compile(r"^docker start (?P<name>\S+)$")
 _RE_RM_FORCE = re.compile(r"^docker rm --force (?P<name>\S+)$")
@@ -193,7 +193,7 @@ class SimulatedHost:
         files = self.slots.get(route_id, {}) if self.route(route_id) else {}
         live = files.get("live")
         order = [live, "b" if live == "a" else "a"] if live in ("a", "b") else []
-        return [self._named(files[slot]) for slot in order if files.get(slot)]
+        return list(dict.fromkeys(self._named(files[slot]) for slot in order if files.get(slot)))
 
     def _named(self, target: str) -> str:
         ref, _, port = target.rpartition(":")
@@ -212,9 +212,10 @@ class SimulatedHost:
             return Reply(stdout="".join(f".kamal/proxy/kamalnb/upstreams/{route}.{slot}:{content}\n"
                                         for route, files in self.slots.items() for slot, content in files.items()
                                         if content))
-        if match := _RE_CLEAR_SLOT.search(text):
+        if match := _RE_SETTLE_SLOT.search(text):
             files = self.slots.get(match["route"], {})
-            files["b" if files.get("live") == "a" else "a"] = ""
+            live = "a" if files.get("live") == "a" else "b"
+            files["b" if live == "a" else "a"] = files.get(live, "")
             return Reply()
         if match := _RE_REMOVE_SLOTS.match(text):
             self.slots.pop(match["route"], None)
@@ -390,7 +391,8 @@ class SimulatedHost:
             if container is None:
                 return HttpResponse(404, "Not Found", body=json.dumps({"message": f"No such container: {name}"}).encode())
             networks = {"kamal": {"IPAddress": container.address if container.state == "running" else ""}}
-            return _json({"Id": container.id + "0" * 52, "Name": f"/{container.name}",
+            created = f"2026-01-01T00:{container.seq // 60:02d}:{container.seq % 60:02d}Z"
+            return _json({"Id": container.id + "0" * 52, "Name": f"/{container.name}", "Created": created,
                           "State": {"Status": container.state}, "NetworkSettings": {"Networks": networks}})
         return HttpResponse(404, "Not Found", body=b'{"message":"page not found"}')
 

@@ -42,12 +42,13 @@ def test_a_deploy_boots_every_host_in_waves_with_the_lock_audit_and_hooks_in_kam
     assert global_index(executor, HOSTS[2], STOP_V1) < starts[3]
 
     # On each web host: start -> health -> switch (the idle slot written, then made live) ->
-    # drain -> stop old -> settle (the idle slot cleared). No change of Caddy's configuration.
+    # drain -> settle (the idle slot pointed at the live target) -> stop old. No change of
+    # Caddy's configuration.
     for host in HOSTS:
         order = [executor.index(pattern, host, kind=None) for pattern in (
             RUN_V2, r"^GET http://172\.18\.\d+\.\d+:3000/up$", f"^GET http://127.0.0.1:2019/id/{WEB_ROUTE}$",
             f"^upload .kamal/proxy/kamalnb/{WEB_ROUTE}.next ", f"mv -f \\.\\./{WEB_ROUTE}\\.next ",
-            r"^GET http://127.0.0.1:2019/reverse_proxy/upstreams$", STOP_V1, f": > {WEB_ROUTE}\\.\\$idle$")]
+            r"^GET http://127.0.0.1:2019/reverse_proxy/upstreams$", f"mv -f {WEB_ROUTE}\\.\\$idle\\.tmp ", STOP_V1)]
         assert order == sorted(order), executor.commands(host, kind=None)
         assert not [text for text in executor.commands(host, kind="http") if not text.startswith("GET ")], \
             "a switch changes no configuration in the proxy (no reload)"

@@ -15,7 +15,7 @@ UP_CHECK = re.compile(r"^GET http://[\d.]+:3000/up$")
 START_V1 = r"^docker start sample-web-v1$"
 SWITCH = rf"mv -f \.\./{WEB_ROUTE}\.next "
 STOP_V2 = r"name=\^sample-web-v2\$.*\| xargs docker stop"
-CLEAR_IDLE = rf": > {WEB_ROUTE}\.\$idle$"
+SETTLE = rf"mv -f {WEB_ROUTE}\.\$idle\.tmp "
 
 
 def outcomes(report):
@@ -54,15 +54,15 @@ def test_a_last_host_failing_switches_the_earlier_hosts_back_each_as_a_boot_does
     assert by[(HOSTS[0], "web")].reason == f"switched back from v2 (sample-web-v2 stopped): {HOSTS[2]} failed"
     assert "did not become healthy" in by[(HOSTS[2], "web")].error_message
     # Switching back starts once the last host has failed (its new container stopped), and
-    # on each host goes as a boot does: start the old container, check it, switch, drain, stop.
+    # on each host goes as a boot does: start the old container, check it, switch, drain, settle, stop.
     failed_at = position(executor, HOSTS[2], STOP_V2)
     for host in HOSTS[:2]:
         start = position(executor, host, START_V1)
         assert start > failed_at
         check = position(executor, host, r"inspect --format .*NetworkSettings.* sample-web-v1 ", start)
         switch = position(executor, host, SWITCH, check)
-        stop = position(executor, host, STOP_V2, switch)
-        assert position(executor, host, CLEAR_IDLE, stop) > stop
+        settle = position(executor, host, SETTLE, switch)
+        assert position(executor, host, STOP_V2, settle) > settle
         state = executor.host(host)
         assert state.upstreams(WEB_ROUTE) == ["sample-web-v1:3000"]
         assert state.state_of("sample-web-v2") == "exited"
@@ -189,6 +189,38 @@ def test_the_next_deploy_cleans_up_what_a_killed_deploy_left_and_says_so(project
 
 
 STOP_V1_ANY = r"name=\^sample-web-v1\$.*\| xargs docker stop"
+
+
+def test_a_deploy_killed_while_stopping_the_old_version_leaves_it_for_a_rollback(project, deployed):
+    executor = deployed
+    for number, host in enumerate(HOSTS[:2]):
+        state = executor.host(host)
+        old = state.containers["sample-web-v1"]
+        new = state.add_container("sample-web-v2", "web", "registry.test:5000/sample/app:v2")
+        slots = state.slots[WEB_ROUTE]
+        idle = "b" if slots["live"] == "a" else "a"
+        slots[idle], slots["live"] = f"{new.id}:3000", idle
+        if number == 0:
+            # Killed after settling, before the stop: both slots on v2, v1 still running.
+            slots["b" if idle == "a" else "a"] = f"{new.id}:3000"
+        else:
+            # Killed after the stop, before settling (an earlier kamalnb's order): v1 stopped, still in a slot.
+            old.state = "exited"
+
+    report = project.load("v2").deploy(skip_push=True, executor=executor, ui="silent")
+
+    assert report.ok
+    assert report.notes == [
+        f"{HOSTS[0]} web: stopped sample-web-v1, the earlier version still running beside sample-web-v2 "
+        "(left by an interrupted deploy while stopping it)",
+        f"{HOSTS[1]} web: pointed the route's second target {executor.host(HOSTS[1]).containers['sample-web-v1'].id}"
+        ":3000, a stopped container, at sample-web-v2 (left by an interrupted deploy)"]
+    for host in HOSTS[:2]:
+        state = executor.host(host)
+        assert state.state_of("sample-web-v1") == "exited"  # kept: `rollback v1` starts it again
+        assert state.upstreams(WEB_ROUTE) == ["sample-web-v2:3000"]
+    assert project.load("v2").rollback("v1", executor=executor, ui="silent").ok
+    assert all(serving(executor, host) == "sample-web-v1" for host in HOSTS)
 
 
 def test_a_clean_fleet_has_nothing_to_clean_up(project, deployed):

@@ -187,7 +187,7 @@ def lasting(phase: str, data: dict[str, Any]) -> None:
         data["drain_timeout"] = 20
 
 
-@pytest.mark.parametrize("phase", ["start", "health", "switch", "drain"])
+@pytest.mark.parametrize("phase", ["start", "health", "switch", "drain", "stop"])
 def test_a_deploy_killed_in_each_boot_phase_then_deployed_again(sample, running, phase) -> None:
     new = built(sample, f"killed in {phase}")
     slow: list[threading.Thread] = []

@@ -231,19 +231,19 @@ class ImageInfo:
     labels: dict[str, str]
 
 
-def image_infos(listed: list[dict[str, Any]]) -> list[ImageInfo]:
-    """Images as the engine lists them (`/images/json`, what `docker image ls` shows)."""
+def image_infos(inspected: list[dict[str, Any]]) -> list[ImageInfo]:
+    """Images as `docker image inspect` (and the engine's `/images/<id>/json`) describe them:
+    their creation to the nanosecond, where the engine's list has it to the second."""
     return [
         ImageInfo(
             id=item["Id"],
-            # Older engines list an untagged image as `<none>:<none>`, which `docker image inspect` leaves out.
-            repo_tags=tuple(tag for tag in item.get("RepoTags") or () if tag != "<none>:<none>"),
-            repo_digests=tuple(digest for digest in item.get("RepoDigests") or () if digest != "<none>@<none>"),
-            created=datetime.fromtimestamp(item["Created"], UTC) if item.get("Created") else None,
+            repo_tags=tuple(item.get("RepoTags") or ()),
+            repo_digests=tuple(item.get("RepoDigests") or ()),
+            created=parse_docker_time(item.get("Created")),
             size=int(item.get("Size") or 0),
-            labels=dict(item.get("Labels") or {}),
+            labels=dict((item.get("Config") or {}).get("Labels") or {}),
         )
-        for item in listed
+        for item in inspected
     ]
 
 
@@ -446,10 +446,20 @@ def latest_image_id(app: Any) -> Read[str | None]:
 
 
 def images(docker_commands: Any, repository: str | None) -> Read[list[ImageInfo]]:
-    """Every image of `repository` (None: every image)."""
+    """Every image of `repository` (None: every image), inspected."""
+
+    def each(answers: list[HttpResponse]) -> tuple[str, ...]:
+        return tuple(engine_api.image(image_id) for image_id in engine_api.listed_ids(answers[0]))
+
+    def parse(answers: list[HttpResponse]) -> list[ImageInfo]:
+        _engine_json(answers[0])
+        # An image removed between the list and its inspection is left out.
+        return image_infos([found for answer in answers[1:] if (found := _engine_json(answer, missing=True))])
+
     request = EngineRequest((engine_api.images([f"reference={repository}"] if repository else []),),
-                            docker_commands.inspect_images(repository))
-    return Read("images", request, lambda answers: image_infos(_engine_json(answers[0])))
+                            docker_commands.inspect_images(repository),
+                            then=each, then_shown="GET /images/<id>/json for each")
+    return Read("images", request, parse)
 
 
 # -- the engine and the host ---------------------------------------------------------------

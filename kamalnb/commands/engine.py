@@ -82,6 +82,11 @@ def images(cli_filters: Iterable[str]) -> str:
     return _path("/images/json", {"filters": filters(cli_filters)})
 
 
+def image(reference: str) -> str:
+    """`docker image inspect <reference>`: 404 when there is none."""
+    return f"/images/{quote(reference, safe='')}/json"
+
+
 def listed_ids(answer: HttpResponse) -> list[str]:
     """The IDs in a list the engine answered; none when it answered anything else, which
     the read's parser then reports."""

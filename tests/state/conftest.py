@@ -90,6 +90,20 @@ def inspect_replies(items: list[dict]) -> list[tuple[str, EngineAnswer]]:
     return [("docker ps", EngineAnswer(respond))]
 
 
+def image_replies(items: list[dict]) -> EngineAnswer:
+    """What the engine answers for these images (`docker image inspect` items): their list,
+    then each one inspected."""
+    by_id = {item["Id"]: item for item in items}
+
+    def respond(path: str) -> HttpResponse:
+        route = unquote(path.partition("?")[0])
+        if route == "/images/json":
+            return engine_json([{"Id": image_id} for image_id in by_id])
+        return engine_json(by_id[route.split("/")[2]])
+
+    return EngineAnswer(respond)
+
+
 def engine_replies(value: object) -> EngineAnswer:
     """The engine answering `value` to every request of a read."""
     return EngineAnswer(lambda path: engine_json(value))

@@ -64,15 +64,13 @@ def test_container_inspect_gives_state_health_labels_and_env(inspected) -> None:
     assert stopped.created < healthy.created < unhealthy.created
 
 
-def test_listed_images_give_tags_size_creation_and_labels() -> None:
-    first, second = image_infos(json.loads((FIXTURES / "engine_images.json").read_text()))
-    assert first.id == "sha256:6a7f8310aa89962bff4b1c9c2dd0dc67a4a7bd53442077749a5e5ba39874bd6d"
-    assert first.repo_tags == tuple(f"10.231.2.1:5000/bench/app:{tag}" for tag in ("bench-a", "bench-b", "latest"))
-    assert first.size == 1986368
-    assert first.created == utc(2026, 11, 29, 6, 27, 28)
-    assert (first.labels, second.labels) == ({"service": "bench"}, {})
-    untagged = image_infos([{"Id": "sha256:1", "RepoTags": ["<none>:<none>"], "RepoDigests": ["<none>@<none>"]}])
-    assert (untagged[0].repo_tags, untagged[0].repo_digests, untagged[0].created) == ((), (), None)
+def test_image_inspect_gives_tags_size_and_creation() -> None:
+    first, second = image_infos(json.loads((FIXTURES / "docker_image_inspect.json").read_text()))
+    assert first.id == IMAGE_ID
+    assert first.repo_tags == (IMAGE, "10.231.1.1:5000/sample/app:worker-check")
+    assert first.size == 1985199
+    assert first.created == utc(2026, 11, 26, 23, 21, 36, 947154)
+    assert second.repo_tags == ("10.231.1.1:5000/sample/app:sick",)
 
 
 @pytest.mark.parametrize(("reference", "expected"), [

@@ -22,6 +22,7 @@ from tests.state.conftest import (
     REPOSITORY,
     container,
     engine_replies,
+    image_replies,
     inspect_replies,
     scripted,
     write_config,
@@ -197,13 +198,14 @@ def test_hosts_rows_tell_unreachable_from_failing(app) -> None:
 
 
 def test_images_one_row_per_tag_of_the_repository(app) -> None:
-    listed = engine_replies([
-        {"Id": "sha256:" + "2" * 64, "RepoTags": [f"{REPOSITORY}:v2", f"{REPOSITORY}:latest", "elsewhere/app:x"],
-         "Created": 1795003500, "Size": 2000},
+    # Built within the same second, listed oldest first: inspected, they still sort newest first.
+    listed = image_replies([
         {"Id": "sha256:" + "1" * 64, "RepoTags": [], "RepoDigests": [f"{REPOSITORY}@sha256:ab"],
-         "Created": 1795003200, "Size": 1000},
+         "Created": "2026-11-20T12:05:00.000001Z", "Size": 1000},
+        {"Id": "sha256:" + "2" * 64, "RepoTags": [f"{REPOSITORY}:v2", f"{REPOSITORY}:latest", "elsewhere/app:x"],
+         "Created": "2026-11-20T12:05:00.000002Z", "Size": 2000},
     ])
-    ssh = scripted({H1: [("docker image ls", listed)], H2: [("docker image ls", engine_replies([]))], H3: None})
+    ssh = scripted({H1: [("docker image ls", listed)], H2: [("docker image ls", image_replies([]))], H3: None})
     table = state.images(app, ssh)
     assert list(table.columns) == list(state.IMAGES_COLUMNS)
     assert records(table, "host", "repository", "tag", "id", "size") == [

@@ -77,31 +77,28 @@ def engine_json(value: object) -> HttpResponse:
     return HttpResponse(200, "OK", body=json.dumps(value).encode())
 
 
-def inspect_replies(items: list[dict]) -> list[tuple[str, EngineAnswer]]:
-    """What the engine answers for these containers: their list, then each one inspected."""
+def listed_then_inspected(items: list[dict], listing: str) -> EngineAnswer:
+    """The engine answering `listing` (`/containers/json`, `/images/json`) with these items'
+    IDs, then each one inspected with its item."""
     by_id = {item["Id"]: item for item in items}
 
     def respond(path: str) -> HttpResponse:
         route = unquote(path.partition("?")[0])
-        if route == "/containers/json":
-            return engine_json([{"Id": container_id} for container_id in by_id])
-        return engine_json(by_id[route.split("/")[2]])
-
-    return [("docker ps", EngineAnswer(respond))]
-
-
-def image_replies(items: list[dict]) -> EngineAnswer:
-    """What the engine answers for these images (`docker image inspect` items): their list,
-    then each one inspected."""
-    by_id = {item["Id"]: item for item in items}
-
-    def respond(path: str) -> HttpResponse:
-        route = unquote(path.partition("?")[0])
-        if route == "/images/json":
-            return engine_json([{"Id": image_id} for image_id in by_id])
+        if route == listing:
+            return engine_json([{"Id": item_id} for item_id in by_id])
         return engine_json(by_id[route.split("/")[2]])
 
     return EngineAnswer(respond)
+
+
+def inspect_replies(items: list[dict]) -> list[tuple[str, EngineAnswer]]:
+    """What the engine answers for these containers (`docker inspect` items)."""
+    return [("docker ps", listed_then_inspected(items, "/containers/json"))]
+
+
+def image_replies(items: list[dict]) -> EngineAnswer:
+    """What the engine answers for these images (`docker image inspect` items)."""
+    return listed_then_inspected(items, "/images/json")
 
 
 def engine_replies(value: object) -> EngineAnswer:

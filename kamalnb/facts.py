@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from urllib.parse import unquote
 
 from kamalnb.commands import engine as engine_api
 from kamalnb.commands.base import Command, HttpRequest
@@ -373,15 +374,15 @@ def container_ref(container: str) -> Read[str | None]:
     return Read("container_ref", EngineRequest((engine_api.container(container),), cli), parse)
 
 
-def container_created(container: str) -> Read[datetime | None]:
-    """When the container was created; None when it is gone."""
+def container(name: str) -> Read[ContainerInfo | None]:
+    """The container called `name`, inspected; None when it is gone."""
 
-    def parse(answers: list[HttpResponse]) -> datetime | None:
+    def parse(answers: list[HttpResponse]) -> ContainerInfo | None:
         found = _engine_json(answers[0], missing=True)
-        return parse_docker_time(found.get("Created")) if found else None
+        return container_infos([found])[0] if found else None
 
-    cli = Command.from_argv(["docker", "inspect", "--format", "{{.Created}}", container])
-    return Read("container_created", EngineRequest((engine_api.container(container),), cli), parse)
+    cli = Command.from_argv(["docker", "inspect", name])
+    return Read("container", EngineRequest((engine_api.container(name),), cli), parse)
 
 
 def container_address(container: str, network: str) -> Read[str | None]:
@@ -418,20 +419,26 @@ def _version_of(app: Any, container: dict[str, Any]) -> str:
 def containers(docker_commands: Any, filters: Sequence[str] = ()) -> Read[list[ContainerInfo]]:
     """Every container matching `filters` (`--filter` pairs), inspected (`docker_commands`:
     commands.Docker)."""
+    values = [value for flag, value in zip(filters[::2], filters[1::2], strict=True) if flag == "--filter"]
+    return _each_inspected("containers", engine_api.containers(values, all_states=True), engine_api.container,
+                           docker_commands.inspect_containers(filters), container_infos)
+
+
+def _each_inspected(fact: str, listing: str, inspection: Callable[[str], str], cli: Command,
+                    infos: Callable[[list[dict[str, Any]]], list[T]]) -> Read[list[T]]:
+    """What the engine lists at `listing`, then each item inspected at `inspection(id)` (as
+    `cli` pipes `ls --quiet` into `inspect`), parsed by `infos`."""
 
     def each(answers: list[HttpResponse]) -> tuple[str, ...]:
-        return tuple(engine_api.container(container_id) for container_id in engine_api.listed_ids(answers[0]))
+        return tuple(inspection(item_id) for item_id in engine_api.listed_ids(answers[0]))
 
-    def parse(answers: list[HttpResponse]) -> list[ContainerInfo]:
+    def parse(answers: list[HttpResponse]) -> list[T]:
         _engine_json(answers[0])
-        # A container removed between the list and its inspection is left out, as `docker inspect` leaves it.
-        return container_infos([found for answer in answers[1:] if (found := _engine_json(answer, missing=True))])
+        # One removed between the list and its inspection is left out, as `docker inspect` leaves it.
+        return infos([found for answer in answers[1:] if (found := _engine_json(answer, missing=True))])
 
-    values = [value for flag, value in zip(filters[::2], filters[1::2], strict=True) if flag == "--filter"]
-    request = EngineRequest((engine_api.containers(values, all_states=True),),
-                            docker_commands.inspect_containers(filters),
-                            then=each, then_shown="GET /containers/<id>/json for each")
-    return Read("containers", request, parse)
+    shown = f"GET {unquote(inspection('<id>'))} for each"
+    return Read(fact, EngineRequest((listing,), cli, then=each, then_shown=shown), parse)
 
 
 def latest_image_id(app: Any) -> Read[str | None]:
@@ -447,19 +454,9 @@ def latest_image_id(app: Any) -> Read[str | None]:
 
 def images(docker_commands: Any, repository: str | None) -> Read[list[ImageInfo]]:
     """Every image of `repository` (None: every image), inspected."""
-
-    def each(answers: list[HttpResponse]) -> tuple[str, ...]:
-        return tuple(engine_api.image(image_id) for image_id in engine_api.listed_ids(answers[0]))
-
-    def parse(answers: list[HttpResponse]) -> list[ImageInfo]:
-        _engine_json(answers[0])
-        # An image removed between the list and its inspection is left out.
-        return image_infos([found for answer in answers[1:] if (found := _engine_json(answer, missing=True))])
-
-    request = EngineRequest((engine_api.images([f"reference={repository}"] if repository else []),),
-                            docker_commands.inspect_images(repository),
-                            then=each, then_shown="GET /images/<id>/json for each")
-    return Read("images", request, parse)
+    listing = engine_api.images([f"reference={repository}"] if repository else [])
+    return _each_inspected("images", listing, engine_api.image, docker_commands.inspect_images(repository),
+                           image_infos)
 
 
 # -- the engine and the host ---------------------------------------------------------------

@@ -61,13 +61,9 @@ def _path(path: str, query: Mapping[str, object]) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
 
-def containers(cli_filters: Iterable[str], *, all_states: bool = False, limit: int | None = None) -> str:
-    """`docker ps [--all] [--latest] --filter ...`: newest first."""
-    query: dict[str, object] = {}
-    if all_states:
-        query["all"] = 1
-    if limit is not None:
-        query["limit"] = limit
+def containers(cli_filters: Iterable[str], *, all_states: bool = False) -> str:
+    """`docker ps [--all] --filter ...`: newest first."""
+    query: dict[str, object] = {"all": 1} if all_states else {}
     query["filters"] = filters(cli_filters)
     return _path("/containers/json", query)
 

@@ -108,8 +108,9 @@ class PlanExecutor(BaseExecutor):
 
     def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
         # Recorded as the command it stands for; unanswered, the engine knows of nothing.
-        self.planned.append(Planned(host, "run", str(request)))
-        found = _lookup(self._answers, host, str(request))
+        display = str(request)
+        self.planned.append(Planned(host, "run", display))
+        found = _lookup(self._answers, host, display)
         return found.respond if isinstance(found, EngineAnswer) else _nothing
 
     def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:

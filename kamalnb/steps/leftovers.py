@@ -73,7 +73,8 @@ def _settle_route(context: StepContext, driver: ProxyDriver, host: str, role: Ro
     executor = context.executor
     live = targets[0]
     idle = targets[1] if len(targets) > 1 else None
-    refs = {version: executor.read(host, facts.container_ref(app.container_name(version))) for version in running}
+    inspected = {version: executor.read(host, facts.container(app.container_name(version))) for version in running}
+    refs = {version: info.id[:12] if info else None for version, info in inspected.items()}
     serving = next((version for version, ref in refs.items() if ref and live.startswith(f"{ref}:")), None)
     if serving is None:
         # The route serves no running container of this role: not something a killed deploy
@@ -88,12 +89,13 @@ def _settle_route(context: StepContext, driver: ProxyDriver, host: str, role: Ro
             driver.wait_drained(host, idle, float(context.config.drain_timeout))
         # Before any stop, as a deploy does: nothing of the route reaches what is stopped next.
         driver.settle(host, route_for(role), live)
-    serving_created = executor.read(host, facts.container_created(serving_name))
-    for version in refs:
+    serving_info = inspected[serving]
+    serving_created = serving_info.created if serving_info else None
+    for version, info in inspected.items():
         if version == serving:
             continue
         name = app.container_name(version)
-        created = executor.read(host, facts.container_created(name))
+        created = info.created if info else None
         executor.run(host, app.stop(version), check=False)
         if version == draining:
             notes.append(_note(context, host, role, f"stopped {name} once drained: the route still had it beside "

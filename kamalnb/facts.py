@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from kamalnb.commands import engine as engine_api
 from kamalnb.commands.base import Command, HttpRequest
-from kamalnb.commands.engine import EngineRequest
+from kamalnb.commands.engine import EngineRequest, split_reference
 
 if TYPE_CHECKING:
     from kamalnb.executors.base import HttpResponse
@@ -115,15 +115,6 @@ def parse_docker_time(text: str | None) -> datetime | None:
     zone = "+00:00" if match["zone"] == "Z" else match["zone"]
     moment = datetime.fromisoformat(f"{match['main']}.{fraction}{zone}")
     return None if moment.year == 1 else moment.astimezone(UTC)
-
-
-def split_reference(reference: str) -> tuple[str, str | None]:
-    """`registry:5000/app:v1` -> (`registry:5000/app`, `v1`); a digest or no tag gives None as tag."""
-    name = reference.split("@", 1)[0]
-    repository, colon, tag = name.rpartition(":")
-    if not colon or "/" in tag:
-        return name, None
-    return repository, tag
 
 
 @dataclass(frozen=True)
@@ -450,6 +441,18 @@ def latest_image_id(app: Any) -> Read[str | None]:
 
     request = EngineRequest((engine_api.images([f"reference={app.config.latest_image}"]),), app.latest_image_id())
     return Read("latest_image_id", request, parse)
+
+
+def image_service(builder: Any) -> Read[str | None]:
+    """The `service` label of the version's image (Kamal's `validate_image` asks it); None
+    when the image has none, or is not there."""
+
+    def parse(answers: list[HttpResponse]) -> str | None:
+        found = _engine_json(answers[0], missing=True) or {}
+        return ((found.get("Config") or {}).get("Labels") or {}).get("service")
+
+    image = builder.config.absolute_image
+    return Read("image_service", EngineRequest((engine_api.image(image),), builder.validate_image()), parse)
 
 
 def images(docker_commands: Any, repository: str | None) -> Read[list[ImageInfo]]:

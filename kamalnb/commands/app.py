@@ -100,6 +100,11 @@ class App:
         source = self.container_id_for_version(version) if version else self.current_running_container_id()
         return pipe(source, xargs(docker("stop", *self.role.stop_args)))
 
+    def engine_stop(self, version: str) -> EngineRequest:
+        """`stop(version)` through the engine's API."""
+        stop_args = self.role.stop_args
+        return engine.stop(self.container_name(version), self.stop(version), stop_args[1] if stop_args else None)
+
     def info(self) -> Command:
         return docker("ps", self._container_filter_args())
 
@@ -161,6 +166,10 @@ class App:
     def rename_container(self, version: str, new_version: str) -> Command:
         return docker("rename", self.container_name(version), self.container_name(new_version))
 
+    def engine_rename_container(self, version: str, new_version: str) -> EngineRequest:
+        return engine.rename(self.container_name(version), self.container_name(new_version),
+                             self.rename_container(version, new_version))
+
     def remove_containers(self) -> Command:
         return docker("container", "prune", "--force", self._container_filter_args())
 
@@ -181,6 +190,9 @@ class App:
 
     def tag_latest_image(self) -> Command:
         return docker("tag", self.config.absolute_image, self.config.latest_image)
+
+    def engine_tag_latest_image(self) -> EngineRequest:
+        return engine.tag(self.config.absolute_image, self.config.latest_image, self.tag_latest_image())
 
     # -- exec ----------------------------------------------------------------------------
     def execute_in_existing_container(

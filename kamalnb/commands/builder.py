@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kamalnb.commands import engine
 from kamalnb.commands.base import (
     Command,
     any_of,
@@ -23,6 +24,7 @@ from kamalnb.commands.base import (
     flatten,
     pipe,
 )
+from kamalnb.commands.engine import EngineRequest
 from kamalnb.config.ruby import shellescape
 from kamalnb.sensitive import Secret
 
@@ -58,6 +60,9 @@ class BuilderBase:
 
     def clean(self) -> Command:
         return docker("image", "rm", "--force", self.config.absolute_image)
+
+    def engine_clean(self) -> EngineRequest:
+        return engine.remove_image(self.config.absolute_image, self.clean())
 
     def push(self, export_action: str = "registry", *, tag_as_dirty: bool = False, no_cache: bool = False) -> Command:
         """`docker buildx build --output=type=<export_action> …`: builds, tags and (for `registry`) pushes."""

@@ -1,11 +1,15 @@
-"""The one command a host answers before a deploy changes anything: is Docker there and
-running, and how much space is left where images and `~/.kamal` live.
+"""What a host answers before a deploy changes anything: is Docker there and running, and
+how much space is left where images and `~/.kamal` live.
 
-One round trip per host: every probe runs in one `sh -c`, each output line tagged with the
-probe it belongs to, so a slow or missing part never hides the others.
+The engine's `/info` answers the first (`kamalnb.facts.engine`), `space_check` the second.
+Only when the engine does not answer does `host_check` run: one `sh -c` whose every output
+line is tagged with the probe it belongs to, so a slow or missing part never hides the
+others, and whose `docker info` and `docker version` say why.
 """
 
 from __future__ import annotations
+
+import shlex
 
 from kamalnb.commands.base import Command, shell
 
@@ -21,5 +25,14 @@ def host_check(run_directory: str = ".kamal") -> Command:
         '[ $code = 0 ] || info=$(docker version 2>&1 | grep -v "^ \\|^Client");',
         'echo "$info" | head -5 | sed "s/^/info /";',
         'df -Pk "${info#*|}" 2>/dev/null | sed "s/^/root /";',
+        f'{{ df -Pk {run_directory} || df -Pk .; }} 2>/dev/null | sed "s/^/kamal /"',
+    )
+
+
+def space_check(docker_root: str, run_directory: str = ".kamal") -> Command:
+    """`df` of Docker's root directory and of the run directory (of the home directory while
+    it does not exist yet), tagged as in `host_check`."""
+    return shell(
+        f"df -Pk {shlex.quote(docker_root)} 2>/dev/null | sed \"s/^/root /\";",
         f'{{ df -Pk {run_directory} || df -Pk .; }} 2>/dev/null | sed "s/^/kamal /"',
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kamalnb.commands import engine
 from kamalnb.commands.base import Command, command, docker, pipe
+from kamalnb.commands.engine import EngineRequest
 
 
 class Prune:
@@ -33,6 +35,19 @@ class Prune:
             f"tail -n +{retain + 1}",
             "while read container_id; do docker rm $container_id; done",
         )
+
+    # The same three through the engine's API.
+
+    def engine_dangling_images(self) -> EngineRequest:
+        return engine.prune_images([self.service_filter[1]], self.dangling_images())
+
+    def engine_tagged_images(self) -> EngineRequest:
+        latest = self.config.latest_image
+        return engine.remove_unused_tags([self.service_filter[1]], lambda tag: tag == latest, self.tagged_images())
+
+    def engine_app_containers(self, retain: int) -> EngineRequest:
+        stopped = [self.service_filter[1], *(word for word in self._stopped_filters() if word != "--filter")]
+        return engine.prune_containers(stopped, retain, self.app_containers(retain))
 
     @staticmethod
     def _stopped_filters() -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeVar, runtime_checkable
 
 from kamalnb.commands.base import Command, HttpRequest
-from kamalnb.commands.engine import EngineRequest
+from kamalnb.commands.engine import Call, EngineRequest, as_call
 from kamalnb.errors import CommandTimedOut, HostError
 from kamalnb.events import CommandRan, CommandStarted, Events, OutputLine
 from kamalnb.fanout import DEFAULT_LIMIT, Outcomes, fan_out
@@ -80,6 +80,10 @@ class Executor(Protocol):
     def read(self, host: str, read: Read[T]) -> T:
         """Ask `host` one question (`kamalnb.facts`) and return the parsed answer; an answer
         that makes no sense is that host's HostError."""
+
+    def change(self, host: str, request: EngineRequest, *, check: bool = True) -> Result:
+        """Make a change through the host's Docker engine (`kamalnb.commands.engine`); its
+        `Result` is the command line's it stands for."""
 
     def forward_to_local(self, host: str, port: int) -> AbstractContextManager[None]:
         """While open, a connection to 127.0.0.1:`port` on `host` reaches 127.0.0.1:`port` on
@@ -203,23 +207,35 @@ class BaseExecutor:
         raise NotImplementedError
 
     def engine(self, host: str, request: EngineRequest) -> list[HttpResponse]:
-        """The host's Docker engine's answers to `request`'s GETs, one per path (its `then`
-        paths after its own)."""
+        """The host's Docker engine's answers to `request`'s requests, one per path (its
+        `then` requests after its own)."""
         display = str(request)
         started, t0 = self._started(host, display)
-        try:
-            get = self._engine_getter(host, request)
-            answers = [get(path) for path in request.paths]
-            if request.then is not None:
-                answers += [get(path) for path in request.then(answers)]
-        except HostError:
-            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
-            raise
+        answers = self._send(host, request, display, t0)
         self._finished(host, display, 0, started, t0, "", "", check=False)
         return answers
 
-    def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
-        """What sends one GET of `request` to the host's engine and returns its answer."""
+    def change(self, host: str, request: EngineRequest, *, check: bool = True) -> Result:
+        """A change made through the host's engine, reported as the command line it stands
+        for would be: when the engine refuses, exit status 1 and the engine's message."""
+        display = str(request)
+        started, t0 = self._started(host, display)
+        refusal = request.refusal(self._send(host, request, display, t0))
+        return self._finished(host, display, 0 if refusal is None else 1, started, t0, "", refusal or "", check)
+
+    def _send(self, host: str, request: EngineRequest, display: str, t0: float) -> list[HttpResponse]:
+        try:
+            send = self._engine_sender(host, request)
+            answers = [send(as_call(sent)) for sent in request.paths]
+            if request.then is not None:
+                answers += [send(as_call(sent)) for sent in request.then(answers)]
+        except HostError:
+            self.events.emit(CommandRan(host, display, None, time.monotonic() - t0))
+            raise
+        return answers
+
+    def _engine_sender(self, host: str, request: EngineRequest) -> Callable[[Call], HttpResponse]:
+        """What sends one request of `request` to the host's engine and returns its answer."""
         raise NotImplementedError
 
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:

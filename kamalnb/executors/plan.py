@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from kamalnb.commands.base import Command, HttpRequest
-from kamalnb.commands.engine import EngineRequest
+from kamalnb.commands.engine import Call, EngineRequest
 from kamalnb.events import Events
 from kamalnb.executors.base import BaseExecutor, Content, HttpResponse, content_bytes, forward_label, upload_label
 from kamalnb.results import Result
@@ -106,12 +106,14 @@ class PlanExecutor(BaseExecutor):
         answer = Answer(stdout=found) if isinstance(found, str) else found if isinstance(found, Answer) else Answer()
         return self._finished(host, display, answer.exit_status, started, t0, answer.stdout, answer.stderr, check)
 
-    def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
-        # Recorded as the command it stands for; unanswered, the engine knows of nothing.
+    def _engine_sender(self, host: str, request: EngineRequest) -> Callable[[Call], HttpResponse]:
+        # Recorded as the command it stands for; unanswered, the engine knows of nothing,
+        # and takes every change.
         display = str(request)
         self.planned.append(Planned(host, "run", display))
         found = _lookup(self._answers, host, display)
-        return found.respond if isinstance(found, EngineAnswer) else _nothing
+        respond = found.respond if isinstance(found, EngineAnswer) else _nothing
+        return lambda call: respond(call.path) if call.method == "GET" else _TAKEN
 
     def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
         display = upload_label(path, len(content_bytes(content)), mode)
@@ -177,6 +179,9 @@ class PlanExecutor(BaseExecutor):
             lines.append(f"{host}:")
             lines.extend(f"  {text}" for text in self.commands(host))
         return "\n".join(lines)
+
+
+_TAKEN = HttpResponse(204, "No Content")
 
 
 def _nothing(path: str) -> HttpResponse:

@@ -31,14 +31,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import paramiko
 from paramiko.agent import AgentRequestHandler
 from paramiko.auth_strategy import AuthStrategy, InMemoryPrivateKey
 
 from kamalnb.commands.base import Command
-from kamalnb.commands.engine import DIAL_STDIO, EngineRequest
+from kamalnb.commands.engine import DIAL_STDIO, Call, EngineRequest
 from kamalnb.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -452,27 +451,30 @@ class SshExecutor(BaseExecutor):
         finally:
             connection.close()
 
-    def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
-        """GETs sent to the host's Docker engine over a channel of the kept SSH connection
-        running `docker system dial-stdio`; the channel stays open for the next read."""
-        return lambda path: self._engine_get(host, path, request.timeout)
+    def _engine_sender(self, host: str, request: EngineRequest) -> Callable[[Call], HttpResponse]:
+        """Requests sent to the host's Docker engine over a channel of the kept SSH connection
+        running `docker system dial-stdio`; the channel stays open for the next one."""
+        return lambda call: self._engine_send(host, call, request.timeout)
 
-    def _engine_get(self, host: str, path: str, timeout: float) -> HttpResponse:
+    def _engine_send(self, host: str, call: Call, timeout: float) -> HttpResponse:
         connection = self._connection(host)
         kept = connection.take_engine()
+        headers = {"Content-Type": "application/json"} if call.body is not None else {}
         while True:
             engine = kept or self._open_engine(host, timeout)
             try:
-                engine.request("GET", path)
+                engine.channel.settimeout(timeout)
+                engine.request(call.method, call.path, body=call.body, headers=headers)
                 response = engine.getresponse()
                 answer = HttpResponse(response.status, response.reason, dict(response.getheaders()), response.read())
             except (OSError, http.client.HTTPException, paramiko.SSHException, EOFError) as error:
-                if kept is not None:
-                    # Kept from an earlier read and closed since (the engine or sshd restarted): once more, anew.
+                if kept is not None and not isinstance(error, TimeoutError):
+                    # Kept from an earlier request and closed since (the engine or sshd
+                    # restarted), so this one never reached the engine: once more, anew.
                     engine.close()
                     kept = None
                     continue
-                failure = self._engine_failure(host, engine.channel, f"`GET {unquote(path)}`", error)
+                failure = self._engine_failure(host, engine.channel, f"`{call}`", error)
                 engine.close()
                 raise failure from None
             if response.will_close:

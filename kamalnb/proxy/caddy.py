@@ -45,7 +45,7 @@ class CaddyDriver:
 
     def boot(self, host: str) -> None:
         self.refuse_kamal_proxy(host)
-        self.executor.run(host, cc.ensure_network())
+        self.executor.change(host, cc.engine_ensure_network())
         state = self.executor.read(host, facts.container_state(cc.CONTAINER, cc.container_state(), "proxy_state"))
         if state == "running":
             return

@@ -24,7 +24,9 @@ import urllib.parse
 from dataclasses import asdict
 from typing import Any
 
+from kamalnb.commands import engine
 from kamalnb.commands.base import Command
+from kamalnb.commands.engine import EngineRequest
 from kamalnb.config.base import NETWORK
 from kamalnb.proxy.base import Certificate, Route
 
@@ -502,3 +504,7 @@ def kamal_proxy_running() -> Command:
 def ensure_network() -> Command:
     return Command((*docker("network", "inspect", NETWORK).words, ">/dev/null", "2>&1", "||",
                     *docker("network", "create", NETWORK).words))
+
+
+def engine_ensure_network() -> EngineRequest:
+    return engine.ensure_network(NETWORK, ensure_network())

@@ -113,7 +113,7 @@ def stale_containers(context: StepContext, *, stop: bool = False) -> Listing:
         for version in stale:
             if stop:
                 lines.append(f"Stopping stale container for role {role.name} with version {version}")
-                context.executor.run(host, app.stop(version), check=False)
+                context.executor.change(host, app.engine_stop(version), check=False)
             else:
                 lines.append(f"Detected stale container for role {role.name} with version {version} "
                              "(use `kamalnb app stale_containers --stop` to stop)")

@@ -202,7 +202,7 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
             if executor.read(host, facts.container_id(app, version)):
                 replaced = f"{version}_replaced_{secrets.token_hex(8)}"
                 context.audit(host, f"Renaming container {version} to {replaced}", role=role.name)
-                run(app.rename_container(version, replaced))
+                outcome.record(executor.change(host, app.engine_rename_container(version, replaced)))
             old_version = executor.read(host, facts.running_version(app))
             outcome.version_before = facts.without_replaced(old_version) if old_version else None
             context.check_cancelled(host)
@@ -237,7 +237,7 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
             outcome.version_after = outcome.version_before
         if ran_new and not switched:
             try:
-                run(app.stop(version), check=False)
+                outcome.record(executor.change(host, app.engine_stop(version), check=False))
             except HostError:
                 pass  # the host is gone: the error being raised says so
         raise
@@ -247,6 +247,6 @@ def boot(context: StepContext, driver: ProxyDriver, config: Configuration, role:
             # Before the stop: no request of the route can reach the old container from here.
             driver.settle(host, route, target)
         if old_version and old_version != version:
-            run(app.stop(old_version), check=False)
+            outcome.record(executor.change(host, app.engine_stop(old_version), check=False))
             assets.clean_up(context, app, host, outcome)
     outcome.version_after = version

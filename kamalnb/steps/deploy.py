@@ -48,9 +48,13 @@ def pull(context: StepContext, hosts: Iterable[str] | None = None) -> Report:
             with executor.forward_to_local(host, port) if port is not None else nullcontext():
                 # Clearing any stale copy: where there is none, Docker's "No such image" is the
                 # expected answer, and a daemon that cannot remove one fails the pull next.
-                outcome.record(executor.run(host, builder.clean(), check=False))
+                outcome.record(executor.change(host, builder.engine_clean(), check=False))
                 outcome.record(executor.run(host, builder.pull()))
-                outcome.record(executor.run(host, builder.validate_image()))
+            # In a plan no image was pulled to be asked.
+            if executor.read(host, facts.image_service(builder)) != config.service and not context.plan:
+                raise HostError(host, f"Image {config.absolute_image} is missing the 'service' label "
+                                      f"`service={config.service}`: kamalnb's and Kamal's builds add it; an image "
+                                      f"built otherwise needs `LABEL service=\"{config.service}\"` in its Dockerfile")
             outcome.version_after = config.version
 
     recorder.absorb(context.parallel(hosts, pull_on))
@@ -109,7 +113,7 @@ def app_boot(context: StepContext, step: str, *, stop_stale: bool = False) -> Re
         def tag(host: str) -> None:
             with context.phase(host, Phase.TAG):
                 context.audit(host, f"Tagging {config.absolute_image} as the latest image")
-                context.executor.run(host, AppCommands(config, specifics.roles[0], host).tag_latest_image())
+                context.executor.change(host, AppCommands(config, specifics.roles[0], host).engine_tag_latest_image())
 
         recorder.absorb(context.parallel(specifics.app_hosts, tag))
     report = recorder.finish()
@@ -141,7 +145,7 @@ def stop_stale_containers(context: StepContext) -> None:
             current = context.executor.read(host, facts.running_version(app))
             for version in running:
                 if version != current:
-                    context.executor.run(host, app.stop(version), check=False)
+                    context.executor.change(host, app.engine_stop(version), check=False)
 
     context.parallel(config.specifics.role_hosts, stop_stale).check("Stopping stale containers")
 
@@ -151,13 +155,13 @@ def prune(context: StepContext) -> None:
     prune_commands = Prune(config)
 
     def prune_on(host: str) -> None:
-        run = context.executor.run
+        change = context.executor.change
         with context.phase(host, Phase.PRUNE):
             context.audit(host, "Pruned containers")
-            run(host, prune_commands.app_containers(config.retain_containers), check=False)
+            change(host, prune_commands.engine_app_containers(config.retain_containers), check=False)
             context.audit(host, "Pruned images")
-            run(host, prune_commands.dangling_images(), check=False)
-            run(host, prune_commands.tagged_images(), check=False)
+            change(host, prune_commands.engine_dangling_images(), check=False)
+            change(host, prune_commands.engine_tagged_images(), check=False)
 
     context.parallel(config.specifics.hosts, prune_on).check("Pruning")
 

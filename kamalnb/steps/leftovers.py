@@ -62,7 +62,7 @@ def _keep_current(context: StepContext, host: str, role: Role, app: AppCommands,
         notes = []
         for version in running:
             if version != current:
-                context.executor.run(host, app.stop(version), check=False)
+                context.executor.change(host, app.engine_stop(version), check=False)
                 notes.append(_note(context, host, role, f"stopped {app.container_name(version)}, a second running "
                                                         f"container beside {app.container_name(current)} ({FOUND})"))
         return notes
@@ -96,7 +96,7 @@ def _settle_route(context: StepContext, driver: ProxyDriver, host: str, role: Ro
             continue
         name = app.container_name(version)
         created = info.created if info else None
-        executor.run(host, app.stop(version), check=False)
+        executor.change(host, app.engine_stop(version), check=False)
         if version == draining:
             notes.append(_note(context, host, role, f"stopped {name} once drained: the route still had it beside "
                                                     f"{serving_name} ({FOUND} while draining)"))
@@ -113,7 +113,7 @@ def _settle_route(context: StepContext, driver: ProxyDriver, host: str, role: Ro
     if facts.is_replaced(serving):
         original = facts.without_replaced(serving)
         if executor.read(host, facts.container_id(app, original)) is None:
-            executor.run(host, app.rename_container(serving, original))
+            executor.change(host, app.engine_rename_container(serving, original))
             notes.append(_note(context, host, role, f"renamed {serving_name}, which serves, back "
                                                     f"to {app.container_name(original)} ({FOUND} after renaming it "
                                                     "aside)"))

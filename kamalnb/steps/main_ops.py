@@ -65,14 +65,14 @@ def prune(context: StepContext, scope: str = "all", *, retain: int | None = None
 
     def on(host: str) -> None:
         with recorder.host(host, Phase.PRUNE) as outcome:
-            run = context.executor.run
+            change = context.executor.change
             if scope in ("all", "containers"):
                 context.audit(host, "Pruned containers")
-                outcome.record(run(host, commands.app_containers(retain)))
+                outcome.record(change(host, commands.engine_app_containers(retain)))
             if scope in ("all", "images"):
                 context.audit(host, "Pruned images")
-                outcome.record(run(host, commands.dangling_images()))
-                outcome.record(run(host, commands.tagged_images()))
+                outcome.record(change(host, commands.engine_dangling_images()))
+                outcome.record(change(host, commands.engine_tagged_images()))
 
     with lock.held(context):
         recorder.absorb(context.parallel(hosts, on))

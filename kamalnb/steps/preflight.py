@@ -3,8 +3,9 @@
 Before the lock is taken and before anything is pulled: every secret the env files and the
 registry login need is defined; the image is in the registry when the build is skipped;
 each host answers over SSH, runs a Docker engine, and has room for the image and for
-`~/.kamal`. One command per host (`kamalnb.commands.preflight`), all hosts and the registry
-in parallel; every failure found is reported at once, host by host, with its cause and fix.
+`~/.kamal`. Two quick questions per host (`kamalnb.commands.preflight`), all hosts and the
+registry in parallel; every failure found is reported at once, host by host, with its cause
+and fix.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
-from kamalnb.commands.preflight import host_check
-from kamalnb.errors import ConfigError, HostError, HostsFailed
+from kamalnb import facts
+from kamalnb.commands.docker import Docker
+from kamalnb.commands.preflight import host_check, space_check
+from kamalnb.errors import ConfigError, HostError, HostsFailed, HostUnreachable
 from kamalnb.events import Phase
-from kamalnb.facts import Read, parse_df_available
+from kamalnb.facts import EngineInfo, Read, parse_df_available
 from kamalnb.results import Result
 from kamalnb.sensitive import Secret, reveal
 from kamalnb.steps.context import LOCAL, StepContext
@@ -24,6 +27,8 @@ from kamalnb.steps.context import LOCAL, StepContext
 # lock and the audit log. A pull of a large image may need more; a host below these fails.
 MIN_DOCKER_FREE = 64 * 2**20
 MIN_KAMAL_FREE = 1 * 2**20
+# Where a plan, which asks no engine, shows the room for images checked: Docker's default.
+PLANNED_DOCKER_ROOT = "/var/lib/docker"
 
 _checked: weakref.WeakSet[StepContext] = weakref.WeakSet()
 
@@ -39,23 +44,38 @@ class HostCheck:
     kamal_free: int | None
 
 
-def parse_host_check(result: Result) -> HostCheck:
+def _sections(result: Result) -> dict[str, str]:
     sections: dict[str, list[str]] = {"docker": [], "info": [], "root": [], "kamal": []}
     for line in result.stdout.splitlines():
         tag, _, rest = line.partition(" ")
         if tag in sections:
             sections[tag].append(rest)
+    return {tag: "\n".join(lines) for tag, lines in sections.items()}
+
+
+def parse_host_check(result: Result) -> HostCheck:
+    sections = _sections(result)
     if not sections["docker"]:
         raise ValueError(f"no answer from the checks: {(result.stdout + result.stderr).strip()[:200]!r}")
-    status = int(sections["docker"][0])
-    output = "\n".join(sections["info"]).strip()
+    status = int(sections["docker"].splitlines()[0])
+    output = sections["info"].strip()
     root = output.partition("|")[2].strip() or None if status == 0 else None
-    return HostCheck(status, output, root, parse_df_available("\n".join(sections["root"])),
-                     parse_df_available("\n".join(sections["kamal"])))
+    return HostCheck(status, output, root, parse_df_available(sections["root"]), parse_df_available(sections["kamal"]))
 
 
 def host_read(run_directory: str) -> Read[HostCheck]:
     return Read("preflight", host_check(run_directory), parse_host_check)
+
+
+def space_read(engine: EngineInfo, run_directory: str) -> Read[HostCheck]:
+    """The room left, on an engine that answered."""
+
+    def parse(result: Result) -> HostCheck:
+        sections = _sections(result)
+        return HostCheck(0, f"{engine.server_version}|{engine.docker_root}", engine.docker_root,
+                         parse_df_available(sections["root"]), parse_df_available(sections["kamal"]))
+
+    return Read("preflight", space_check(engine.docker_root, run_directory), parse)
 
 
 def check(context: StepContext, *, skip_push: bool = False, docker_required: bool = True,
@@ -119,10 +139,22 @@ def check_secrets(context: StepContext, *, accessories: bool = False) -> None:
 
 
 def check_host(context: StepContext, host: str, *, docker_required: bool = True) -> HostCheck | None:
+    run_directory = context.config.run_directory
     if context.plan:
-        context.executor.run(host, host_check(context.config.run_directory), check=False)
+        # Shown as asked; no engine answers a plan.
+        context.executor.read(host, Read("engine", facts.engine(Docker()).request, lambda answers: None))
+        context.executor.run(host, space_check(PLANNED_DOCKER_ROOT, run_directory), check=False)
         return None
-    found = context.executor.read(host, host_read(context.config.run_directory))
+    try:
+        engine: EngineInfo | None = context.executor.read(host, facts.engine(Docker()))
+    except HostUnreachable:
+        raise
+    except HostError:
+        engine = None  # the command line says why, next
+    if engine is not None:
+        found = context.executor.read(host, space_read(engine, run_directory))
+    else:
+        found = context.executor.read(host, host_read(run_directory))
     if found.docker_status == 127:
         if docker_required:
             raise HostError(host, f"Docker is not installed on {host}: install it with `kamalnb server bootstrap` "

@@ -72,16 +72,16 @@ def revert(context: StepContext, driver: ProxyDriver, entry: Switched, failed: s
                 if previous:
                     driver.wait_drained(host, previous, float(config.drain_timeout))
                     driver.settle(host, route, target)
-                outcome.record(run(host, app.stop(entry.version), check=False))
+                outcome.record(context.executor.change(host, app.engine_stop(entry.version), check=False))
             else:
                 wait_running(context, host, config, app, entry.old_version)
                 back = True
-                outcome.record(run(host, app.stop(entry.version), check=False))
+                outcome.record(context.executor.change(host, app.engine_stop(entry.version), check=False))
     except HostError as error:
         if not back:
             # The new container still serves: the old one goes back to how the deploy left it.
             try:
-                run(host, app.stop(entry.old_version), check=False)
+                context.executor.change(host, app.engine_stop(entry.old_version), check=False)
             except HostError:
                 pass  # the host is gone: the error below says what it serves
             _not_reverted(entry, error)

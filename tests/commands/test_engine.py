@@ -1,4 +1,5 @@
-"""Reads asked of the Docker Engine API: the exact requests, and the facts read from answers."""
+"""Requests to the Docker Engine API: the exact requests, the facts read from answers, and
+what each change sends given what the engine answered first."""
 
 import json
 from urllib.parse import unquote
@@ -6,8 +7,11 @@ from urllib.parse import unquote
 import pytest
 
 from kamalnb import facts
+from kamalnb.commands import engine as engine_api
 from kamalnb.commands.app import App
+from kamalnb.commands.base import Command
 from kamalnb.commands.docker import Docker
+from kamalnb.commands.prune import Prune
 from kamalnb.executors.base import HttpResponse
 
 LABELS = '"label":["service=app","destination=","role=web"]'
@@ -103,3 +107,94 @@ def test_the_latest_image_and_the_engine_are_read_from_their_answers(app) -> Non
     info = facts.engine(Docker()).parse([answer({"ServerVersion": "27.1.1", "ContainersRunning": 4,
                                                  "DockerRootDir": "/var/lib/docker", "Other": 1})])
     assert (info.server_version, info.containers_running, info.docker_root) == ("27.1.1", 4, "/var/lib/docker")
+
+
+# ---- changes ------------------------------------------------------------------------------------
+
+def sent(request, answers=()):
+    """What a change sends: its own requests, then those its `then` names from `answers`."""
+    calls = [engine_api.as_call(path) for path in request.paths]
+    if request.then is not None:
+        calls += [engine_api.as_call(path) for path in request.then(list(answers))]
+    return [(call.method, unquote(call.path), call.body) for call in calls]
+
+
+def test_a_stop_lists_the_container_by_its_exact_name_then_stops_each_with_the_roles_timeout(app) -> None:
+    request = app.engine_stop("999")
+    assert str(request) == (
+        "docker container ls --all --filter 'name=^app-web-999$' --quiet | xargs docker stop  "
+        '[engine API: GET /containers/json?all=1&filters={"name":["^app-web-999$"]}, '
+        "then POST /containers/<each>/stop]")
+    assert sent(request, [listed("app-web-999")]) == [
+        ("GET", '/containers/json?all=1&filters={"name":["^app-web-999$"]}', None),
+        ("POST", f"/containers/{1:012x}{'0' * 52}/stop", None)]
+    assert sent(request, [listed()])[1:] == []
+    # An already stopped container answers 304: docker stop says nothing either.
+    assert request.refusal([listed("app-web-999"), HttpResponse(304, "Not Modified")]) is None
+
+
+def test_a_stop_with_a_stop_timeout_passes_it_and_waits_past_it(load_config, app_settings) -> None:
+    settings = app_settings()
+    settings["servers"] = {"web": ["1.1.1.1"], "workers": {"hosts": ["1.1.1.1"], "proxy": False}}
+    config = load_config(settings)
+    request = App(config, config.role("workers"), "1.1.1.1").engine_stop("999")
+    assert str(request).endswith("then POST /containers/<each>/stop?t=30]")
+    assert sent(request, [listed("app-workers-999")])[1][1].endswith("/stop?t=30")
+    assert request.timeout == 60
+
+
+def test_rename_tag_and_image_removal_are_one_request_each(app, load_config, app_settings) -> None:
+    assert sent(app.engine_rename_container("999", "999_replaced_ab")) == [
+        ("POST", "/containers/app-web-999/rename?name=app-web-999_replaced_ab", None)]
+    assert sent(app.engine_tag_latest_image()) == [("POST", "/images/dhh/app:999/tag?repo=dhh/app&tag=latest", None)]
+    assert str(app.engine_tag_latest_image()).startswith("docker tag dhh/app:999 dhh/app:latest  [engine API: POST ")
+    removal = engine_api.remove_image("registry:5000/app:v1", Command(("docker image rm --force registry:5000/app:v1",)))
+    assert sent(removal) == [("DELETE", "/images/registry:5000/app:v1?force=1", None)]
+    assert removal.refusal([answer({"message": "No such image: registry:5000/app:v1"}, 404)]) is None
+
+
+def test_the_network_is_created_only_when_the_engine_has_none() -> None:
+    request = engine_api.ensure_network("kamal", Command(("docker network inspect kamal || docker network create kamal",)))
+    assert str(request) == ("docker network inspect kamal || docker network create kamal  [engine API: "
+                            'GET /networks/kamal, then if none, POST /networks/create]')
+    assert sent(request, [answer({"Name": "kamal"})]) == [("GET", "/networks/kamal", None)]
+    assert sent(request, [answer({"message": "network kamal not found"}, 404)])[1] == (
+        "POST", "/networks/create", b'{"Name": "kamal", "CheckDuplicate": true}')
+    # Created meanwhile by another deploy: there is one, as asked.
+    assert request.refusal([answer({}, 404), answer({"message": "network with name kamal already exists"}, 409)]) is None
+
+
+def test_a_refusal_is_the_engines_message_as_docker_prints_it(app) -> None:
+    request = app.engine_rename_container("999", "1000")
+    refused = answer({"message": "Conflict. The container name \"/app-web-1000\" is already in use"}, 409)
+    assert request.refusal([refused]) == ('Error response from daemon: Conflict. The container name "/app-web-1000" '
+                                          "is already in use (HTTP 409)")
+    assert request.refusal([HttpResponse(500, "Internal Server Error", body=b"not json")]) == (
+        "Error response from daemon: not json (HTTP 500)")
+
+
+def test_prune_removes_what_kamals_three_prune_lines_remove(load_config, app_settings) -> None:
+    config = load_config(app_settings())
+    prune = Prune(config)
+
+    containers = prune.engine_app_containers(2)
+    assert str(containers).startswith(str(prune.app_containers(2)) + "  [engine API: GET /containers/json?all=1&")
+    assert json.loads(unquote(containers.paths[0]).split("filters=")[1]) == {
+        "label": ["service=app"], "status": ["created", "exited", "dead"]}
+    # Listed newest first: all but the newest two go.
+    assert [path for _, path, _ in sent(containers, [listed("a", "b", "c", "d")])[1:]] == [
+        f"/containers/{3:012x}{'0' * 52}", f"/containers/{4:012x}{'0' * 52}"]
+
+    assert sent(prune.engine_dangling_images()) == [("POST", '/images/prune?filters={"label":["service=app"]}', None)]
+
+    tagged = prune.engine_tagged_images()
+    images = answer([{"Id": "sha256:1", "RepoTags": ["dhh/app:1", "dhh/app:latest"]},
+                     {"Id": "sha256:2", "RepoTags": ["dhh/app:2"]},
+                     {"Id": "sha256:3", "RepoTags": ["dhh/app:3", "dhh/app:3-copy"]},
+                     {"Id": "sha256:4", "RepoTags": ["dhh/app:4"]},
+                     {"Id": "sha256:5", "RepoTags": []}])
+    # One container runs image 2 by its tag; another was created from a tag since moved on,
+    # so it names image 3 by ID; image 4 is nobody's.
+    in_use = answer([{"Image": "dhh/app:2"}, {"Image": "sha256:3"}])
+    assert [path for _, path, _ in sent(tagged, [images, in_use])[2:]] == ["/images/dhh/app:1", "/images/dhh/app:4"]
+    assert sent(tagged, [answer({"message": "boom"}, 500), in_use])[2:] == []

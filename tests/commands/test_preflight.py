@@ -1,12 +1,13 @@
-"""The one command each host answers before a deploy, and how its answer is read."""
+"""What each host answers before a deploy, and how its answers are read."""
 
 from __future__ import annotations
 
 import pytest
 
-from kamalnb.commands.preflight import host_check
+from kamalnb.commands.preflight import host_check, space_check
+from kamalnb.facts import EngineInfo
 from kamalnb.results import Result
-from kamalnb.steps.preflight import HostCheck, parse_host_check
+from kamalnb.steps.preflight import HostCheck, parse_host_check, space_read
 
 DF = ("Filesystem     1024-blocks     Used Available Capacity Mounted on\n"
       "/dev/vda         264212084 35430548  {free}      34% /")
@@ -45,3 +46,12 @@ def test_a_stopped_engine_keeps_docker_s_reason() -> None:
 def test_no_answer_is_an_unexpected_answer() -> None:
     with pytest.raises(ValueError, match="no answer from the checks"):
         parse_host_check(answer("sh: 1: syntax error\n"))
+
+
+def test_an_engine_that_answered_is_asked_only_for_room() -> None:
+    assert str(space_check("/srv/docker data")) == (
+        """sh -c 'df -Pk '\\''/srv/docker data'\\'' 2>/dev/null | sed "s/^/root /"; """
+        """{ df -Pk .kamal || df -Pk .; } 2>/dev/null | sed "s/^/kamal /"'""")
+    read = space_read(EngineInfo("28.1.1", 3, "/var/lib/docker"), ".kamal")
+    found = read.parse(answer(tagged("root", DF.format(free=2048)) + tagged("kamal", DF.format(free=10))))
+    assert found == HostCheck(0, "28.1.1|/var/lib/docker", "/var/lib/docker", 2048 * 1024, 10 * 1024)

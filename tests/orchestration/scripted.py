@@ -21,7 +21,8 @@ orchestration decides on, and answers as a Docker host would:
   `xargs`), `docker rename`, `docker start`, `docker rm --force`, `docker container ls
   --filter name=^...$`, `docker ps` (versions, `{{.State}}`) and `docker tag`; the engine
   API's container lists, container inspection and image lists (`EngineRequest` reads);
-* the checks before a deploy (`kamalnb.commands.preflight`): an engine that runs;
+* the checks before a deploy (`kamalnb.commands.preflight`): an engine that runs, answering
+  `/info` or, when asked on the command line, `docker info`;
 * the deploy lock directory and its details file (`mkdir`, `stat`/`cat | base64 -d`, `rm`);
 * the audit log lines appended with `echo ... >> ...audit.log`;
 * a Caddy proxy once its container runs: the admin API's `/config/` (and its http app's
@@ -49,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Union
 from urllib.parse import parse_qs, unquote
 
+from kamalnb.commands.engine import Call as EngineCall
 from kamalnb.commands.engine import EngineRequest
 from kamalnb.errors import HostError
 from kamalnb.events import Events
@@ -144,6 +146,8 @@ class SimulatedHost:
         self.number = number
         self.containers: dict[str, Container] = {}
         self.tags: dict[str, str] = {}
+        # The `service` label of every image here: the tests' sample app's.
+        self.image_service = "sample"
         self.dirs: set[str] = set()
         self.files: dict[str, str] = {}
         self.audit: list[str] = []
@@ -177,7 +181,7 @@ class SimulatedHost:
         return self.tags.get(image, image)
 
     def _by_id(self, container_id: str) -> Container | None:
-        return next((c for c in self.containers.values() if c.id == container_id), None)
+        return next((c for c in self.containers.values() if container_id in (c.id, _full_id(c))), None)
 
     # -- the proxy --------------------------------------------------------------------------
 
@@ -365,12 +369,16 @@ class SimulatedHost:
 
     # -- the engine's API ------------------------------------------------------------------
 
-    def engine(self, path: str) -> HttpResponse:
+    def engine(self, method: str, path: str, body: bytes | None = None) -> HttpResponse:
         """The Docker Engine API's answer to a GET: the role's containers listed (`all`,
         `limit`, filters on `label=role=`, `status`, `name=^...$`), one container inspected,
-        the images of a reference."""
+        the images of a reference, an image inspected (its `service` label), a network, `/info`; and the changes a deploy makes: a container
+        stopped, renamed or removed, an image tagged or removed, images pruned, a network
+        created."""
         route, _, query = path.partition("?")
         params = parse_qs(query)
+        if method != "GET":
+            return self._engine_change(method, unquote(route), {key: values[0] for key, values in params.items()})
         wanted = json.loads(params["filters"][0]) if "filters" in params else {}
         if route == "/images/json":
             reference = wanted.get("reference", [""])[0]
@@ -383,17 +391,55 @@ class SimulatedHost:
                      if (not roles or c.role in roles) and (statuses is None or c.state in statuses)
                      and all(re.fullmatch(name, c.name) for name in names)]
             found = found[:int(params["limit"][0])] if "limit" in params else found
-            return _json([{"Id": c.id + "0" * 52, "Names": [f"/{c.name}"], "ImageID": self._resolve(c.image),
-                           "State": c.state} for c in found])
+            return _json([{"Id": _full_id(c), "Names": [f"/{c.name}"], "Image": c.image,
+                           "ImageID": self._resolve(c.image), "State": c.state} for c in found])
         if route.startswith("/containers/") and route.endswith("/json"):
             name = unquote(route[len("/containers/"):-len("/json")])
             container = self.containers.get(name) or self._by_id(name)
             if container is None:
-                return HttpResponse(404, "Not Found", body=json.dumps({"message": f"No such container: {name}"}).encode())
+                return _no_such("container", name)
             networks = {"kamal": {"IPAddress": container.address if container.state == "running" else ""}}
             created = f"2026-01-01T00:{container.seq // 60:02d}:{container.seq % 60:02d}Z"
-            return _json({"Id": container.id + "0" * 52, "Name": f"/{container.name}", "Created": created,
+            return _json({"Id": _full_id(container), "Name": f"/{container.name}", "Created": created,
                           "State": {"Status": container.state}, "NetworkSettings": {"Networks": networks}})
+        if route.startswith("/images/") and route.endswith("/json"):
+            reference = unquote(route[len("/images/"):-len("/json")])
+            return _json({"Id": self._resolve(reference), "Config": {"Labels": {"service": self.image_service}}})
+        if route == "/info":
+            running = sum(c.state == "running" for c in self.containers.values())
+            return _json({"ServerVersion": "28.1.1", "ContainersRunning": running, "DockerRootDir": "/var/lib/docker"})
+        if route.startswith("/networks/"):
+            return _json({"Name": unquote(route[len("/networks/"):])})
+        return HttpResponse(404, "Not Found", body=b'{"message":"page not found"}')
+
+    def _engine_change(self, method: str, route: str, params: Mapping[str, str]) -> HttpResponse:
+        done = HttpResponse(204, "No Content")
+        parts = route.strip("/").split("/")
+        if parts[0] == "containers" and len(parts) >= 2:
+            container = self.containers.get(parts[1]) or self._by_id(parts[1])
+            if container is None:
+                return _no_such("container", parts[1])
+            if method == "POST" and parts[2:] == ["stop"]:
+                if container.state != "running":
+                    return HttpResponse(304, "Not Modified")
+                container.state = "exited"
+                return done
+            if method == "POST" and parts[2:] == ["rename"]:
+                del self.containers[container.name]
+                container.name = params["name"]
+                self.containers[container.name] = container
+                return done
+            if method == "DELETE" and len(parts) == 2:
+                del self.containers[container.name]
+                return done
+        if parts[0] == "images" and method == "POST" and parts[-1] == "tag":
+            source = "/".join(parts[1:-1])
+            self.tags[f"{params['repo']}:{params['tag']}"] = self._resolve(source)
+            return HttpResponse(201, "Created")
+        if parts[0] == "images":
+            return _json([] if method == "DELETE" else {"ImagesDeleted": None, "SpaceReclaimed": 0})
+        if route == "/networks/create":
+            return HttpResponse(201, "Created", body=b'{"Id": "kamal"}')
         return HttpResponse(404, "Not Found", body=b'{"message":"page not found"}')
 
     # -- HTTP -------------------------------------------------------------------------------
@@ -454,6 +500,14 @@ class SimulatedHost:
         if method == "GET" and path.startswith("/config/"):
             return _json({"apps": {"http": http_app}})
         return HttpResponse(400, "Bad Request", body=b'{"error":"not simulated"}')
+
+
+def _full_id(container: Container) -> str:
+    return container.id + "0" * 52
+
+
+def _no_such(kind: str, name: str) -> HttpResponse:
+    return HttpResponse(404, "Not Found", body=json.dumps({"message": f"No such {kind}: {name}"}).encode())
 
 
 def _json(value: Any) -> HttpResponse:
@@ -565,20 +619,23 @@ class ScriptedExecutor(BaseExecutor):
         reply = self._answer(rule, host, text, lambda: self.host(host).run(text))
         return self._finished(host, text, reply.exit_status, started, t0, reply.stdout, reply.stderr, check)
 
-    def _engine_getter(self, host: str, request: EngineRequest) -> Callable[[str], HttpResponse]:
+    def _engine_sender(self, host: str, request: EngineRequest) -> Callable[[EngineCall], HttpResponse]:
         """Recorded as a command (its text shows the command line it stands for), which a
-        rule may answer by raising; the simulated host answers each GET."""
+        rule may answer by raising, or by failing: then the engine refuses every request
+        with the rule's stderr. Else the simulated host answers each request."""
         text = str(request)
         with self._lock:
             self.calls.append(Call(host, "run", text))
             rule = self._rule(host, "run", text)
-        self._answer(rule, host, text, lambda: None)
+        reply = self._answer(rule, host, text, lambda: None)
 
-        def get(path: str) -> HttpResponse:
+        def send(call: EngineCall) -> HttpResponse:
+            if isinstance(reply, Reply) and reply.exit_status:
+                return HttpResponse(500, "Internal Server Error", body=json.dumps({"message": reply.stderr}).encode())
             with self._lock:
-                return self.host(host).engine(path)
+                return self.host(host).engine(call.method, call.path, call.body)
 
-        return get
+        return send
 
     def upload(self, host: str, content: Content, path: str, *, mode: int = 0o644) -> Result:
         text = upload_label(path, len(content_bytes(content)), mode)

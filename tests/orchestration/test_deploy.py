@@ -139,7 +139,7 @@ def test_a_rollback_boots_the_earlier_containers_again(project, deployed):
         assert state.upstreams(WEB_ROUTE) == ["sample-web-v1:3000"]
         assert state.state_of("sample-web-v1") == "running" and state.state_of("sample-web-v2") == "exited"
         # The stopped v1 container was renamed out of the way, then v1 started afresh.
-        assert executor.index(r"^docker rename sample-web-v1 sample-web-v1_replaced_[0-9a-f]+$", host) < \
+        assert executor.index(r"^docker rename sample-web-v1 sample-web-v1_replaced_[0-9a-f]+  \[engine API: POST ", host) < \
             executor.index(r"^docker run .*--name sample-web-v1 ", host)
     assert not executor.ran(r"^docker pull ")
     assert not executor.host(PRIMARY).lock_held(LOCK_DIR)

@@ -151,7 +151,7 @@ def test_the_checks_are_two_quick_questions_per_host_and_run_before_the_lock(sam
     report = sample.load().deploy(ui="silent", events=events, skip_push=True, version=running)
     assert report.ok
     checks = [(host, line) for host, line in seen if line.startswith(("docker info --format", "sh -c 'df -Pk"))]
-    assert sorted(host for host, _ in checks) == sorted(host.address for host in sample.sandbox.hosts) * 2
+    assert sorted(host for host, _ in checks) == sorted([host.address for host in sample.sandbox.hosts] * 2)
     # The engine answered: the command line that says why it would not is not needed.
     assert not [line for _, line in seen if line.startswith("sh -c 'info=$(docker info")]
     first_lock = next(index for index, (_, line) in enumerate(seen) if "mkdir .kamal/lock-" in line)

@@ -1,9 +1,10 @@
 """The one way kamalnb works on many hosts at once.
 
 `fan_out(items, task)` runs `task(item)` for every item in worker threads, at most `limit`
-at a time, and returns an `Outcomes`: each item's value or its `HostError`. A failed item
-is never passed over silently: the caller either reads `outcomes.errors` or calls
-`outcomes.check(what)`, which raises `HostsFailed` naming every failed host.
+at a time (with a `limit` of 1, in the caller's thread, one after the other), and returns
+an `Outcomes`: each item's value or its `HostError`. A failed item is never passed over
+silently: the caller either reads `outcomes.errors` or calls `outcomes.check(what)`, which
+raises `HostsFailed` naming every failed host.
 
 Interrupts are safe: on Ctrl-C (or a kernel interrupt) the `cancel` flag is set, items not
 yet started never start, running ones are waited for (each stops at its next safe point,
@@ -64,6 +65,8 @@ def fan_out(items: Iterable[K], task: Callable[[K], T], *, limit: int | None = N
     if not unique:
         return Outcomes()
     cancel = cancel if cancel is not None else threading.Event()
+    if limit == 1:
+        return _one_by_one(unique, task, cancel)
     # Tasks at work, counted by the tasks themselves: an interrupt can land while the pool
     # is still starting a thread it does not know about yet, which it would not wait for.
     at_work = [0]
@@ -115,6 +118,28 @@ def fan_out(items: Iterable[K], task: Callable[[K], T], *, limit: int | None = N
             outcomes.errors[item] = error
         else:
             unexpected = unexpected or error
+    if unexpected is not None:
+        raise unexpected
+    return outcomes
+
+
+def _one_by_one(unique: list[K], task: Callable[[K], T], cancel: threading.Event) -> Outcomes[K, T]:
+    """`fan_out` with one worker: the caller's own thread, in order. A pool of one would
+    hand the interpreter lock back and forth with the caller for every item submitted."""
+    outcomes: Outcomes[K, T] = Outcomes()
+    unexpected: Exception | None = None
+    for item in unique:
+        try:
+            if cancel.is_set():
+                raise Interrupted(host_of(item), "interrupted before it started; nothing changed on this host")
+            outcomes.results[item] = task(item)
+        except HostError as error:
+            outcomes.errors[item] = error
+        except Exception as error:  # a bug: raised once every item had its turn, as from the pool
+            unexpected = unexpected or error
+        except BaseException:
+            cancel.set()
+            raise
     if unexpected is not None:
         raise unexpected
     return outcomes

@@ -94,3 +94,36 @@ def test_an_item_that_never_started_after_an_interrupt_is_interrupted_not_run() 
     cancel.set()
     outcomes = fan_out(["h1"], lambda host: host, cancel=cancel)
     assert isinstance(outcomes.errors["h1"], Interrupted)
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_one_worker_or_several_give_the_same_outcomes(limit: int) -> None:
+    def task(host: str) -> str:
+        if host == "h2":
+            raise HostError(host, "no route to host")
+        return host.upper()
+
+    outcomes = fan_out(["h3", "h1", "h2", "h1"], task, limit=limit)
+    assert outcomes.results == {"h3": "H3", "h1": "H1"} and list(outcomes.errors) == ["h2"]
+
+
+def test_one_worker_is_the_callers_thread_in_order_and_stops_at_an_interrupt() -> None:
+    threads, order = set(), []
+    cancel = threading.Event()
+
+    def task(item: int) -> int:
+        threads.add(threading.get_ident())
+        order.append(item)
+        if item == 2:
+            raise KeyboardInterrupt
+        if item == 0:
+            raise ZeroDivisionError("bug")
+        return item
+
+    with pytest.raises(KeyboardInterrupt):
+        fan_out(range(5), task, limit=1, cancel=cancel)
+    assert threads == {threading.get_ident()} and order == [0, 1, 2] and cancel.is_set()
+    # A bug is raised once every item had its turn.
+    with pytest.raises(ZeroDivisionError):
+        fan_out([0, 1, 3], task, limit=1)
+    assert order[-2:] == [1, 3]

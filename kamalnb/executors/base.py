@@ -225,7 +225,7 @@ class BaseExecutor:
 
     def _send(self, host: str, request: EngineRequest, display: str, t0: float) -> list[HttpResponse]:
         try:
-            send = self._engine_sender(host, request)
+            send = self._engine_sender(host, request, display)
             answers = [send(as_call(sent)) for sent in request.paths]
             if request.then is not None:
                 answers += [send(as_call(sent)) for sent in request.then(answers)]
@@ -234,8 +234,9 @@ class BaseExecutor:
             raise
         return answers
 
-    def _engine_sender(self, host: str, request: EngineRequest) -> Callable[[Call], HttpResponse]:
-        """What sends one request of `request` to the host's engine and returns its answer."""
+    def _engine_sender(self, host: str, request: EngineRequest, display: str) -> Callable[[Call], HttpResponse]:
+        """What sends one request of `request` (shown as `display`) to the host's engine and
+        returns its answer."""
         raise NotImplementedError
 
     def run(self, host: str, command: Command, *, timeout: float | None = None, check: bool = True) -> Result:

@@ -106,10 +106,9 @@ class PlanExecutor(BaseExecutor):
         answer = Answer(stdout=found) if isinstance(found, str) else found if isinstance(found, Answer) else Answer()
         return self._finished(host, display, answer.exit_status, started, t0, answer.stdout, answer.stderr, check)
 
-    def _engine_sender(self, host: str, request: EngineRequest) -> Callable[[Call], HttpResponse]:
+    def _engine_sender(self, host: str, request: EngineRequest, display: str) -> Callable[[Call], HttpResponse]:
         # Recorded as the command it stands for; unanswered, the engine knows of nothing,
         # and takes every change.
-        display = str(request)
         self.planned.append(Planned(host, "run", display))
         found = _lookup(self._answers, host, display)
         respond = found.respond if isinstance(found, EngineAnswer) else _nothing

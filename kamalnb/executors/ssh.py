@@ -451,7 +451,7 @@ class SshExecutor(BaseExecutor):
         finally:
             connection.close()
 
-    def _engine_sender(self, host: str, request: EngineRequest) -> Callable[[Call], HttpResponse]:
+    def _engine_sender(self, host: str, request: EngineRequest, display: str) -> Callable[[Call], HttpResponse]:
         """Requests sent to the host's Docker engine over a channel of the kept SSH connection
         running `docker system dial-stdio`; the channel stays open for the next one."""
         return lambda call: self._engine_send(host, call, request.timeout)

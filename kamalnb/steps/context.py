@@ -200,8 +200,8 @@ class StepContext:
     def parallel(self, items: Iterable[K], task: Callable[[K], T]) -> Outcomes[K, T]:
         """`task(item)` for every item, through the one fan-out (`kamalnb.fanout`), honouring
         this step's cancel flag. The caller handles the outcomes' errors."""
-        # A plan waits on no host: one worker goes through them in order, without the cost
-        # of many threads taking turns at the interpreter lock.
+        # A plan waits on no host: this thread goes through them in order, without the cost
+        # of threads taking turns at the interpreter lock.
         return fan_out(items, task, cancel=self.cancel, limit=1 if self.plan else None)
 
     def check_cancelled(self, host: str) -> None:

@@ -619,11 +619,11 @@ class ScriptedExecutor(BaseExecutor):
         reply = self._answer(rule, host, text, lambda: self.host(host).run(text))
         return self._finished(host, text, reply.exit_status, started, t0, reply.stdout, reply.stderr, check)
 
-    def _engine_sender(self, host: str, request: EngineRequest) -> Callable[[EngineCall], HttpResponse]:
+    def _engine_sender(self, host: str, request: EngineRequest, display: str) -> Callable[[EngineCall], HttpResponse]:
         """Recorded as a command (its text shows the command line it stands for), which a
         rule may answer by raising, or by failing: then the engine refuses every request
         with the rule's stderr. Else the simulated host answers each request."""
-        text = str(request)
+        text = display
         with self._lock:
             self.calls.append(Call(host, "run", text))
             rule = self._rule(host, "run", text)

@@ -30,7 +30,8 @@ INFO = "/info"
 
 @dataclass(frozen=True)
 class Call:
-    """One request that changes something on the engine; a bare path stands for a GET."""
+    """One request to the engine: its method, its path with the query, and a JSON body for
+    the few that take one. Where a request is given as a bare path, it is a GET."""
 
     method: str
     path: str

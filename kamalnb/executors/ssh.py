@@ -470,7 +470,8 @@ class SshExecutor(BaseExecutor):
             except (OSError, http.client.HTTPException, paramiko.SSHException, EOFError) as error:
                 if kept is not None and not isinstance(error, TimeoutError):
                     # Kept from an earlier request and closed since (the engine or sshd
-                    # restarted), so this one never reached the engine: once more, anew.
+                    # restarted): nothing there read this one, so once more, anew. A timeout
+                    # is not that: the engine may be at work on it.
                     engine.close()
                     kept = None
                     continue

@@ -67,22 +67,31 @@ def app_boot(context: StepContext, step: str, *, stop_stale: bool = False) -> Re
     """Boot the configured version on every selected (host, role): the primary role first, as
     Kamal's barrier does; other roles only once every primary-role container is healthy.
     When a host or wave fails, the hosts already switched are switched back (or kept, with
-    `x-kamalnb: on_failure: keep`). First, what an interrupted deploy left is cleaned up
-    (`kamalnb.steps.leftovers`), before `stop_stale` stops running containers that are not
-    current, as Kamal's deploy does. The report carries the name of the `step` it is the
-    outcome of (deploy, rollback...)."""
+    `x-kamalnb: on_failure: keep`). Once every host's routes are checked, each (host, role)
+    goes on as soon as it can: what an interrupted deploy left is cleaned up
+    (`kamalnb.steps.leftovers`), `stop_stale` stops running containers that are not current
+    (as Kamal's deploy does), then the new version boots. With asset bridging, every host
+    has both versions' assets before the first one boots: a client of several hosts may ask
+    any of them for the new version's assets. The report carries the name of the `step` it
+    is the outcome of (deploy, rollback...)."""
     config = context.config
     specifics = config.specifics
     proxy = proxy_steps.driver(context)
     proxy_steps.check_routes(context, proxy)
-    # Before stale containers are stopped: after a kill during drain, Kamal's "current"
-    # container can be the old one while the route serves the new.
-    notes = leftovers.clean_up(context, proxy)
-    if stop_stale:
-        stop_stale_containers(context)
     recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan)
-    recorder.report.notes.extend(notes)
-    assets.prepare(context)
+    found: dict[tuple[str, Role], list[str]] = {}
+
+    def prepare(pair: tuple[str, Role]) -> None:
+        # Before stale containers are stopped: after a kill during drain, Kamal's "current"
+        # container can be the old one while the route serves the new.
+        found[pair] = leftovers.clean(context, proxy, *pair)
+        if stop_stale:
+            stop_stale_container(context, *pair)
+
+    bridged = any(role.assets for _, role in specifics.role_hosts)
+    if bridged:
+        context.parallel(specifics.role_hosts, prepare).check("Cleaning up before the boot")
+        assets.prepare(context)
     waves = boot_waves(context)
     switched: list[Switched] = []
 
@@ -93,6 +102,8 @@ def app_boot(context: StepContext, step: str, *, stop_stale: bool = False) -> Re
         def boot_pair(pair: tuple[str, Role]) -> None:
             host, role = pair
             with recorder.host(host, Phase.BOOT, role=role.name) as outcome:
+                if not bridged:
+                    prepare(pair)
                 boot(context, proxy, config, role, host, outcome, switched)
 
         recorder.absorb(context.parallel(wave, boot_pair))
@@ -109,6 +120,7 @@ def app_boot(context: StepContext, step: str, *, stop_stale: bool = False) -> Re
         if config.boot.wait and index < len(waves) - 1:
             context.sleep(config.boot.wait)
 
+    recorder.report.notes.extend(line for pair in specifics.role_hosts for line in found.get(pair, []))
     if recorder.report.ok:
         def tag(host: str) -> None:
             with context.phase(host, Phase.TAG):
@@ -133,21 +145,16 @@ def boot_waves(context: StepContext) -> list[list[tuple[str, Role]]]:
     return [wave for wave in waves if wave]
 
 
-def stop_stale_containers(context: StepContext) -> None:
-    """Running containers of a role that are not its current version (Kamal's stale_containers --stop)."""
-    config = context.config
-
-    def stop_stale(pair: tuple[str, Role]) -> None:
-        host, role = pair
-        with context.phase(host, Phase.STALE, role.name):
-            app = AppCommands(config, role, host)
-            running = context.executor.read(host, facts.running_versions(app))
-            current = context.executor.read(host, facts.running_version(app))
-            for version in running:
-                if version != current:
-                    context.executor.change(host, app.engine_stop(version), check=False)
-
-    context.parallel(config.specifics.role_hosts, stop_stale).check("Stopping stale containers")
+def stop_stale_container(context: StepContext, host: str, role: Role) -> None:
+    """Running containers of the role on the host that are not its current version (Kamal's
+    stale_containers --stop)."""
+    with context.phase(host, Phase.STALE, role.name):
+        app = AppCommands(context.config, role, host)
+        running = context.executor.read(host, facts.running_versions(app))
+        current = context.executor.read(host, facts.running_version(app))
+        for version in running:
+            if version != current:
+                context.executor.change(host, app.engine_stop(version), check=False)
 
 
 def prune(context: StepContext) -> None:

@@ -7,8 +7,8 @@ slot (switch, drain); an old container not yet stopped (stop); a container a red
 renamed `*_replaced_*` still serving under that name. The lock it held stays, as in
 Kamal: `kamalnb lock release` frees it.
 
-The next deploy, rollback or app boot finds these under the lock, before it changes
-anything, says what it found, and cleans up without dropping a request: the container the
+The next deploy, rollback or app boot finds these under the lock, on each host before it
+changes anything there, says what it found, and cleans up without dropping a request: the container the
 route serves stays (renamed back if it was renamed aside) and becomes the route's only
 target; one still in the route is stopped once it has no request in flight; an older one
 (the version before, which a rollback needs) is stopped; a newer one, never routed to, is
@@ -33,15 +33,8 @@ if TYPE_CHECKING:
 FOUND = "left by an interrupted deploy"
 
 
-def clean_up(context: StepContext, driver: ProxyDriver) -> list[str]:
-    """Clean up every (host, role) of the deploy; one line per thing found and done."""
-    pairs = context.config.specifics.role_hosts
-    found = context.parallel(pairs, lambda pair: _clean(context, driver, *pair))
-    results = found.check("Looking for what an interrupted deploy left")
-    return [line for pair in pairs for line in results.get(pair, [])]
-
-
-def _clean(context: StepContext, driver: ProxyDriver, host: str, role: Role) -> list[str]:
+def clean(context: StepContext, driver: ProxyDriver, host: str, role: Role) -> list[str]:
+    """Clean up one (host, role) of the deploy; one line per thing found and done."""
     app = AppCommands(context.config, role, host)
     running = context.executor.read(host, facts.running_versions(app))
     targets = driver.targets(host, route_for(role).id) if role.running_proxy else ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from itertools import pairwise
 
 import pytest
@@ -196,3 +197,24 @@ def test_boot_phases_are_reported_as_events_in_order(project, deployed):
         assert web == ["start", "health", "switch", "drain", "stop"]
     worker = [p for p in phases[(PRIMARY, "worker")] if p in ("start", "health", "switch", "drain", "stop")]
     assert worker == ["start", "health", "stop"]
+
+
+@pytest.mark.parametrize("limit", [None, 1])
+def test_each_host_goes_on_to_its_boot_without_waiting_for_the_others_cleanup(project, deployed, limit):
+    executor = deployed
+    project.write_config(boot={"limit": limit} if limit else {})
+    first_started = threading.Event()
+    waited: list[bool] = []
+    executor.on(re.compile(RUN_V2), hosts=[HOSTS[0]], effect=lambda host, text: first_started.set(),
+                simulate_first=True)
+    # The last host looks for what to clean up and for stale containers only once the first
+    # has started its new container: a fleet-wide wait before any boot would never see it.
+    executor.on(re.compile(r'^docker ps --filter label=service=sample .*--format "\{\{\.Names\}\}"'),
+                hosts=[HOSTS[2]], effect=lambda host, text: waited.append(first_started.wait(5)), simulate_first=True)
+
+    report = project.load("v2").deploy(skip_push=True, executor=executor, ui="silent")
+
+    assert report.ok and waited and all(waited)
+    for host in HOSTS:
+        assert executor.host(host).state_of("sample-web-v2") == "running"
+        assert executor.host(host).state_of("sample-web-v1") == "exited"

@@ -179,8 +179,8 @@ def test_the_next_deploy_cleans_up_what_a_killed_deploy_left_and_says_so(project
         "(left by an interrupted deploy after renaming it aside)"]
     assert [f"{n.host} {n.role}: {n.text}" for n in notices] == report.notes
     assert report.notes[0] in str(report)
-    # Cleaned before stale containers are stopped and before the first new container starts.
-    assert position(executor, HOSTS[1], STOP_V1_ANY) < position(executor, HOSTS[0], r"^docker run .*sample-web-v3 ")
+    # On each host, cleaned up before its new container starts.
+    assert position(executor, HOSTS[1], STOP_V1_ANY) < position(executor, HOSTS[1], r"^docker run .*sample-web-v3 ")
     assert executor.host(HOSTS[0]).state_of("sample-web-v2") is None
     for host in HOSTS:
         state = executor.host(host)

@@ -99,6 +99,14 @@ def version(context: StepContext) -> Listing:
                    parse=lambda text: [{"version": text.strip() or None}])
 
 
+def stale_versions(context: StepContext, host: str, app: AppCommands) -> list[str]:
+    """The versions of `app`'s role running on the host besides its current one (Kamal's
+    stale containers)."""
+    running = context.executor.read(host, facts.running_versions(app))
+    current = context.executor.read(host, facts.running_version(app))
+    return [version for version in running if version != current]
+
+
 def stale_containers(context: StepContext, *, stop: bool = False) -> Listing:
     """Running containers of a role that are not its current version; stopped (under the
     lock) with `stop`."""
@@ -107,10 +115,8 @@ def stale_containers(context: StepContext, *, stop: bool = False) -> Listing:
     def on(host: str, role: Role | None) -> str:
         assert role is not None
         app = AppCommands(config, role, host)
-        current = context.executor.read(host, facts.running_version(app))
-        stale = [v for v in context.executor.read(host, facts.running_versions(app)) if v != current]
         lines = []
-        for version in stale:
+        for version in stale_versions(context, host, app):
             if stop:
                 lines.append(f"Stopping stale container for role {role.name} with version {version}")
                 context.executor.change(host, app.engine_stop(version), check=False)

@@ -18,6 +18,7 @@ from kamalnb.steps import accessory as accessory_steps
 from kamalnb.steps import assets, leftovers, lock, preflight, server_ops
 from kamalnb.steps import proxy as proxy_steps
 from kamalnb.steps import tls as tls_steps
+from kamalnb.steps.app_ops import stale_versions
 from kamalnb.steps.boot import Switched, boot
 from kamalnb.steps.build import build
 from kamalnb.steps.context import StepContext
@@ -150,11 +151,8 @@ def stop_stale_container(context: StepContext, host: str, role: Role) -> None:
     stale_containers --stop)."""
     with context.phase(host, Phase.STALE, role.name):
         app = AppCommands(context.config, role, host)
-        running = context.executor.read(host, facts.running_versions(app))
-        current = context.executor.read(host, facts.running_version(app))
-        for version in running:
-            if version != current:
-                context.executor.change(host, app.engine_stop(version), check=False)
+        for version in stale_versions(context, host, app):
+            context.executor.change(host, app.engine_stop(version), check=False)
 
 
 def prune(context: StepContext) -> None:

@@ -8,11 +8,11 @@ renamed `*_replaced_*` still serving under that name. The lock it held stays, as
 Kamal: `kamalnb lock release` frees it.
 
 The next deploy, rollback or app boot finds these under the lock, on each host before it
-changes anything there, says what it found, and cleans up without dropping a request: the container the
-route serves stays (renamed back if it was renamed aside) and becomes the route's only
-target; one still in the route is stopped once it has no request in flight; an older one
-(the version before, which a rollback needs) is stopped; a newer one, never routed to, is
-stopped and removed.
+changes anything there, says what it found, and cleans up without dropping a request: the
+container the route serves stays (renamed back if it was renamed aside) and becomes the
+route's only target; one still in the route is stopped once it has no request in flight;
+an older one (the version before, which a rollback needs) is stopped; a newer one, never
+routed to, is stopped and removed.
 A role without the proxy keeps the container Kamal takes as current and stops the others.
 """
 

@@ -67,8 +67,12 @@ class Event:
 
 @dataclass(frozen=True)
 class StepStarted(Event):
+    """A step began on `hosts`; `roles` are the (host, role) pairs it works on, in the
+    configuration's order, so a view can lay out their rows before the threads report."""
+
     step: str
     hosts: tuple[str, ...] = ()
+    roles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -382,13 +382,14 @@ class StepRecorder:
     on. With `planned=True` (plan mode) successful outcomes have the status `planned`.
     """
 
-    def __init__(self, step: str, events: Events, hosts: Sequence[str] = (), *, planned: bool = False) -> None:
+    def __init__(self, step: str, events: Events, hosts: Sequence[str] = (), *, planned: bool = False,
+                 roles: Sequence[tuple[str, str]] = ()) -> None:
         self.events = events
         self.planned = planned
         self.report = Report(step, started=datetime.now(UTC))
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
-        events.emit(StepStarted(step, tuple(hosts)))
+        events.emit(StepStarted(step, tuple(hosts), tuple(roles)))
 
     @contextmanager
     def host(self, host: str, phase: str, *, role: str | None = None) -> Iterator[HostOutcome]:

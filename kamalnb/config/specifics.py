@@ -120,6 +120,11 @@ class Specifics(Frozen):
         return [(host, role) for role in self.roles for host in self.hosts_of(role)]
 
     @property
+    def role_host_names(self) -> list[tuple[str, str]]:
+        """`role_hosts` with each role's name: the rows a step on them announces."""
+        return [(host, role.name) for host, role in self.role_hosts]
+
+    @property
     def app_hosts(self) -> list[str]:
         hosts = [host for host in self.config.app_hosts if host in self._selected]
         return self._primary_role_hosts_first(hosts)

@@ -200,7 +200,8 @@ def follow_command(context: StepContext, *, lines: int | None = None, grep: str 
 def _on_pairs(context: StepContext, title: str, phase: str,
               action: Callable[[str, Role, StepRecorder], None]) -> Report:
     pairs = context.config.specifics.role_hosts
-    recorder = StepRecorder(title, context.events, context.config.specifics.app_hosts, planned=context.plan)
+    recorder = StepRecorder(title, context.events, context.config.specifics.app_hosts, planned=context.plan,
+                            roles=context.config.specifics.role_host_names)
 
     def on(pair: tuple[str, Role]) -> None:
         host, role = pair

@@ -79,7 +79,8 @@ def app_boot(context: StepContext, step: str, *, stop_stale: bool = False) -> Re
     specifics = config.specifics
     proxy = proxy_steps.driver(context)
     proxy_steps.check_routes(context, proxy)
-    recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan)
+    recorder = StepRecorder("boot", context.events, specifics.app_hosts, planned=context.plan,
+                            roles=specifics.role_host_names)
     found: dict[tuple[str, Role], list[str]] = {}
 
     def prepare(pair: tuple[str, Role]) -> None:

@@ -277,11 +277,7 @@ class StepProgress:
     def _step_started(self, event: StepStarted, now: float) -> bool:
         self._depth += 1
         if self._depth > 1:
-            # An inner step announces its hosts in the configuration's order: their rows
-            # come in that order rather than in the order their worker threads start.
-            for host in event.hosts:
-                if not any(row.host == host for row in self.rows):
-                    self._add_row(host, None)
+            self._announce(event)
             return False
         if self.finished:
             # Another step through the same view: it starts from nothing.
@@ -294,10 +290,17 @@ class StepProgress:
         for row in self.rows:
             row.expected = self._expected(row.host)
             _extend(row.plan, row.expected)
+        self._announce(event)
+        return True
+
+    def _announce(self, event: StepStarted) -> None:
+        # A step announces its hosts and roles in the configuration's order: their rows come
+        # in that order rather than in the order their worker threads first report.
         for host in event.hosts:
             if not any(row.host == host for row in self.rows):
                 self._add_row(host, None)
-        return True
+        for host, role in event.roles:
+            self._rows_for(host, role)
 
     def _step_finished(self, event: StepFinished, now: float) -> bool:
         self._depth = max(self._depth - 1, 0)

@@ -33,6 +33,20 @@ def test_a_host_wide_phase_counts_for_every_role_on_that_host_even_roles_seen_la
         assert row.value == 1.5
 
 
+def test_rows_follow_the_announced_roles_whichever_thread_reports_first():
+    progress = run([
+        StepStarted("deploy", ("app-1", "app-2")),
+        HostStarted("app-1", "connect"),
+        HostFinished("app-1", "connect"),
+        StepStarted("boot", ("app-1", "app-2"), (("app-1", "web"), ("app-2", "web"), ("app-1", "workers"))),
+        HostStarted("app-1", "stale", "workers"),
+        HostStarted("app-2", "pull", "web"),
+        HostStarted("app-1", "pull", "web"),
+    ])
+    assert [row.label for row in progress.rows] == ["app-1 web", "app-2 web", "app-1 workers"]
+    assert progress.row("app-1", "workers").running == ["stale"]
+
+
 def test_a_nested_step_does_not_end_the_outer_one():
     progress = run([
         StepStarted("deploy", ("web-1",)),

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ import pytest
 from kamalnb.commands.base import Command
 from kamalnb.errors import StepFailed
 from kamalnb.executors import SshExecutor
+from kamalnb.proxy import caddy_config
 from kamalnb.sandbox import sample_app
 from kamalnb.sandbox.traffic import Traffic, whole_page
 
@@ -37,10 +39,23 @@ SETTLE = 100
 @contextmanager
 def load(sample) -> Iterator[Traffic]:
     hosts = [host.address for host in sample.sandbox.hosts]
+    since = int(time.time())
     with Traffic(hosts, path="/", rate=200, clients=6, check=whole_page, failover=True, max_seconds=240) as traffic:
         traffic.wait_for(SETTLE)
         yield traffic
         traffic.wait_for(SETTLE)
+    if traffic.tally.failed:
+        # Shown with a failed test: what each proxy said of the requests it could not serve.
+        print(proxy_errors(sample, since))
+
+
+def proxy_errors(sample, since: int) -> str:
+    with SshExecutor.from_config(sample.load().config) as executor:
+        return "\n".join(
+            f"{host.address}: {line}" for host in sample.sandbox.hosts
+            for line in executor.run(host.address, Command.from_argv(
+                ["docker", "logs", "--timestamps", "--since", str(since), caddy_config.CONTAINER]), check=False,
+            ).stderr.splitlines() if '"level":"error"' in line)
 
 
 def assert_none_failed(traffic: Traffic, versions: set[str], *, moved: bool = False) -> None:

@@ -79,9 +79,7 @@ def fan_out(items: Iterable[K], task: Callable[[K], T], *, limit: int | None = N
         with settled:
             at_work[0] += 1
         try:
-            if cancel.is_set():
-                raise Interrupted(host_of(item), "interrupted before it started; nothing changed on this host")
-            return task(item)
+            return _start(item, task, cancel)
         finally:
             with settled:
                 at_work[0] -= 1
@@ -108,38 +106,44 @@ def fan_out(items: Iterable[K], task: Callable[[K], T], *, limit: int | None = N
             with settled:
                 settled.wait_for(lambda: at_work[0] == 0)
             raise
-    outcomes: Outcomes[K, T] = Outcomes()
-    unexpected: BaseException | None = None
-    for item in unique:
-        error = finished[item].exception()
-        if error is None:
-            outcomes.results[item] = finished[item].result()
-        elif isinstance(error, HostError):
-            outcomes.errors[item] = error
-        else:
-            unexpected = unexpected or error
-    if unexpected is not None:
-        raise unexpected
-    return outcomes
+    failed = {item: error for item, future in finished.items() if (error := future.exception()) is not None}
+    return _sorted(unique, {item: future.result() for item, future in finished.items() if item not in failed}, failed)
 
 
 def _one_by_one(unique: list[K], task: Callable[[K], T], cancel: threading.Event) -> Outcomes[K, T]:
     """`fan_out` with one worker: the caller's own thread, in order. A pool of one would
     hand the interpreter lock back and forth with the caller for every item submitted."""
-    outcomes: Outcomes[K, T] = Outcomes()
-    unexpected: Exception | None = None
+    results: dict[K, T] = {}
+    failed: dict[K, BaseException] = {}
     for item in unique:
         try:
-            if cancel.is_set():
-                raise Interrupted(host_of(item), "interrupted before it started; nothing changed on this host")
-            outcomes.results[item] = task(item)
-        except HostError as error:
-            outcomes.errors[item] = error
-        except Exception as error:  # a bug: raised once every item had its turn, as from the pool
-            unexpected = unexpected or error
+            results[item] = _start(item, task, cancel)
+        except Exception as error:
+            failed[item] = error
         except BaseException:
             cancel.set()
             raise
+    return _sorted(unique, results, failed)
+
+
+def _start(item: K, task: Callable[[K], T], cancel: threading.Event) -> T:
+    if cancel.is_set():
+        raise Interrupted(host_of(item), "interrupted before it started; nothing changed on this host")
+    return task(item)
+
+
+def _sorted(unique: list[K], results: dict[K, T], failed: dict[K, BaseException]) -> Outcomes[K, T]:
+    """The results and each item's HostError; any other exception, a bug, is raised once
+    every item had its turn."""
+    outcomes: Outcomes[K, T] = Outcomes()
+    outcomes.results.update(results)
+    unexpected: BaseException | None = None
+    for item in unique:
+        error = failed.get(item)
+        if isinstance(error, HostError):
+            outcomes.errors[item] = error
+        elif error is not None:
+            unexpected = unexpected or error
     if unexpected is not None:
         raise unexpected
     return outcomes

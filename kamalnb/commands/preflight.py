@@ -25,7 +25,7 @@ def host_check(run_directory: str = ".kamal") -> Command:
         '[ $code = 0 ] || info=$(docker version 2>&1 | grep -v "^ \\|^Client");',
         'echo "$info" | head -5 | sed "s/^/info /";',
         'df -Pk "${info#*|}" 2>/dev/null | sed "s/^/root /";',
-        f'{{ df -Pk {run_directory} || df -Pk .; }} 2>/dev/null | sed "s/^/kamal /"',
+        _run_directory_space(run_directory),
     )
 
 
@@ -34,5 +34,9 @@ def space_check(docker_root: str, run_directory: str = ".kamal") -> Command:
     it does not exist yet), tagged as in `host_check`."""
     return shell(
         f"df -Pk {shlex.quote(docker_root)} 2>/dev/null | sed \"s/^/root /\";",
-        f'{{ df -Pk {run_directory} || df -Pk .; }} 2>/dev/null | sed "s/^/kamal /"',
+        _run_directory_space(run_directory),
     )
+
+
+def _run_directory_space(run_directory: str) -> str:
+    return f'{{ df -Pk {run_directory} || df -Pk .; }} 2>/dev/null | sed "s/^/kamal /"'

@@ -372,9 +372,9 @@ class SimulatedHost:
     def engine(self, method: str, path: str, body: bytes | None = None) -> HttpResponse:
         """The Docker Engine API's answer to a GET: the role's containers listed (`all`,
         `limit`, filters on `label=role=`, `status`, `name=^...$`), one container inspected,
-        the images of a reference, an image inspected (its `service` label), a network, `/info`; and the changes a deploy makes: a container
-        stopped, renamed or removed, an image tagged or removed, images pruned, a network
-        created."""
+        the images of a reference, an image inspected (its `service` label), a network,
+        `/info`; and the changes a deploy makes: a container stopped, renamed or removed, an
+        image tagged or removed, images pruned, a network created."""
         route, _, query = path.partition("?")
         params = parse_qs(query)
         if method != "GET":

@@ -13,7 +13,6 @@ host already goes on alone: cleanup, stale containers, start, health, switch, dr
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -23,7 +22,6 @@ from pathlib import Path
 
 import kamalnb
 from kamalnb.events import Event, Events, HostFinished, HostStarted
-from kamalnb.sandbox import Sandbox
 
 sys.path.insert(0, str(Path(__file__).parent))
 import floor
@@ -62,15 +60,8 @@ class PhaseClock:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sandbox", default="default", help="sandbox name (default: default)")
-    parser.add_argument("--sizes", default="3,10", help="host counts, each at most the sandbox's (3,10)")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    sandbox = Sandbox.find(args.sandbox)
-    sizes = [int(size) for size in args.sizes.split(",")]
-    if max(sizes) > len(sandbox.hosts):
-        raise SystemExit(f"sandbox {args.sandbox} has {len(sandbox.hosts)} hosts; start a bigger one")
+    args = floor.sizes_parser(__doc__.splitlines()[0], "3,10", rounds=3).parse_args()
+    sandbox, sizes = floor.sandbox_and_sizes(args)
     floor.push_images(sandbox)
     rows = []
     with tempfile.TemporaryDirectory(prefix="kamalnb-barriers-") as scratch:

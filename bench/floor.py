@@ -42,6 +42,24 @@ TARGETS = {"in process": 1.15, "command line": 1.3}
 GIT = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.test"]
 
 
+def sizes_parser(description: str, sizes: str, *, rounds: int) -> argparse.ArgumentParser:
+    """The arguments of a bench on the first hosts of a sandbox: its name, the host counts
+    and the rounds."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sandbox", default="default", help="sandbox name (default: default)")
+    parser.add_argument("--sizes", default=sizes, help=f"host counts, each at most the sandbox's ({sizes})")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    return parser
+
+
+def sandbox_and_sizes(args: argparse.Namespace) -> tuple[Sandbox, list[int]]:
+    sandbox = Sandbox.find(args.sandbox)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    if max(sizes) > len(sandbox.hosts):
+        raise SystemExit(f"sandbox {args.sandbox} has {len(sandbox.hosts)} hosts; start a bigger one")
+    return sandbox, sizes
+
+
 def push_images(sandbox: Sandbox) -> str:
     """The sample app, labelled as the bench service, pushed under both tags; the repository."""
     repository = f"{sandbox.registry}/{SERVICE}/app"
@@ -119,15 +137,8 @@ class Floor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sandbox", default="default", help="sandbox name (default: default)")
-    parser.add_argument("--sizes", default="1,3,10", help="host counts, each at most the sandbox's (1,3,10)")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    sandbox = Sandbox.find(args.sandbox)
-    sizes = [int(size) for size in args.sizes.split(",")]
-    if max(sizes) > len(sandbox.hosts):
-        raise SystemExit(f"sandbox {args.sandbox} has {len(sandbox.hosts)} hosts; start a bigger one")
+    args = sizes_parser(__doc__.splitlines()[0], "1,3,10", rounds=5).parse_args()
+    sandbox, sizes = sandbox_and_sizes(args)
     repository = push_images(sandbox)
     samples: dict[tuple[int, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="kamalnb-floor-") as scratch:

@@ -14,12 +14,12 @@ medians are printed. Targets for warm tables: 0.15 s at 10 hosts, 0.4 s at 30.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import floor
 import yaml
 
 import kamalnb
@@ -42,16 +42,10 @@ def project(sandbox: Sandbox, root: Path, size: int, service: str) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sandbox", default="default", help="sandbox name (default: default)")
-    parser.add_argument("--sizes", default="3,10", help="host counts, each at most the sandbox's (3,10)")
+    parser = floor.sizes_parser(__doc__.splitlines()[0], "3,10", rounds=7)
     parser.add_argument("--service", default="bench", help="the service to list (bench, as bench/floor.py leaves)")
-    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    sandbox = Sandbox.find(args.sandbox)
-    sizes = [int(size) for size in args.sizes.split(",")]
-    if max(sizes) > len(sandbox.hosts):
-        raise SystemExit(f"sandbox {args.sandbox} has {len(sandbox.hosts)} hosts; start a bigger one")
+    sandbox, sizes = floor.sandbox_and_sizes(args)
     samples: dict[tuple[int, str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="kamalnb-inspect-") as scratch:
         paths = {size: project(sandbox, Path(scratch) / str(size), size, args.service) / "config" / "deploy.yml"
